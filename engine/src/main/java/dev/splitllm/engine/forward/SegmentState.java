@@ -1,0 +1,94 @@
+package dev.splitllm.engine.forward;
+
+import dev.splitllm.engine.model.LlamaConfig;
+
+/**
+ * Everything that changes while a layer range [firstLayer, endLayer) runs: its KV cache and
+ * the number of positions filled. An edge half and a cloud half each own one, for their own
+ * layers only. The cache is allocated for {@code capacity} positions up front so its memory is
+ * known (and accounted) before generation starts.
+ */
+public final class SegmentState {
+    private final int firstLayer;
+    private final int endLayer;
+    private final int kvDim;
+    private final int capacity;
+    /** keys[l - firstLayer][pos * kvDim + i] */
+    final float[][] keys;
+    final float[][] values;
+    private int length;
+    final Scratch scratch = new Scratch();
+
+    public SegmentState(LlamaConfig config, int firstLayer, int endLayer, int capacity) {
+        if (firstLayer < 0 || endLayer < firstLayer || endLayer > config.nLayers()) {
+            throw new IllegalArgumentException("invalid layer range [" + firstLayer + ", " + endLayer + ") for "
+                    + config.nLayers() + " layers");
+        }
+        if (capacity <= 0 || capacity > config.seqLen()) {
+            throw new IllegalArgumentException("KV capacity must be in [1, " + config.seqLen() + "], got " + capacity);
+        }
+        this.firstLayer = firstLayer;
+        this.endLayer = endLayer;
+        this.kvDim = config.kvDim();
+        this.capacity = capacity;
+        int layers = endLayer - firstLayer;
+        this.keys = new float[layers][];
+        this.values = new float[layers][];
+        for (int i = 0; i < layers; i++) {
+            keys[i] = new float[capacity * kvDim];
+            values[i] = new float[capacity * kvDim];
+        }
+    }
+
+    public int firstLayer() {
+        return firstLayer;
+    }
+
+    public int endLayer() {
+        return endLayer;
+    }
+
+    /** Positions the cache can hold. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Positions filled so far; the next token goes at this position. */
+    public int length() {
+        return length;
+    }
+
+    /**
+     * Forgets positions from {@code newLength} on, e.g. to redo a step that was computed but
+     * never acknowledged. Only shrinking is allowed.
+     */
+    public void truncate(int newLength) {
+        if (newLength < 0 || newLength > length) {
+            throw new IllegalArgumentException("cannot truncate a cache of length " + length + " to " + newLength);
+        }
+        length = newLength;
+    }
+
+    void advance(int tokens) {
+        length += tokens;
+    }
+
+    /** Bytes held by the KV cache (keys and values of every layer, full capacity). */
+    public long kvBytes() {
+        return 2L * (endLayer - firstLayer) * capacity * kvDim * Float.BYTES;
+    }
+
+    /** Bytes of the work buffers currently allocated (they grow with the largest batch run). */
+    public long scratchBytes() {
+        return scratch.bytes();
+    }
+
+    /** Copies of one layer's cached keys and values for positions [0, length) (for tests and migration). */
+    public float[] keysOf(int layer, int upTo) {
+        return java.util.Arrays.copyOf(keys[layer - firstLayer], upTo * kvDim);
+    }
+
+    public float[] valuesOf(int layer, int upTo) {
+        return java.util.Arrays.copyOf(values[layer - firstLayer], upTo * kvDim);
+    }
+}

@@ -1,0 +1,280 @@
+package dev.splitllm.engine.forward;
+
+import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.ThreadTeam;
+import dev.splitllm.engine.model.LayerWeights;
+import dev.splitllm.engine.model.LlamaConfig;
+import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.tensor.WeightMatrix;
+
+/**
+ * The Llama forward pass, by layer range. Hidden states are row-major {@code T x dim} float
+ * arrays: {@link #embed} makes them, {@link #forward} runs a {@link SegmentState}'s blocks over
+ * them in place, {@link #logits} turns a row into next-token scores. A caller can therefore
+ * stop after any block, send the hidden state elsewhere, and resume there with another
+ * state, which is exactly the edge/cloud seam.
+ *
+ * <p>Stateless apart from read-only weights: one instance serves many sessions, each with
+ * its own {@link SegmentState}. Calls on the same state must not overlap.
+ */
+public final class Transformer {
+    private final ModelWeights weights;
+    private final LlamaConfig config;
+    private final Kernels kernels;
+    private final ThreadTeam team;
+    /** RoPE inverse frequencies, one per rotated pair within a head. */
+    private final float[] invFreq;
+
+    public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team) {
+        this.weights = weights;
+        this.config = weights.config();
+        this.kernels = kernels;
+        this.team = team;
+        int half = config.headSize() / 2;
+        this.invFreq = new float[half];
+        for (int j = 0; j < half; j++) {
+            invFreq[j] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * j) / config.headSize()));
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** A fresh state for this model's blocks [first, end) holding up to {@code capacity} positions. */
+    public SegmentState newState(int first, int end, int capacity) {
+        for (int l = first; l < end; l++) {
+            weights.layer(l); // throws if this process does not hold the layer
+        }
+        return new SegmentState(config, first, end, capacity);
+    }
+
+    /** A state for every block this process holds. */
+    public SegmentState newState(int capacity) {
+        return newState(weights.slice().firstLayer(), weights.slice().endLayer(), capacity);
+    }
+
+    /** Token embeddings, {@code tokens.length x dim}. */
+    public float[] embed(int[] tokens) {
+        WeightMatrix table = weights.tokenEmbedding();
+        if (table == null) {
+            throw new IllegalStateException("this model slice has no token embedding");
+        }
+        int d = config.dim();
+        float[] x = new float[tokens.length * d];
+        for (int t = 0; t < tokens.length; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            table.readRow(id, x, t * d);
+        }
+        return x;
+    }
+
+    /**
+     * Runs the state's blocks over {@code T} tokens whose hidden states are in x (T x dim),
+     * at positions state.length() .. state.length()+T-1, in place. Appends their keys and
+     * values to the state's cache.
+     */
+    public void forward(SegmentState state, float[] x, int T) {
+        int d = config.dim();
+        if (T <= 0 || x.length < T * d) {
+            throw new IllegalArgumentException("hidden state holds " + x.length + " floats, need " + T + " x " + d);
+        }
+        int start = state.length();
+        if (start + T > state.capacity()) {
+            throw new IllegalArgumentException("context full: " + start + " + " + T + " positions exceed capacity " + state.capacity());
+        }
+        Scratch s = state.scratch;
+        s.ensure(config, T);
+        ropeTables(s, start, T);
+        for (int l = state.firstLayer(); l < state.endLayer(); l++) {
+            block(weights.layer(l), state, l - state.firstLayer(), s, x, T, start);
+        }
+        state.advance(T);
+    }
+
+    private void block(LayerWeights w, SegmentState state, int li, Scratch s, float[] x, int T, int start) {
+        int d = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
+        // Attention.
+        rmsnorm(s.xb, x, w.rmsAtt(), T, d);
+        matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
+        rope(s.q, d, s, T);
+        rope(s.k, kvDim, s, T);
+        float[] kc = state.keys[li], vc = state.values[li];
+        System.arraycopy(s.k, 0, kc, start * kvDim, T * kvDim);
+        System.arraycopy(s.v, 0, vc, start * kvDim, T * kvDim);
+        attention(s, kc, vc, T, start);
+        matmul(s.att, T, w.wo(), s.xb);
+        add(x, s.xb, T * d);
+        // SwiGLU feed-forward.
+        rmsnorm(s.xb, x, w.rmsFfn(), T, d);
+        matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2);
+        float[] hb = s.hb, hb2 = s.hb2;
+        for (int i = 0, n = T * hidden; i < n; i++) {
+            float g = hb[i];
+            hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
+        }
+        matmul(hb, T, w.w2(), s.xb);
+        add(x, s.xb, T * d);
+    }
+
+    private void attention(Scratch s, float[] kc, float[] vc, int T, int start) {
+        int heads = config.nHeads(), hs = config.headSize(), kvDim = config.kvDim(), group = config.kvGroup();
+        int d = config.dim();
+        float invSqrt = (float) (1.0 / Math.sqrt(hs));
+        float[] q = s.q, out = s.att;
+        team.run(T * heads, (from, to) -> {
+            float[] scores = new float[start + T];
+            for (int unit = from; unit < to; unit++) {
+                int t = unit / heads, h = unit % heads;
+                int pos = start + t;
+                int qOff = t * d + h * hs;
+                int kvOff = (h / group) * hs;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p <= pos; p++) {
+                    float sc = kernels.dotF32(q, qOff, kc, p * kvDim + kvOff, hs) * invSqrt;
+                    scores[p] = sc;
+                    if (sc > max) max = sc;
+                }
+                float sum = 0;
+                for (int p = 0; p <= pos; p++) {
+                    float e = (float) Math.exp(scores[p] - max);
+                    scores[p] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
+                for (int p = 0; p <= pos; p++) {
+                    kernels.axpy(scores[p] * inv, vc, p * kvDim + kvOff, out, qOff, hs);
+                }
+            }
+        });
+    }
+
+    /** Final RMSNorm and classifier for row {@code row} of x, into out (vocab floats). */
+    public void logits(float[] x, int row, float[] out) {
+        logits(x, row, 1, out);
+    }
+
+    /** Logits for rows [row, row+count) of x into out (count x vocab). */
+    public void logits(float[] x, int row, int count, float[] out) {
+        WeightMatrix cls = weights.classifier();
+        if (cls == null) {
+            throw new IllegalStateException("this model slice has no classifier head");
+        }
+        int d = config.dim();
+        float[] normed = new float[count * d];
+        float[] src = new float[count * d];
+        System.arraycopy(x, row * d, src, 0, count * d);
+        rmsnorm(normed, src, weights.rmsFinal(), count, d);
+        matmul(normed, count, cls, out);
+    }
+
+    /** Logits of the last of T rows, as a new array. */
+    public float[] lastLogits(float[] x, int T) {
+        float[] out = new float[config.vocabSize()];
+        logits(x, T - 1, out);
+        return out;
+    }
+
+    // ---- building blocks -------------------------------------------------------------------
+
+    private void rmsnorm(float[] out, float[] x, float[] weight, int T, int d) {
+        float eps = config.normEps();
+        for (int t = 0; t < T; t++) {
+            int off = t * d;
+            float ss = 0;
+            for (int i = 0; i < d; i++) {
+                ss += x[off + i] * x[off + i];
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / d + eps));
+            for (int i = 0; i < d; i++) {
+                out[off + i] = weight[i] * (inv * x[off + i]);
+            }
+        }
+    }
+
+    private void ropeTables(Scratch s, int start, int T) {
+        int half = invFreq.length;
+        for (int t = 0; t < T; t++) {
+            int pos = start + t;
+            for (int j = 0; j < half; j++) {
+                float val = pos * invFreq[j];
+                s.cos[t * half + j] = (float) Math.cos(val);
+                s.sin[t * half + j] = (float) Math.sin(val);
+            }
+        }
+    }
+
+    /** Rotates consecutive pairs (i, i+1) of every head in each of T rows of width {@code width}. */
+    private void rope(float[] v, int width, Scratch s, int T) {
+        int hs = config.headSize(), half = hs / 2;
+        for (int t = 0; t < T; t++) {
+            int row = t * width, tab = t * half;
+            for (int i = 0; i < width; i += 2) {
+                int j = (i % hs) >> 1;
+                float c = s.cos[tab + j], sn = s.sin[tab + j];
+                float v0 = v[row + i], v1 = v[row + i + 1];
+                v[row + i] = v0 * c - v1 * sn;
+                v[row + i + 1] = v0 * sn + v1 * c;
+            }
+        }
+    }
+
+    private static void add(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /** out[t*rows + r] = W[r] . x[t*cols ..] for all T rows of x, parallel over output rows. */
+    private void matmul(float[] x, int T, WeightMatrix w, float[] out) {
+        team.run(w.rows(), (from, to) -> rows(w, x, T, out, from, to));
+    }
+
+    private void matmul2(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB) {
+        int ra = a.rows();
+        team.run(ra + b.rows(), (from, to) -> {
+            if (from < ra) rows(a, x, T, outA, from, Math.min(to, ra));
+            if (to > ra) rows(b, x, T, outB, Math.max(from, ra) - ra, to - ra);
+        });
+    }
+
+    private void matmul3(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB,
+                         WeightMatrix c, float[] outC) {
+        int ra = a.rows(), rb = b.rows();
+        team.run(ra + rb + c.rows(), (from, to) -> {
+            if (from < ra) rows(a, x, T, outA, from, Math.min(to, ra));
+            int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
+            if (f < e) rows(b, x, T, outB, f, e);
+            if (to > ra + rb) rows(c, x, T, outC, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+        });
+    }
+
+    private void rows(WeightMatrix w, float[] x, int T, float[] out, int from, int to) {
+        int rows = w.rows(), cols = w.cols();
+        Kernels k = kernels;
+        if (T == 1) {
+            for (int r = from; r < to; r++) {
+                out[r] = w.dot(k, r, x, 0);
+            }
+            return;
+        }
+        // Row-outer, token-inner: each weight row is read from memory once per batch.
+        for (int r = from; r < to; r++) {
+            for (int t = 0; t < T; t++) {
+                out[t * rows + r] = w.dot(k, r, x, t * cols);
+            }
+        }
+    }
+}

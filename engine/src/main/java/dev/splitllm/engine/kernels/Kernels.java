@@ -1,0 +1,41 @@
+package dev.splitllm.engine.kernels;
+
+/**
+ * The inner loops of the engine: dot products of one weight row against one activation
+ * vector, one method per weight storage format. Implementations are ranked (see
+ * {@link KernelProvider}): the Vector API kernels where {@code jdk.incubator.vector} is
+ * present, the plain-Java kernels everywhere else (Android has no Vector API).
+ *
+ * <p>Offsets are in elements of the array they index, except for the quantized formats,
+ * whose weight offsets are in bytes and always at a block boundary.
+ */
+public interface Kernels {
+
+    /** A short name for logs and {@code --verbose}, e.g. "vector-256" or "scalar". */
+    String name();
+
+    /** sum over i of a[aOff+i] * b[bOff+i], for i in [0, n). */
+    float dotF32(float[] a, int aOff, float[] b, int bOff, int n);
+
+    /** Dot product of n fp16 weights (IEEE half bits) with n floats. */
+    float dotF16(short[] w, int wOff, float[] x, int xOff, int n);
+
+    /** Dot product of n bf16 weights (upper 16 bits of a float) with n floats. */
+    float dotBF16(short[] w, int wOff, float[] x, int xOff, int n);
+
+    /**
+     * Dot product of n Q8_0 weights (llama.cpp layout: per block of 32, an fp16 scale then
+     * 32 signed bytes; 34 bytes a block) starting at byte wOff, with n floats. n is a multiple of 32.
+     */
+    float dotQ8_0(byte[] w, int wOff, float[] x, int xOff, int n);
+
+    /**
+     * Dot product of n Q4_0 weights (llama.cpp layout: per block of 32, an fp16 scale then
+     * 16 bytes; element j&lt;16 in the low nibble of byte j, element j+16 in its high nibble;
+     * value = (nibble - 8) * scale; 18 bytes a block) starting at byte wOff, with n floats.
+     */
+    float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n);
+
+    /** y[i] += a * x[i] for i in [0, n): the attention-value accumulation. */
+    void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
+}

@@ -1,0 +1,91 @@
+package dev.splitllm.engine.kernels;
+
+import dev.splitllm.quantization.Half;
+
+/**
+ * Plain-Java kernels: always available, including on Android. Four independent
+ * accumulators let the JIT keep several multiply-adds in flight.
+ */
+public final class ScalarKernels implements Kernels {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public float dotF32(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += a[aOff + i] * b[bOff + i];
+            s1 += a[aOff + i + 1] * b[bOff + i + 1];
+            s2 += a[aOff + i + 2] * b[bOff + i + 2];
+            s3 += a[aOff + i + 3] * b[bOff + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += a[aOff + i] * b[bOff + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    @Override
+    public float dotF16(short[] w, int wOff, float[] x, int xOff, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) {
+            s += Half.toFloat(w[wOff + i]) * x[xOff + i];
+        }
+        return s;
+    }
+
+    @Override
+    public float dotBF16(short[] w, int wOff, float[] x, int xOff, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) {
+            s += Float.intBitsToFloat((w[wOff + i] & 0xffff) << 16) * x[xOff + i];
+        }
+        return s;
+    }
+
+    @Override
+    public float dotQ8_0(byte[] w, int wOff, float[] x, int xOff, int n) {
+        float total = 0;
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            float scale = Half.toFloat(shortLE(w, wOff));
+            float s = 0;
+            for (int j = 0; j < 32; j++) {
+                s += w[wOff + 2 + j] * x[xOff + block + j];
+            }
+            total += scale * s;
+        }
+        return total;
+    }
+
+    @Override
+    public float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n) {
+        float total = 0;
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            float scale = Half.toFloat(shortLE(w, wOff));
+            float s = 0;
+            int xb = xOff + block;
+            for (int j = 0; j < 16; j++) {
+                int packed = w[wOff + 2 + j];
+                s += ((packed & 0x0f) - 8) * x[xb + j];
+                s += (((packed >> 4) & 0x0f) - 8) * x[xb + j + 16];
+            }
+            total += scale * s;
+        }
+        return total;
+    }
+
+    @Override
+    public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOff + i] += a * x[xOff + i];
+        }
+    }
+
+    static short shortLE(byte[] b, int off) {
+        return (short) ((b[off] & 0xff) | (b[off + 1] << 8));
+    }
+}

@@ -1,0 +1,34 @@
+package dev.splitllm.engine.tensor;
+
+import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.quantization.Half;
+import dev.splitllm.quantization.weights.WeightFormat;
+
+/** Q8_0 weights: blocks of 32 signed bytes with an fp16 scale (llama.cpp layout). */
+public final class Q8_0Matrix extends BlockMatrix {
+
+    public Q8_0Matrix(byte[] data, int rows, int cols) {
+        super(data, rows, cols);
+    }
+
+    @Override
+    public WeightFormat format() {
+        return WeightFormat.Q8_0;
+    }
+
+    @Override
+    public float dot(Kernels k, int row, float[] x, int xOff) {
+        return k.dotQ8_0(data, row * rowBytes, x, xOff, cols);
+    }
+
+    @Override
+    public void readRow(int row, float[] out, int off) {
+        int p = row * rowBytes;
+        for (int b = 0; b < cols; b += 32, p += 34) {
+            float d = Half.toFloat((short) ((data[p] & 0xff) | (data[p + 1] << 8)));
+            for (int j = 0; j < 32; j++) {
+                out[off + b + j] = data[p + 2 + j] * d;
+            }
+        }
+    }
+}
