@@ -1,0 +1,118 @@
+package dev.splitllm.cli;
+
+import dev.splitllm.cloud.CloudServer;
+import dev.splitllm.cloud.CloudWeights;
+import dev.splitllm.cloud.ModelHost;
+import dev.splitllm.cloud.ServerConfig;
+import dev.splitllm.engine.kernels.KernelProvider;
+import dev.splitllm.engine.kernels.ThreadTeam;
+import dev.splitllm.quantization.weights.WeightFormat;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code splitllm serve}: the cloud endpoint, serving the back segment of any split until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Run the cloud server: REST for sessions, health, metrics and plain completions,",
+                "and a WebSocket per session that takes hidden-state frames and streams tokens back.",
+                "Bearer tokens come from --token (repeatable) or SPLITLLM_TOKENS (comma-separated). Stop with Ctrl-C."},
+        footer = {"", "Example:", "  SPLITLLM_TOKENS=secret ./splitllm serve --port 8080",
+                "  ./splitllm serve --host 0.0.0.0 --port 8080 --token secret --max-sessions 16 --max-kv 256MB"})
+public final class ServeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    SharedOptions shared;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "Accepted bearer token (repeatable). Default: SPLITLLM_TOKENS.")
+    List<String> tokens = new ArrayList<>();
+
+    @Option(names = "--max-sessions", defaultValue = "64", description = "Concurrent sessions (default: ${DEFAULT-VALUE}).")
+    int maxSessions;
+
+    @Option(names = "--max-kv", defaultValue = "512MB", description = "KV-cache memory all sessions may reserve (default: ${DEFAULT-VALUE}).")
+    String maxKv;
+
+    @Option(names = "--idle-timeout", defaultValue = "5m", description = "Close sessions idle this long (default: ${DEFAULT-VALUE}).")
+    String idleTimeout;
+
+    @Option(names = "--max-frame", defaultValue = "16MB", description = "Largest uplink frame (default: ${DEFAULT-VALUE}).")
+    String maxFrame;
+
+    @Option(names = "--cloud-weights", split = ",", paramLabel = "FORMAT",
+            description = "Weight formats sessions may ask for (default: f32,f16,bf16,q8_0,q4_0). Formats other than the "
+                    + "loaded one are converted once, on first use.")
+    List<String> cloudWeights;
+
+    @Override
+    public Integer call() throws Exception {
+        ServerConfig config = config();
+        PrintWriter out = spec.commandLine().getOut();
+        shared.describeKernels(spec.commandLine().getErr());
+        ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        try (ThreadTeam team = new ThreadTeam(shared.threads())) {
+            Set<WeightFormat> formats = EnumSet.noneOf(WeightFormat.class);
+            if (cloudWeights == null || cloudWeights.isEmpty()) {
+                formats.addAll(EnumSet.allOf(WeightFormat.class));
+            } else {
+                for (String f : cloudWeights) formats.add(parseFormat(f));
+            }
+            ModelHost host = new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(), team, formats, CloudWeights::convert);
+            CountDownLatch stopped = new CountDownLatch(1);
+            try (CloudServer server = new CloudServer(config, host).start()) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    server.close();
+                    stopped.countDown();
+                }, "splitllm-serve-shutdown"));
+                out.printf("splitllm cloud server listening on %s (model %s, d=%d, %d layers; kernels %s)%n",
+                        server.baseUrl(), m.modelFile().getFileName(), m.weights().config().dim(),
+                        m.weights().config().nLayers(), host.kernelName());
+                out.flush();
+                stopped.await();
+            }
+        }
+        return 0;
+    }
+
+    private ServerConfig config() {
+        Set<String> all = new LinkedHashSet<>(tokens);
+        all.addAll(ServerConfig.parseTokens(System.getenv("SPLITLLM_TOKENS")));
+        if (all.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "no bearer token: pass --token or set SPLITLLM_TOKENS");
+        }
+        try {
+            ServerConfig base = ServerConfig.defaults(all);
+            return new ServerConfig(host, port, all, maxSessions, Sizes.bytes(maxKv), Sizes.duration(idleTimeout),
+                    (int) Math.min(Integer.MAX_VALUE, Sizes.bytes(maxFrame)), base.maxSeqLen());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private WeightFormat parseFormat(String f) {
+        try {
+            return WeightFormat.parse(f);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.splitllm.cli;
+
+import dev.splitllm.edge.EdgeOptions;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.weights.WeightFormat;
+import java.net.URI;
+import java.time.Duration;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** How a split run cuts, compresses and samples: shared by {@code edge} and {@code demo}. */
+public final class SplitOptions {
+    /** The codec the demo and the edge use unless told otherwise. */
+    public static final String DEFAULT_CODEC = "tabq:eps=1e-3,bits=2/3/4/6/8";
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    @Option(names = "--split", defaultValue = "3", paramLabel = "L",
+            description = "Blocks [0, L) run on this device, the rest in the cloud (default: ${DEFAULT-VALUE}).")
+    int split;
+
+    @Option(names = "--codec", defaultValue = DEFAULT_CODEC, paramLabel = "SPEC",
+            description = {"Activation codec at the cut (default: ${DEFAULT-VALUE}). Examples: fp32 (lossless), fp16, q8_0,",
+                    "uniform:bits=4, tabq:eps=1e-3,bits=2/3/4/6/8,tau=3.5,rot,zstd."})
+    String codec;
+
+    @Option(names = "--edge-weights", defaultValue = "f32", paramLabel = "FORMAT",
+            description = "Weight format of the edge blocks and embedding, OPSC's Q_w1: f32, f16, bf16, q8_0, q4_0 (default: ${DEFAULT-VALUE}).")
+    String edgeWeights;
+
+    @Option(names = "--cloud-weights", defaultValue = "f32", paramLabel = "FORMAT",
+            description = "Weight format the cloud runs its blocks at, OPSC's Q_w2 (default: ${DEFAULT-VALUE}).")
+    String cloudWeights;
+
+    @Option(names = {"-t", "--temperature"}, defaultValue = "0", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus mass in (0, 1]; 1 disables (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Sampler seed; the cloud samples (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-seq-len", defaultValue = "256", paramLabel = "N",
+            description = "Positions (prompt + generated) reserved on both sides (default: ${DEFAULT-VALUE}).")
+    int maxSeqLen;
+
+    @Option(names = "--step-timeout", defaultValue = "30s", description = "Wait this long for a token before reconnecting (default: ${DEFAULT-VALUE}).")
+    String stepTimeout;
+
+    CodecSpec codecSpec() {
+        try {
+            return CodecSpec.parse(codec);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(mixee.commandLine(), "--codec: " + e.getMessage());
+        }
+    }
+
+    WeightFormat edgeFormat() {
+        return format(edgeWeights, "--edge-weights");
+    }
+
+    WeightFormat cloudFormat() {
+        return format(cloudWeights, "--cloud-weights");
+    }
+
+    private WeightFormat format(String s, String flag) {
+        try {
+            return WeightFormat.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(mixee.commandLine(), flag + ": " + e.getMessage());
+        }
+    }
+
+    EdgeOptions edgeOptions(URI server, String token) {
+        try {
+            Duration timeout = Sizes.duration(stepTimeout);
+            return new EdgeOptions(server, token, codecSpec(), cloudFormat().id(), maxSeqLen, temperature, topP, seed, timeout, 5);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(mixee.commandLine(), e.getMessage());
+        }
+    }
+}

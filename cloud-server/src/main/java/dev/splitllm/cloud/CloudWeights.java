@@ -1,0 +1,24 @@
+package dev.splitllm.cloud;
+
+import dev.splitllm.engine.model.ModelQuantizer;
+import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.model.PrecisionPlan;
+import dev.splitllm.quantization.weights.WeightFormat;
+
+/**
+ * Derives the cloud's copy of the model at a session's weight format (OPSC's Q_w2): every
+ * block at that format; the embedding and LM head at the same format, except that 4-bit
+ * requests keep the head at Q8_0, as llama.cpp keeps its output tensor at higher precision.
+ */
+public final class CloudWeights {
+    private CloudWeights() {}
+
+    public static PrecisionPlan planFor(WeightFormat blocks) {
+        WeightFormat head = blocks == WeightFormat.Q4_0 ? WeightFormat.Q8_0 : blocks;
+        return new PrecisionPlan(0, blocks, blocks, head, head);
+    }
+
+    public static ModelWeights convert(ModelWeights full, WeightFormat blocks) {
+        return ModelQuantizer.apply(full, planFor(blocks));
+    }
+}

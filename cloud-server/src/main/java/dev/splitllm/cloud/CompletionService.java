@@ -1,0 +1,67 @@
+package dev.splitllm.cloud;
+
+import dev.splitllm.engine.forward.Segment;
+import dev.splitllm.engine.sample.Sampler;
+import dev.splitllm.engine.tokenizer.Tokenizer;
+import dev.splitllm.quantization.protocol.CompletionRequest;
+import dev.splitllm.quantization.protocol.CompletionResponse;
+import java.util.Arrays;
+
+/** Plain cloud-only text completion ({@code POST /v1/completions}) on the whole model. */
+final class CompletionService {
+    static final int MAX_PROMPT_CHARS = 64 * 1024;
+    private final ModelHost host;
+
+    CompletionService(ModelHost host) {
+        this.host = host;
+    }
+
+    CompletionResponse complete(CompletionRequest req, int maxSeqLen) {
+        if (req.prompt() == null) {
+            throw ApiException.badRequest("prompt is required");
+        }
+        if (req.prompt().length() > MAX_PROMPT_CHARS) {
+            throw ApiException.badRequest("prompt longer than " + MAX_PROMPT_CHARS + " characters");
+        }
+        if (req.maxTokens() < 1 || req.maxTokens() > maxSeqLen) {
+            throw ApiException.badRequest("maxTokens must be in [1, " + maxSeqLen + "], got " + req.maxTokens());
+        }
+        Sampler sampler;
+        try {
+            sampler = new Sampler(req.temperature(), req.topP(), req.seed());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        Tokenizer tok = host.tokenizer();
+        int[] prompt = tok.encode(req.prompt(), true);
+        if (prompt.length >= maxSeqLen) {
+            throw ApiException.badRequest("prompt is " + prompt.length + " tokens; the context holds " + maxSeqLen);
+        }
+        int budget = Math.min(req.maxTokens(), maxSeqLen - prompt.length);
+        try (Segment seg = host.nativeBackend().open(maxSeqLen)) {
+            long t0 = System.nanoTime();
+            float[] x = seg.embed(prompt);
+            seg.forward(x, prompt.length);
+            int next = sampler.sample(seg.lastLogits(x, prompt.length));
+            long t1 = System.nanoTime();
+            int[] out = new int[budget];
+            int n = 0;
+            while (true) {
+                out[n++] = next;
+                if (next == tok.eos() || n == budget) break;
+                float[] h = seg.embed(new int[] {next});
+                seg.forward(h, 1);
+                next = sampler.sample(seg.lastLogits(h, 1));
+            }
+            long t2 = System.nanoTime();
+            int[] tokens = Arrays.copyOf(out, n);
+            int[] all = new int[prompt.length + n];
+            System.arraycopy(prompt, 0, all, 0, prompt.length);
+            System.arraycopy(tokens, 0, all, prompt.length, n);
+            String full = tok.decode(all);
+            String promptText = tok.decode(prompt);
+            String text = full.startsWith(promptText) ? full.substring(promptText.length()) : full;
+            return new CompletionResponse(text, tokens, prompt.length, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+        }
+    }
+}

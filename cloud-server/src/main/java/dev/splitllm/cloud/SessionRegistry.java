@@ -1,0 +1,135 @@
+package dev.splitllm.cloud;
+
+import dev.splitllm.engine.forward.Backend;
+import dev.splitllm.engine.forward.Segment;
+import dev.splitllm.engine.sample.Sampler;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.protocol.SessionRequest;
+import dev.splitllm.quantization.weights.WeightFormat;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * The open sessions: creation under the session-count and KV-memory caps, lookup bound to the
+ * owning token, close, and idle expiry. KV memory is reserved in full at creation (the
+ * segment's cache is allocated for maxSeqLen positions), so an admitted session can never run
+ * the server out of memory later.
+ */
+final class SessionRegistry {
+    private final ServerConfig config;
+    private final ModelHost host;
+    private final Map<String, CloudSession> sessions = new ConcurrentHashMap<>();
+    private final SecureRandom random = new SecureRandom();
+    private long reservedKv;
+
+    SessionRegistry(ServerConfig config, ModelHost host) {
+        this.config = config;
+        this.host = host;
+    }
+
+    int active() {
+        return sessions.size();
+    }
+
+    synchronized long reservedKvBytes() {
+        return reservedKv;
+    }
+
+    CloudSession create(SessionRequest req, byte[] ownerDigest) {
+        int layers = host.config().nLayers();
+        if (req.splitLayer() < 0 || req.splitLayer() > layers) {
+            throw ApiException.badRequest("splitLayer must be in [0, " + layers + "], got " + req.splitLayer()
+                    + " (0 = all blocks on the cloud)");
+        }
+        if (req.splitLayer() == layers) {
+            throw ApiException.badRequest("splitLayer " + layers + " leaves no blocks on the cloud; run the model on the edge alone");
+        }
+        int modelMax = Math.min(host.config().seqLen(), config.maxSeqLen());
+        if (req.maxSeqLen() < 1 || req.maxSeqLen() > modelMax) {
+            throw ApiException.badRequest("maxSeqLen must be in [1, " + modelMax + "], got " + req.maxSeqLen());
+        }
+        CodecSpec codec;
+        WeightFormat format;
+        Sampler sampler;
+        try {
+            codec = CodecSpec.parse(req.codec() == null ? "fp32" : req.codec());
+            format = req.cloudWeights() == null ? host.nativeFormat() : WeightFormat.parse(req.cloudWeights());
+            sampler = new Sampler(req.temperature(), req.topP(), req.seed());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        Backend backend = host.backend(format);
+        long kv = 2L * (layers - req.splitLayer()) * req.maxSeqLen() * host.config().kvDim() * Float.BYTES;
+        synchronized (this) {
+            if (sessions.size() >= config.maxSessions()) {
+                throw new ApiException(503, "limit", "session limit reached (" + config.maxSessions() + " open); retry later");
+            }
+            if (reservedKv + kv > config.maxKvBytes()) {
+                throw new ApiException(503, "limit", "KV memory limit reached: this session needs " + kv + " bytes, "
+                        + (config.maxKvBytes() - reservedKv) + " of " + config.maxKvBytes() + " are free");
+            }
+            reservedKv += kv;
+        }
+        try {
+            Segment segment = backend.open(req.splitLayer(), layers, req.maxSeqLen());
+            byte[] idBytes = new byte[16];
+            random.nextBytes(idBytes);
+            String id = HexFormat.of().formatHex(idBytes);
+            CloudSession s = new CloudSession(id, random.nextLong(), ownerDigest, req.splitLayer(), codec, format.id(),
+                    req.maxSeqLen(), segment, sampler);
+            sessions.put(id, s);
+            return s;
+        } catch (RuntimeException | Error e) {
+            release(kv);
+            throw e;
+        }
+    }
+
+    /** The session, if it exists and belongs to this token; 404 otherwise (never revealing which). */
+    CloudSession get(String id, byte[] tokenDigest) {
+        CloudSession s = id == null ? null : sessions.get(id);
+        if (s == null || !s.ownedBy(tokenDigest)) {
+            throw ApiException.notFound("no such session: " + id);
+        }
+        return s;
+    }
+
+    boolean close(CloudSession s) {
+        if (sessions.remove(s.id, s)) {
+            s.close();
+            release(s.kvBytes);
+            return true;
+        }
+        return false;
+    }
+
+    /** Closes sessions idle longer than the configured timeout; reports each to {@code onExpire}. */
+    int expireIdle(Consumer<CloudSession> onExpire) {
+        long limit = config.idleTimeout().toNanos();
+        List<CloudSession> idle = new ArrayList<>();
+        for (CloudSession s : sessions.values()) {
+            if (s.idleNanos() > limit) idle.add(s);
+        }
+        int n = 0;
+        for (CloudSession s : idle) {
+            if (close(s)) {
+                onExpire.accept(s);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    void closeAll() {
+        for (CloudSession s : new ArrayList<>(sessions.values())) close(s);
+    }
+
+    private synchronized void release(long kv) {
+        reservedKv -= kv;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.splitllm.edge;
+
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.WebSocket;
+import okhttp3.WebSocketListener;
+import okio.ByteString;
+
+/**
+ * One WebSocket to a session's stream. OkHttp delivers messages on its own thread; they are
+ * queued here so the token loop can wait for them with a timeout.
+ */
+final class StreamConnection implements AutoCloseable {
+
+    /** What the socket delivered: a text message, or the end of the connection. */
+    record Event(String text, boolean ended, String why, int httpStatus) {
+        static Event message(String text) {
+            return new Event(text, false, null, 0);
+        }
+
+        static Event end(String why) {
+            return new Event(null, true, why, 0);
+        }
+    }
+
+    private final WebSocket socket;
+    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+
+    StreamConnection(OkHttpClient client, String url, String token) {
+        Request req = new Request.Builder().url(url).header("Authorization", "Bearer " + token).build();
+        this.socket = client.newWebSocket(req, new WebSocketListener() {
+            @Override
+            public void onMessage(WebSocket ws, String text) {
+                events.add(Event.message(text));
+            }
+
+            @Override
+            public void onMessage(WebSocket ws, ByteString bytes) {
+                events.add(Event.end("unexpected binary message from the server"));
+            }
+
+            @Override
+            public void onClosing(WebSocket ws, int code, String reason) {
+                events.add(Event.end("closed by server (" + code + (reason.isEmpty() ? "" : ": " + reason) + ")"));
+                ws.close(1000, null);
+            }
+
+            @Override
+            public void onFailure(WebSocket ws, Throwable t, Response response) {
+                int code = response == null ? 0 : response.code();
+                String status = code == 0 ? "" : " (HTTP " + code + ")";
+                events.add(new Event(null, true, "connection failed" + status + ": " + t, code));
+            }
+        });
+    }
+
+    /** Queues a binary frame; false if the socket is already closing. */
+    boolean send(byte[] frame) {
+        return socket.send(ByteString.of(frame));
+    }
+
+    /** The next event, or null after {@code millis}. */
+    Event poll(long millis) throws InterruptedException {
+        return events.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Drops the connection at once (no close handshake), as a lost link would. */
+    void cancel() {
+        socket.cancel();
+    }
+
+    @Override
+    public void close() {
+        socket.close(1000, "done");
+    }
+}

@@ -1,0 +1,31 @@
+package dev.splitllm.edge;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.splitllm.cloud.ServerConfig;
+import java.time.Duration;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Idle sessions expire, release their KV reservation, and a late client gets a clear error. */
+class IdleExpiryTest {
+
+    @Test
+    void idleSessionExpires() throws Exception {
+        ServerConfig c = ServerConfig.defaults(Set.of(Fixture.TOKEN)).withLimits(8, 64L << 20, Duration.ofMillis(300));
+        try (Fixture fx = new Fixture(c); EdgeModel edge = fx.edge(2)) {
+            EdgeSession s = EdgeSession.open(edge, fx.options());
+            String metricsBefore = fx.server.metricsText();
+            assertTrue(metricsBefore.contains("splitllm_sessions_active 1"), metricsBefore);
+            Thread.sleep(1500);
+            String metrics = fx.server.metricsText();
+            assertTrue(metrics.contains("splitllm_sessions_active 0"), metrics);
+            assertTrue(metrics.contains("splitllm_sessions_expired_total 1"), metrics);
+            assertTrue(metrics.contains("splitllm_kv_reserved_bytes 0"), metrics);
+            EdgeException e = assertThrows(EdgeException.class, () -> s.generate("Once upon a time", 5, TokenListener.NONE));
+            assertEquals("not_found", e.code(), e.getMessage());
+            assertTrue(e.getMessage().contains("expired"), e.getMessage());
+            s.close();
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package dev.splitllm.quantization.protocol;
+
+/**
+ * Response to {@code POST /v1/sessions}.
+ *
+ * @param sessionId     unguessable id (128 random bits, hex); bound to the creating token
+ * @param streamPath    WebSocket path for the token loop, e.g. "/v1/sessions/ID/stream"
+ * @param frameSession  64-bit tag every uplink frame of this session must carry
+ * @param splitLayer    as requested
+ * @param dim           hidden width d every frame must have
+ * @param maxSeqLen     positions granted
+ * @param codec         codec spec in canonical form
+ * @param cloudWeights  cloud segment weight format
+ * @param maxFrameBytes largest uplink frame the server accepts
+ */
+public record SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
+                             int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes) {
+}
