@@ -103,6 +103,16 @@ public final class ActivationCodec {
      */
     public float[] decode(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
                           OutlierChannels channels) throws CorruptPayloadException {
+        return decode(spec, payload, offset, length, tokens, dim, channels, ByteWriter.MAX_CAPACITY);
+    }
+
+    /**
+     * As {@link #decode(CodecSpec, byte[], int, int, int, int, OutlierChannels)}, with the size the
+     * token records may take after zstd decompression capped at {@code maxRawBytes} (a frame
+     * decoder passes its frame-size limit, so compression never admits more than a plain frame).
+     */
+    public float[] decode(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
+                          OutlierChannels channels, long maxRawBytes) throws CorruptPayloadException {
         checkShape(spec, tokens, dim, channels);
         int sessionCount = channels == null ? 0 : channels.size();
         long minRaw = tokens * minTokenBytes(spec, dim, sessionCount);
@@ -111,9 +121,12 @@ public final class ActivationCodec {
         if (spec.zstd()) {
             ByteReader header = new ByteReader(payload, offset, length);
             long rawLength = header.u32("zstd raw length");
-            if (rawLength < minRaw || rawLength > maxRaw || rawLength > ByteWriter.MAX_CAPACITY) {
+            if (rawLength < minRaw || rawLength > maxRaw) {
                 throw new CorruptPayloadException("zstd raw length " + rawLength + " outside " + minRaw + ".." + maxRaw
                         + " for " + tokens + "x" + dim + " " + spec);
+            }
+            if (rawLength > maxRawBytes || rawLength > ByteWriter.MAX_CAPACITY) {
+                throw new CorruptPayloadException("zstd raw length " + rawLength + " above the limit of " + maxRawBytes + " bytes");
             }
             byte[] decompressed = ZstdStage.decompress(payload, offset + 4, length - 4, (int) rawLength);
             in = new ByteReader(decompressed, 0, decompressed.length);

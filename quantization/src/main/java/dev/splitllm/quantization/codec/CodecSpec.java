@@ -72,7 +72,7 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
                 throw new IllegalArgumentException("tabq bit set must be a non-empty subset of 1..8");
             }
         } else {
-            if (epsilon != 0f || bitMask != 0) {
+            if (Float.floatToRawIntBits(epsilon) != 0 || bitMask != 0) {
                 throw new IllegalArgumentException("eps and a bit set only apply to tabq, not " + kind.id());
             }
             if (tau != Float.POSITIVE_INFINITY) {

@@ -35,6 +35,18 @@ final class ZstdStage {
      * caller has bounded rawLength; zstd never writes past it, so a bomb cannot grow the output.
      */
     static byte[] decompress(byte[] src, int offset, int length, int rawLength) throws CorruptPayloadException {
+        long declared;
+        try {
+            declared = Zstd.getFrameContentSize(src, offset, length);
+        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+            throw new IllegalStateException("the zstd stage is not available on this platform: " + e, e);
+        } catch (RuntimeException e) {
+            throw new CorruptPayloadException("zstd frame header is malformed: " + e.getMessage());
+        }
+        // Check the zstd frame's own size field before allocating anything.
+        if (declared != rawLength) {
+            throw new CorruptPayloadException("zstd frame declares " + declared + " bytes, payload header says " + rawLength);
+        }
         byte[] dst = new byte[rawLength];
         long n;
         try {
