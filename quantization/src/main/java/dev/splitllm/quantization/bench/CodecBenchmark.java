@@ -1,0 +1,145 @@
+package dev.splitllm.quantization.bench;
+
+import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CorruptPayloadException;
+import dev.splitllm.quantization.codec.OutlierChannels;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Single-thread throughput of the activation codec: encode and decode speed in GB/s of fp32
+ * activations (4·T·d bytes per call), and payload bits per element, on synthetic activations shaped
+ * like a transformer's residual stream (Gaussian rows plus a few large fixed outlier channels and
+ * rare scattered spikes). Prints a table; {@link #run} is what a CLI command calls.
+ */
+public final class CodecBenchmark {
+    private CodecBenchmark() {}
+
+    /**
+     * One measured configuration.
+     *
+     * @param spec          codec
+     * @param tokens        T
+     * @param dim           d
+     * @param encodeGBps    fp32 GB/s through encode
+     * @param decodeGBps    fp32 GB/s through decode
+     * @param roundTripGBps fp32 GB/s through encode + decode (4·T·d / (t_enc + t_dec))
+     * @param bitsPerElement payload bits per activation, side information included
+     * @param relativeMse   ||x - x̂||² / ||x||² over the whole block
+     */
+    public record Result(CodecSpec spec, int tokens, int dim, double encodeGBps, double decodeGBps,
+                         double roundTripGBps, double bitsPerElement, double relativeMse) {
+        /** One table line. */
+        public String line() {
+            return String.format(Locale.ROOT, "%-44s %5d %5d %9.2f %9.2f %9.2f %8.3f %10.2e",
+                    spec, tokens, dim, encodeGBps, decodeGBps, roundTripGBps, bitsPerElement, relativeMse);
+        }
+
+        /** The header matching {@link #line()}. */
+        public static String header() {
+            return String.format(Locale.ROOT, "%-44s %5s %5s %9s %9s %9s %8s %10s",
+                    "codec", "T", "d", "enc GB/s", "dec GB/s", "e+d GB/s", "bits/el", "rel MSE");
+        }
+    }
+
+    /**
+     * Synthetic activations: N(0, 1) rows; channels {@code c % 97 == 5} (at most 4 of them) carry
+     * ±(20..60); about one value in 2,000 elsewhere is a ±(8..16) spike.
+     */
+    public static float[] activations(int tokens, int dim, long seed) {
+        Random random = new Random(seed);
+        float[] x = new float[tokens * dim];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+            if (random.nextInt(2000) == 0) {
+                x[i] = (random.nextBoolean() ? 1 : -1) * (8f + 8f * random.nextFloat());
+            }
+        }
+        int outliers = 0;
+        for (int c = 5; c < dim && outliers < 4; c += 97, outliers++) {
+            float magnitude = 20f + 40f * random.nextFloat();
+            for (int t = 0; t < tokens; t++) {
+                x[t * dim + c] = (random.nextInt(8) == 0 ? -1 : 1) * magnitude * (0.9f + 0.2f * random.nextFloat());
+            }
+        }
+        return x;
+    }
+
+    /** Measures one configuration for at least {@code seconds} per direction after a warm-up. */
+    public static Result run(CodecSpec spec, int tokens, int dim, double seconds) {
+        float[] x = activations(tokens, dim, 42L + tokens * 31L + dim);
+        OutlierChannels channels = spec.sessionChannels() ? OutlierChannels.select(x, tokens, dim, spec.tau()) : null;
+        ActivationCodec codec = new ActivationCodec();
+        byte[] payload = codec.encode(spec, x, tokens, dim, channels);
+        float[] decoded;
+        try {
+            decoded = codec.decode(spec, payload, tokens, dim, channels);
+        } catch (CorruptPayloadException e) {
+            throw new IllegalStateException("codec failed to decode its own payload: " + e.getMessage(), e);
+        }
+        double err = 0, norm = 0;
+        for (int i = 0; i < x.length; i++) {
+            double e = x[i] - decoded[i];
+            err += e * e;
+            norm += (double) x[i] * x[i];
+        }
+        long bytes = 4L * tokens * dim;
+        double encodeSeconds = timePerCall(() -> codec.encode(spec, x, tokens, dim, channels), seconds);
+        double decodeSeconds = timePerCall(() -> {
+            try {
+                codec.decode(spec, payload, tokens, dim, channels);
+            } catch (CorruptPayloadException e) {
+                throw new IllegalStateException(e);
+            }
+        }, seconds);
+        return new Result(spec, tokens, dim, bytes / encodeSeconds / 1e9, bytes / decodeSeconds / 1e9,
+                bytes / (encodeSeconds + decodeSeconds) / 1e9,
+                ActivationCodec.bitsPerElement(payload.length, tokens, dim), norm == 0 ? 0 : err / norm);
+    }
+
+    /** Runs {@code body} repeatedly: a warm-up of a third of the time, then seconds of measurement. */
+    private static double timePerCall(Runnable body, double seconds) {
+        long warmEnd = System.nanoTime() + (long) (seconds * 0.33e9);
+        while (System.nanoTime() < warmEnd) {
+            body.run();
+        }
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        long calls = 0;
+        long now;
+        do {
+            body.run();
+            calls++;
+            now = System.nanoTime();
+        } while (now < end);
+        return (now - start) / 1e9 / calls;
+    }
+
+    /** The default grid: the codecs that matter × T ∈ {1, 64, 256} × d ∈ {288, 2048}. */
+    public static List<Result> runDefaultGrid(double secondsPerRun) {
+        String[] specs = {"fp16", "q8_0", "uniform:bits=4", "tabq:eps=0.001", "tabq:eps=0.001,tau=6",
+            "tabq:eps=0.01,tau=6", "tabq:eps=0.001,tau=6,zstd", "tabq:eps=0.001,tau=6,rot"};
+        List<Result> results = new ArrayList<>();
+        for (int dim : new int[] {288, 2048}) {
+            for (int tokens : new int[] {1, 64, 256}) {
+                for (String s : specs) {
+                    results.add(run(CodecSpec.parse(s), tokens, dim, secondsPerRun));
+                }
+            }
+        }
+        return results;
+    }
+
+    /** Prints the default grid; optional argument: seconds per measurement (default 0.3). */
+    public static void main(String[] args) {
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 0.3;
+        System.out.println("single thread; GB/s of fp32 activations; provisional on a shared machine");
+        System.out.println(Result.header());
+        for (Result r : runDefaultGrid(seconds)) {
+            System.out.println(r.line());
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.splitllm.quantization.codec;
+
+/**
+ * Block-wise randomized Hadamard rotation of a row: {@code y = H_B (s ⊙ x) / sqrt(B)} on each block
+ * of B consecutive channels, where s are fixed random signs. It is orthonormal, so it keeps the
+ * squared norm and the inverse is {@code x = s ⊙ (H_B y) / sqrt(B)}. Spreading a large channel over
+ * its block shrinks the min-max range the quantizer has to cover.
+ *
+ * <p>B is the largest power of two that divides d, capped at {@link #MAX_BLOCK} (d = 288 gives 32,
+ * d = 2048 gives 128; an odd d gives B = 1, signs only). Sign of channel c: bit {@code c mod 64} of
+ * SplitMix64 of {@code seed + (c / 64 + 1) * 0x9E3779B97F4A7C15} (1 = negative), so any implementation can
+ * reproduce it.
+ */
+public final class HadamardRotation {
+    /** Largest block size used. */
+    public static final int MAX_BLOCK = 128;
+
+    private final int dim;
+    private final int block;
+    private final float[] signs;
+    private final float norm;
+
+    /** The rotation for rows of {@code dim} channels with signs from {@code seed}. */
+    public HadamardRotation(int dim, long seed) {
+        if (dim < 1) {
+            throw new IllegalArgumentException("dim must be >= 1, got " + dim);
+        }
+        this.dim = dim;
+        this.block = Math.min(MAX_BLOCK, Integer.lowestOneBit(dim));
+        this.norm = (float) (1.0 / Math.sqrt(block));
+        this.signs = new float[dim];
+        long bitsLeft = 0;
+        for (int c = 0; c < dim; c++) {
+            if ((c & 63) == 0) {
+                bitsLeft = splitMix64(seed + ((long) (c >>> 6) + 1) * 0x9E3779B97F4A7C15L);
+            }
+            signs[c] = ((bitsLeft >>> (c & 63)) & 1) != 0 ? -1f : 1f;
+        }
+    }
+
+    /** Channels per row. */
+    public int dim() {
+        return dim;
+    }
+
+    /** Hadamard block size B. */
+    public int block() {
+        return block;
+    }
+
+    /** Rotates {@code row[offset, offset + dim)} in place. */
+    public void forward(float[] row, int offset) {
+        for (int c = 0; c < dim; c++) {
+            row[offset + c] *= signs[c];
+        }
+        transformBlocks(row, offset);
+    }
+
+    /** Undoes {@link #forward} in place. */
+    public void inverse(float[] row, int offset) {
+        transformBlocks(row, offset);
+        for (int c = 0; c < dim; c++) {
+            row[offset + c] *= signs[c];
+        }
+    }
+
+    /** Normalised fast Walsh-Hadamard transform of every block. */
+    private void transformBlocks(float[] x, int offset) {
+        for (int base = offset; base < offset + dim; base += block) {
+            for (int h = 1; h < block; h <<= 1) {
+                for (int i = base; i < base + block; i += h << 1) {
+                    for (int j = i; j < i + h; j++) {
+                        float a = x[j];
+                        float b = x[j + h];
+                        x[j] = a + b;
+                        x[j + h] = a - b;
+                    }
+                }
+            }
+            for (int j = base; j < base + block; j++) {
+                x[j] *= norm;
+            }
+        }
+    }
+
+    /** SplitMix64 output function (Steele, Lea, Flood 2014). */
+    static long splitMix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.splitllm.quantization.wire;
+
+import dev.splitllm.quantization.codec.OutlierChannels;
+
+/**
+ * A decoded frame.
+ *
+ * @param header          the header fields
+ * @param hidden          the decoded activations, T×d row-major (owned by the caller)
+ * @param channels        the session outlier channels the payload was decoded with, or null when
+ *                        the codec has no session channels
+ * @param channelsInFrame true when this frame carried the channel list itself (the receiver stores it
+ *                        as the session's set from now on)
+ */
+public record Frame(FrameHeader header, float[] hidden, OutlierChannels channels, boolean channelsInFrame) {
+}

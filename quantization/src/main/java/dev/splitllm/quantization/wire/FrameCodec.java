@@ -1,0 +1,248 @@
+package dev.splitllm.quantization.wire;
+
+import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.quantization.codec.ByteReader;
+import dev.splitllm.quantization.codec.ByteWriter;
+import dev.splitllm.quantization.codec.CorruptPayloadException;
+import dev.splitllm.quantization.codec.OutlierChannels;
+import java.util.zip.CRC32C;
+
+/**
+ * Encodes and decodes version-1 frames: a little-endian header, the codec-parameter block, an
+ * optional session outlier-channel list, the payload, and a CRC32C over everything before it.
+ * docs/WIRE.md has the layout byte by byte and the validation rules.
+ *
+ * <p>Decoding treats the bytes as hostile: it checks the frame size, magic, version, declared
+ * lengths and checksum, then every field against {@link FrameLimits}, and only then allocates the
+ * activations. Every failure is a {@link FrameException}. An instance keeps codec scratch buffers
+ * and is not thread-safe; use one per thread or session.
+ */
+public final class FrameCodec {
+    /** "SPLT". */
+    public static final int MAGIC = 0x544c5053;
+    /** Format version written and accepted. */
+    public static final int VERSION = 1;
+    /** Frame flag: the frame carries the session outlier-channel list. */
+    public static final int FLAG_CHANNELS = 1;
+    /** Bytes before the codec-parameter block. */
+    public static final int FIXED_HEADER_BYTES = 40;
+    /** Offset of the optional channel list (or of the payload length when it is absent). */
+    public static final int CHANNELS_OFFSET = FIXED_HEADER_BYTES + CodecParams.SIZE;
+    /** Smallest possible frame: header, codec parameters, payload length, CRC. */
+    public static final int MIN_FRAME_BYTES = CHANNELS_OFFSET + 4 + 4;
+
+    private final ActivationCodec codec = new ActivationCodec();
+    private final ByteWriter out = new ByteWriter(1 << 12);
+
+    /** Encodes a frame for a codec without session channels. */
+    public byte[] encode(FrameHeader header, float[] hidden) {
+        return encode(header, hidden, null, false);
+    }
+
+    /**
+     * Encodes a frame.
+     *
+     * @param hidden        T×d activations (the first T·d values are sent)
+     * @param channels      the session outlier channels; required exactly when the codec is in
+     *                      session-channel mode
+     * @param carryChannels write the channel list into this frame (required for PREFILL frames in
+     *                      session-channel mode; on a DECODE frame it replaces the session's set)
+     * @throws IllegalArgumentException on inconsistent arguments or activations the codec cannot encode
+     */
+    public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels) {
+        if (carryChannels && channels == null) {
+            throw new IllegalArgumentException("carryChannels needs the channel set");
+        }
+        if (header.codec().sessionChannels() && header.phase() == Phase.PREFILL && !carryChannels) {
+            throw new IllegalArgumentException("a PREFILL frame in session-channel mode must carry the channel list");
+        }
+        byte[] payload = codec.encode(header.codec(), hidden, header.tokens(), header.dim(), channels);
+        out.reset();
+        out.i32(MAGIC);
+        out.u8(VERSION);
+        out.u8(carryChannels ? FLAG_CHANNELS : 0);
+        out.u8(header.phase().code);
+        out.u8(0);
+        out.i64(header.sessionId());
+        out.i64(header.step());
+        out.u16(header.splitLayer());
+        out.u16(CodecParams.SIZE);
+        out.i32(header.startPosition());
+        out.i32(header.tokens());
+        out.i32(header.dim());
+        CodecParams.write(header.codec(), out);
+        if (carryChannels) {
+            out.u16(channels.size());
+            for (int i = 0; i < channels.size(); i++) {
+                out.u16(channels.channel(i));
+            }
+        }
+        out.i32(payload.length);
+        out.bytes(payload, 0, payload.length);
+        CRC32C crc = new CRC32C();
+        crc.update(out.array(), 0, out.size());
+        out.i32((int) crc.getValue());
+        return out.toByteArray();
+    }
+
+    /** Decodes a frame whose codec has no session channels (or which carries its own list). */
+    public Frame decode(byte[] bytes, FrameLimits limits) throws FrameException {
+        return decode(bytes, limits, null);
+    }
+
+    /**
+     * Decodes and validates a frame.
+     *
+     * @param sessionChannels the channel set stored for the session (from an earlier frame), or null;
+     *                        used only when the frame is in session-channel mode and carries no list
+     */
+    public Frame decode(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels) throws FrameException {
+        if (bytes == null || limits == null) {
+            throw new IllegalArgumentException("bytes and limits are required");
+        }
+        if (bytes.length > limits.maxFrameBytes()) {
+            throw new FrameException(FrameException.Reason.TOO_LARGE, bytes.length + " bytes above the limit of " + limits.maxFrameBytes());
+        }
+        if (bytes.length < 4) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, "only " + bytes.length + " bytes");
+        }
+        ByteReader in = new ByteReader(bytes, 0, bytes.length);
+        try {
+            return decodeChecked(bytes, in, limits, sessionChannels);
+        } catch (CorruptPayloadException e) { // a bounded read ran past the end
+            throw new FrameException(FrameException.Reason.TRUNCATED, e.getMessage());
+        }
+    }
+
+    private Frame decodeChecked(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels)
+            throws FrameException, CorruptPayloadException {
+        if (in.i32("magic") != MAGIC) {
+            throw new FrameException(FrameException.Reason.BAD_MAGIC, "not a splitllm frame");
+        }
+        int version = in.u8("version");
+        if (version != VERSION) {
+            throw new FrameException(FrameException.Reason.BAD_VERSION, "version " + version + ", this decoder speaks " + VERSION);
+        }
+        if (bytes.length < MIN_FRAME_BYTES) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a frame has at least " + MIN_FRAME_BYTES);
+        }
+        int flags = in.u8("flags");
+        int phaseCode = in.u8("phase");
+        int reserved = in.u8("reserved");
+        long sessionId = in.i64("session id");
+        long step = in.i64("step");
+        int splitLayer = in.u16("split layer");
+        int paramsLength = in.u16("codec parameter length");
+        int startPosition = in.i32("start position");
+        long tokens = in.u32("tokens");
+        long dim = in.u32("dim");
+        if (paramsLength != CodecParams.SIZE) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "codec parameter block of " + paramsLength
+                    + " bytes, version " + VERSION + " has " + CodecParams.SIZE);
+        }
+        int paramsAt = in.skip(CodecParams.SIZE, "codec parameters");
+        int channelCount = 0;
+        int channelsAt = -1;
+        if ((flags & FLAG_CHANNELS) != 0) {
+            channelCount = in.u16("channel count");
+            channelsAt = in.skip(2 * channelCount, "channel list");
+        }
+        long payloadLength = in.u32("payload length");
+        long expected = (long) in.position() + payloadLength + 4;
+        if (bytes.length < expected) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, "frame of " + bytes.length + " bytes, header declares " + expected);
+        }
+        if (bytes.length > expected) {
+            throw new FrameException(FrameException.Reason.TRAILING_BYTES, (bytes.length - expected) + " bytes after the checksum");
+        }
+        int payloadAt = in.position();
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        if ((int) crc.getValue() != intAt(bytes, bytes.length - 4)) {
+            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch");
+        }
+
+        // Header fields.
+        if ((flags & ~FLAG_CHANNELS) != 0 || reserved != 0) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "unknown flags 0x" + Integer.toHexString(flags)
+                    + " or non-zero reserved byte " + reserved);
+        }
+        Phase phase = Phase.fromCode(phaseCode);
+        if (phase == null) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "unknown phase " + phaseCode);
+        }
+        if (step < 0 || startPosition < 0) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "negative step " + step + " or start position " + startPosition);
+        }
+        if (tokens < 1 || dim < 1) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "empty shape " + tokens + "x" + dim);
+        }
+        if (tokens > limits.maxTokens() || dim > limits.maxDim()) {
+            throw new FrameException(FrameException.Reason.TOO_LARGE, "shape " + tokens + "x" + dim + " above the limits "
+                    + limits.maxTokens() + "x" + limits.maxDim());
+        }
+        if (startPosition + tokens > Integer.MAX_VALUE) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "positions " + startPosition + "+" + tokens + " overflow");
+        }
+        if (tokens * dim > Integer.MAX_VALUE - 16) {
+            throw new FrameException(FrameException.Reason.TOO_LARGE, "shape " + tokens + "x" + dim + " does not fit one array");
+        }
+        var spec = CodecParams.read(new ByteReader(bytes, paramsAt, CodecParams.SIZE));
+        FrameHeader header = new FrameHeader(sessionId, step, phase, splitLayer, startPosition, (int) tokens, (int) dim, spec);
+
+        // Session outlier channels.
+        OutlierChannels channels = null;
+        boolean inFrame = channelsAt >= 0;
+        if (inFrame) {
+            if (!spec.sessionChannels()) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "channel list in a frame whose codec has no session channels");
+            }
+            if (channelCount > dim) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, channelCount + " session channels for dim " + dim);
+            }
+            int[] list = new int[channelCount];
+            for (int i = 0; i < channelCount; i++) {
+                list[i] = (bytes[channelsAt + 2 * i] & 0xff) | (bytes[channelsAt + 2 * i + 1] & 0xff) << 8;
+                if (list[i] >= dim || (i > 0 && list[i] <= list[i - 1])) {
+                    throw new FrameException(FrameException.Reason.BAD_FIELD, "session channel " + list[i]
+                            + " not below " + dim + " or not ascending");
+                }
+            }
+            channels = OutlierChannels.of(list);
+        } else if (spec.sessionChannels()) {
+            if (phase == Phase.PREFILL) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "a PREFILL frame in session-channel mode must carry the channel list");
+            }
+            if (sessionChannels == null) {
+                throw new FrameException(FrameException.Reason.MISSING_CHANNELS, "no channel list in the frame and none stored for the session");
+            }
+            if (!sessionChannels.fits((int) dim)) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "the session's channel set does not fit dim " + dim);
+            }
+            channels = sessionChannels;
+        }
+
+        // Payload: the codec bounds every size against the payload before allocating.
+        float[] hidden;
+        try {
+            hidden = codec.decode(spec, bytes, payloadAt, (int) payloadLength, (int) tokens, (int) dim, channels, limits.maxFrameBytes());
+        } catch (CorruptPayloadException e) {
+            throw new FrameException(FrameException.Reason.BAD_PAYLOAD, e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new FrameException(FrameException.Reason.UNSUPPORTED, e.getMessage());
+        }
+        return new Frame(header, hidden, channels, inFrame);
+    }
+
+    /**
+     * Frame bytes besides the payload: header, codec parameters, lengths, CRC, and the channel
+     * list when the frame carries one ({@code carriedChannels} &lt; 0 for none).
+     */
+    public static int overheadBytes(int carriedChannels) {
+        return MIN_FRAME_BYTES + (carriedChannels < 0 ? 0 : 2 + 2 * carriedChannels);
+    }
+
+    private static int intAt(byte[] b, int i) {
+        return (b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16 | (b[i + 3] & 0xff) << 24;
+    }
+}
