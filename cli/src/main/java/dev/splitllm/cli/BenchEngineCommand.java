@@ -1,0 +1,109 @@
+package dev.splitllm.cli;
+
+import dev.splitllm.engine.forward.SegmentState;
+import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.kernels.KernelProvider;
+import dev.splitllm.engine.kernels.ThreadTeam;
+import dev.splitllm.engine.sample.Sampler;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code splitllm bench engine}: decode speed of the whole model, greedy from BOS, one token
+ * per forward (the full-vocabulary logits and argmax included, as in llama2.c's run.c). One
+ * warm-up run, then {@code --runs} timed runs, on 1 thread and on {@code --threads}.
+ */
+@Command(name = "engine", mixinStandardHelpOptions = true,
+        description = {"Decode speed of the engine: generates --tokens tokens greedily from BOS, one forward per token",
+                "(logits over the full vocabulary and argmax included), after one warm-up run; prints each run's",
+                "tok/s and the median, on 1 thread and on --threads threads, with the kernels and the JDK."},
+        footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5",
+                "  JAVA_OPTS=-Dsplitllm.kernels=scalar ./splitllm bench engine --threads 2"})
+public final class BenchEngineCommand implements Callable<Integer> {
+    /** Upper bound on --runs. */
+    public static final int MAX_RUNS = 1000;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    SharedOptions shared;
+
+    @Option(names = "--tokens", defaultValue = "256", paramLabel = "N",
+            description = "Tokens to generate per run, at most the model's context (default: ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--runs", defaultValue = "5", paramLabel = "N", description = "Timed runs per thread count (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Override
+    public Integer call() {
+        if (runs < 1 || runs > MAX_RUNS) {
+            throw new ParameterException(spec.commandLine(), "--runs must be in 1.." + MAX_RUNS + ", got " + runs);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        int ctx = m.weights().config().seqLen();
+        if (tokens < 1 || tokens > ctx) {
+            throw new ParameterException(spec.commandLine(), "--tokens must be in 1.." + ctx + " (the model's context), got " + tokens);
+        }
+        String why = KernelProvider.whyNotVector();
+        out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after 1 warm-up%n",
+                m.modelFile().getFileName(), tokens, runs);
+        out.printf(Locale.ROOT, "JDK %s (%s), kernels %s%s%n", Runtime.version(), System.getProperty("java.vm.name"),
+                KernelProvider.best().name(), why.isEmpty() ? "" : " (Vector API not used: " + why + ")");
+        out.flush();
+        Set<Integer> counts = new LinkedHashSet<>(Arrays.asList(1, shared.threads()));
+        for (int threads : counts) {
+            try (ThreadTeam team = new ThreadTeam(threads)) {
+                Transformer tf = new Transformer(m.weights(), KernelProvider.best(), team);
+                int[] reference = decode(tf, ctx, null);
+                double[] rates = new double[runs];
+                StringBuilder line = new StringBuilder();
+                for (int r = 0; r < runs; r++) {
+                    long t0 = System.nanoTime();
+                    int[] ids = decode(tf, ctx, reference);
+                    rates[r] = ids.length / (Math.max(System.nanoTime() - t0, 1) / 1e9);
+                    line.append(String.format(Locale.ROOT, " %.1f", rates[r]));
+                }
+                out.printf(Locale.ROOT, "threads=%d: runs%s tok/s; median %.1f tok/s%n", threads, line, median(rates));
+                out.flush();
+            }
+        }
+        return 0;
+    }
+
+    /** Greedy decode from BOS; when {@code expected} is given, checks the run produced the same ids. */
+    private int[] decode(Transformer tf, int ctx, int[] expected) {
+        SegmentState state = tf.newState(ctx);
+        int[] ids = new int[tokens];
+        int token = 1; // BOS
+        for (int i = 0; i < tokens; i++) {
+            float[] x = tf.embed(new int[] {token});
+            tf.forward(state, x, 1);
+            token = Sampler.argmax(tf.lastLogits(x, 1));
+            ids[i] = token;
+        }
+        if (expected != null && !Arrays.equals(ids, expected)) {
+            throw new CliFailure("greedy decode gave different tokens on a repeated run: the engine is not deterministic");
+        }
+        return ids;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}
