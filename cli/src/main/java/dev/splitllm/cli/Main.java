@@ -18,9 +18,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "splitllm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Edge-cloud split-computing runtime for LLMs. The commands below exist today;",
                 "each has --help with an example."},
-        subcommands = {FetchModelCommand.class, GenerateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {FetchModelCommand.class, GenerateCommand.class, DemoCommand.class, ServeCommand.class, EdgeCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 runtime failure, 2 usage error.", "",
-                "Example:", "  ./splitllm generate --prompt \"Once upon a time\" -n 64 --temperature 0"})
+                "Example:", "  ./splitllm demo", "  ./splitllm generate --prompt \"Once upon a time\" -n 64 --temperature 0"})
 public final class Main implements Callable<Integer> {
     /** Exit code of a runtime failure. */
     public static final int EXIT_FAILURE = 1;

@@ -23,7 +23,10 @@ public final class ModelLoader {
     /** A loaded model with its tokenizer and the files they came from. */
     public record Loaded(ModelWeights weights, Llama2Tokenizer tokenizer, Path modelFile, Path tokenizerFile) {}
 
-    public static Loaded load(SharedOptions opts, PrintStream progress) {
+    /** The model and tokenizer files the options name (the built-in model fetched if needed), without loading them. */
+    public record ModelFiles(Path model, Path tokenizer) {}
+
+    public static ModelFiles resolve(SharedOptions opts, PrintStream progress) {
         Path model = opts.model();
         Path builtInDir = null;
         if (model == null) {
@@ -44,6 +47,13 @@ public final class ModelLoader {
                 tok = builtInDir.resolve(ModelSpec.STORIES15M.tokenizerFile());
             }
         }
+        return new ModelFiles(model, tok);
+    }
+
+    public static Loaded load(SharedOptions opts, PrintStream progress) {
+        ModelFiles files = resolve(opts, progress);
+        Path model = files.model();
+        Path tok = files.tokenizer();
         try {
             ModelWeights weights = Llama2cCheckpoint.load(model, ModelSlice.all(Llama2cCheckpoint.readConfig(model).nLayers()));
             Llama2Tokenizer tokenizer = Llama2Tokenizer.load(tok, weights.config().vocabSize());

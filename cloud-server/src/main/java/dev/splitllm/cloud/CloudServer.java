@@ -199,7 +199,9 @@ public final class CloudServer implements AutoCloseable {
             ctx.closeSession(1008, "session closed");
             return;
         }
-        byte[] bytes = ctx.data();
+        java.nio.ByteBuffer data = ctx.data();
+        byte[] bytes = new byte[data.remaining()];
+        data.get(bytes);
         if (bytes.length > config.maxFrameBytes()) {
             sendError(ctx, new ErrorMessage("too_large", "frame of " + bytes.length + " bytes exceeds the limit of "
                     + config.maxFrameBytes(), -1, false));

@@ -181,7 +181,7 @@ public final class EdgeSession implements AutoCloseable {
                 return new Exchange(answer, reconnects);
             } catch (LinkLost e) {
                 lastProblem = e.getMessage();
-                dropConnection();
+                discardConnection();
                 if (reconnects++ >= options.maxReconnects()) {
                     throw new EdgeException("link", "lost the connection to the cloud at step " + step + " after "
                             + options.maxReconnects() + " reconnects: " + lastProblem);
@@ -233,8 +233,17 @@ public final class EdgeSession implements AutoCloseable {
         }
     }
 
-    /** Drops the live connection without a close handshake (tests use it to simulate link loss). */
+    /**
+     * Kills the live socket without a close handshake, as a lost link would; the session notices
+     * on its next send or wait (tests use it to simulate link loss).
+     */
     void dropConnection() {
+        if (connection != null) {
+            connection.cancel();
+        }
+    }
+
+    private void discardConnection() {
         if (connection != null) {
             connection.cancel();
             connection = null;
