@@ -8,9 +8,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code splitllm bench}: groups the benchmarks; each is a subcommand. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmarks that print figures (subcommand: engine)."},
-        subcommands = {BenchEngineCommand.class},
-        footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5"})
+        description = {"Benchmarks that print figures (subcommands: engine, runtime)."},
+        subcommands = {BenchEngineCommand.class, BenchRuntimeCommand.class},
+        footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5", "  ./splitllm bench runtime --sessions 1,4,16"})
 public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

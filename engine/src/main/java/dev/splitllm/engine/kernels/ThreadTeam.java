@@ -1,6 +1,7 @@
 package dev.splitllm.engine.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -9,8 +10,10 @@ import java.util.concurrent.locks.LockSupport;
  * dozens of small matmuls, so hand-off cost matters more than generality: idle workers spin
  * briefly before parking, and a job is a plain range split with no task objects.
  *
- * <p>One job at a time: {@link #run} is synchronized, so a team shared between sessions
- * serializes them. A team of one thread runs everything inline.
+ * <p>One job at a time. A caller that finds the team busy with another caller's job (a
+ * server running several sessions on one team) does its whole range itself instead of
+ * waiting, so concurrent sessions still use every core. A team of one thread runs everything
+ * inline.
  */
 public final class ThreadTeam implements AutoCloseable {
 
@@ -25,6 +28,7 @@ public final class ThreadTeam implements AutoCloseable {
     private final int threads;
     private final Thread[] workers;
     private final AtomicInteger pending = new AtomicInteger();
+    private final ReentrantLock busy = new ReentrantLock();
     private volatile int generation;
     private volatile boolean closed;
     private volatile RangeTask task;
@@ -52,11 +56,19 @@ public final class ThreadTeam implements AutoCloseable {
     }
 
     /** Runs task over [0, n), split into contiguous shares, and returns when all are done. */
-    public synchronized void run(int n, RangeTask task) {
-        if (threads == 1 || n < 2 * threads) {
+    public void run(int n, RangeTask task) {
+        if (threads == 1 || n < 2 * threads || !busy.tryLock()) {
             task.run(0, n);
             return;
         }
+        try {
+            runShared(n, task);
+        } finally {
+            busy.unlock();
+        }
+    }
+
+    private void runShared(int n, RangeTask task) {
         if (closed) {
             throw new IllegalStateException("thread team is closed");
         }
