@@ -1,0 +1,43 @@
+package dev.splitllm.engine.onnx;
+
+/**
+ * How {@link OnnxBackend} configures ONNX Runtime sessions.
+ *
+ * @param intraOpThreads threads one session uses inside an operator (1 .. 1024)
+ * @param provider       which execution provider to use
+ * @param memoryPattern  ONNX Runtime's memory-pattern optimization (pre-plans buffers for repeated shapes)
+ */
+public record OnnxOptions(int intraOpThreads, Provider provider, boolean memoryPattern) {
+
+    /** Execution provider choice. */
+    public enum Provider {
+        /** CUDA when {@code OrtEnvironment.getAvailableProviders()} lists it, else CPU. */
+        AUTO,
+        /** Always the CPU provider. */
+        CPU,
+        /** CUDA or fail (clear error when the ONNX Runtime build has no CUDA provider). */
+        CUDA
+    }
+
+    public OnnxOptions {
+        if (intraOpThreads < 1 || intraOpThreads > 1024) {
+            throw new IllegalArgumentException("intra-op threads must be in [1, 1024], got " + intraOpThreads);
+        }
+        if (provider == null) {
+            throw new IllegalArgumentException("provider must not be null");
+        }
+    }
+
+    /** All available processors, automatic provider, memory pattern on. */
+    public static OnnxOptions defaults() {
+        return new OnnxOptions(Math.min(1024, Runtime.getRuntime().availableProcessors()), Provider.AUTO, true);
+    }
+
+    public OnnxOptions withThreads(int threads) {
+        return new OnnxOptions(threads, provider, memoryPattern);
+    }
+
+    public OnnxOptions withProvider(Provider p) {
+        return new OnnxOptions(intraOpThreads, p, memoryPattern);
+    }
+}
