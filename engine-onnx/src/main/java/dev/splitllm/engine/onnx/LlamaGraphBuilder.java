@@ -15,8 +15,9 @@ import java.util.List;
 /**
  * Builds the ONNX graph (opset 17, IR 8) of a Llama layer range from loaded
  * {@link ModelWeights}, following the Java engine's math ({@code engine.forward.Transformer}):
- * RMSNorm with the config's epsilon; Q/K/V/O and SwiGLU projections as {@code Gemm} with
- * {@code transB=1} on the engine's [out x in] matrices; RoPE on consecutive pairs (i, i+1) of
+ * RMSNorm with the config's epsilon; projections as {@code Gemm} with {@code transB=1} on the
+ * engine's [out x in] matrices (Q, K, V stacked into one [dim + 2 kvDim, dim] initializer, the
+ * SwiGLU gate w1 and up w3 into one [2 hidden, dim]); RoPE on consecutive pairs (i, i+1) of
  * each head with cos/sin tables gathered by position (llama2.c convention, not rotate-half);
  * causal softmax attention over the past and new keys (key j is visible to a row at position
  * p iff j &le; p) with grouped-query heads; SwiGLU {@code silu(w1 x) * (w3 x)} then w2.
@@ -143,10 +144,13 @@ public final class LlamaGraphBuilder {
         g.input(OnnxGraphSpec.pastValue(l), FLOAT, "past", (long) kvDim);
         String p = "l" + l + "_";
         // Attention.
+        // Q, K and V come out of one Gemm over the stacked [wq; wk; wv]; RoPE then rotates the
+        // q and k columns together (the pairs and angles only depend on the index within a head).
         String xn = rmsnorm(x, vector(p + "rms_att", w.rmsAtt()));
-        String q = rope(linear(xn, matrix(p + "wq", w.wq())), d);
-        String k = rope(linear(xn, matrix(p + "wk", w.wk())), kvDim);
-        String v = linear(xn, matrix(p + "wv", w.wv()));
+        String qkv = linear(xn, stacked(p + "wqkv", w.wq(), w.wk(), w.wv()));
+        String[] qkAndV = g.ops("Split", 2, List.of(qkv, g.longs(d + kvDim, kvDim)), attr("axis", 1L));
+        String[] qk = g.ops("Split", 2, List.of(rope(qkAndV[0], d + kvDim), g.longs(d, kvDim)), attr("axis", 1L));
+        String q = qk[0], k = qk[1], v = qkAndV[1];
         String keys = OnnxGraphSpec.presentKey(l), values = OnnxGraphSpec.presentValue(l);
         g.node("Concat", List.of(OnnxGraphSpec.pastKey(l), k), List.of(keys), attr("axis", 0L));
         g.node("Concat", List.of(OnnxGraphSpec.pastValue(l), v), List.of(values), attr("axis", 0L));
@@ -156,8 +160,9 @@ public final class LlamaGraphBuilder {
         x = g.op("Add", List.of(x, linear(att, matrix(p + "wo", w.wo()))));
         // SwiGLU feed-forward.
         xn = rmsnorm(x, vector(p + "rms_ffn", w.rmsFfn()));
-        String gate = linear(xn, matrix(p + "w1", w.w1()));
-        String up = linear(xn, matrix(p + "w3", w.w3()));
+        String gateUp = linear(xn, stacked(p + "w13", w.w1(), w.w3()));
+        String[] gu = g.ops("Split", 2, List.of(gateUp), attr("axis", 1L));
+        String gate = gu[0], up = gu[1];
         String silu = g.op("Mul", List.of(gate, g.op("Sigmoid", List.of(gate))));
         String h = g.op("Mul", List.of(silu, up));
         return g.op("Add", List.of(x, linear(h, matrix(p + "w2", w.w2()))));
@@ -193,7 +198,8 @@ public final class LlamaGraphBuilder {
     }
 
     private String rmsnorm(String x, String weight) {
-        String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), attrInts("axes", -1), attr("keepdims", 1L));
+        // Pow/ReduceMean/Add/Sqrt/Div/Mul: the pattern ONNX Runtime fuses into SimplifiedLayerNormalization.
+        String meanSquare = g.op("ReduceMean", List.of(g.op("Pow", List.of(x, g.scalarFloat(2f)))), attrInts("axes", -1), attr("keepdims", 1L));
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalarFloat(config.normEps())))));
         return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), weight));
     }
@@ -205,6 +211,15 @@ public final class LlamaGraphBuilder {
 
     private String matrix(String name, WeightMatrix m) {
         return g.raw(name, new long[] {m.rows(), m.cols()}, FLOAT, WeightExport.matrix(m));
+    }
+
+    /** Row-wise stack of matrices with equal column counts, one [sum(rows) x cols] initializer. */
+    private String stacked(String name, WeightMatrix... parts) {
+        long rows = 0;
+        for (WeightMatrix m : parts) {
+            rows += m.rows();
+        }
+        return g.raw(name, new long[] {rows, parts[0].cols()}, FLOAT, WeightExport.stacked(parts));
     }
 
     private String vector(String name, float[] v) {

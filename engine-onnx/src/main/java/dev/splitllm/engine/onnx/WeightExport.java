@@ -34,4 +34,26 @@ final class WeightExport {
         }
         return bytes;
     }
+
+    /** The matrices stacked by rows ([a; b; ...]); all must have the same column count. */
+    static byte[] stacked(WeightMatrix... parts) {
+        long n = 0;
+        for (WeightMatrix m : parts) {
+            if (m.cols() != parts[0].cols()) {
+                throw new IllegalArgumentException("cannot stack " + m + " under " + parts[0] + ": column counts differ");
+            }
+            n += (long) m.rows() * m.cols();
+        }
+        if (n * Float.BYTES > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("stacked matrices exceed 2 GiB as float32; ONNX external data is not supported");
+        }
+        byte[] out = new byte[(int) (n * Float.BYTES)];
+        int off = 0;
+        for (WeightMatrix m : parts) {
+            byte[] b = matrix(m);
+            System.arraycopy(b, 0, out, off, b.length);
+            off += b.length;
+        }
+        return out;
+    }
 }

@@ -9,7 +9,6 @@ import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.onnx.proto.Onnx;
 import dev.splitllm.engine.sample.Sampler;
-import dev.splitllm.engine.tensor.F32Matrix;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -33,14 +32,17 @@ class OnnxGraphTest {
         List<String> outputs = m.getGraph().getOutputList().stream().map(Onnx.ValueInfoProto::getName).collect(Collectors.toList());
         assertEquals(List.of("hidden", "positions", "past_key_2", "past_value_2", "past_key_3", "past_value_3"), inputs);
         assertEquals(List.of("present_key_2", "present_value_2", "present_key_3", "present_value_3", "hidden_out"), outputs);
-        Onnx.TensorProto wq = m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("l3_wq")).findFirst().orElseThrow();
-        assertEquals(List.of(288L, 288L), wq.getDimsList());
-        FloatBuffer raw = ByteBuffer.wrap(wq.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-        F32Matrix expected = (F32Matrix) w.layer(3).wq();
+        Onnx.TensorProto qkv = m.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("l3_wqkv")).findFirst().orElseThrow();
+        assertEquals(List.of(288L + 2 * 288, 288L), qkv.getDimsList());
+        FloatBuffer raw = ByteBuffer.wrap(qkv.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         float[] row = new float[288];
-        expected.readRow(17, row, 0);
+        w.layer(3).wq().readRow(17, row, 0);
         for (int i = 0; i < 288; i++) {
             assertEquals(row[i], raw.get(17 * 288 + i), "wq[17][" + i + "]");
+        }
+        w.layer(3).wv().readRow(5, row, 0);
+        for (int i = 0; i < 288; i++) {
+            assertEquals(row[i], raw.get((2 * 288 + 5) * 288 + i), "wv[5][" + i + "]");
         }
         assertThrows(IllegalArgumentException.class, () -> LlamaGraphBuilder.build(w, OnnxGraphSpec.blocks(5, 7)));
         assertThrows(IllegalArgumentException.class, () -> new OnnxGraphSpec(3, 3, false, false));
