@@ -19,15 +19,18 @@ import java.util.Locale;
  * Prefill and decode throughput of a back half [split, L) (blocks, final norm and classifier)
  * on ONNX Runtime against the Java engine, same machine, same JVM, same inputs: the hidden
  * states the Java front half [0, split) produces for a real prompt. Each figure is the median
- * of several runs after one warm-up run.
+ * of several runs after one warm-up run per backend; runs alternate between the backends so
+ * both see the same machine load.
  *
  * <pre>
  * java -cp ... dev.splitllm.engine.onnx.OnnxBenchmark [--model stories15M.bin] [--split 3]
- *      [--prefill 64] [--decode 64] [--runs 5] [--threads 2]
+ *      [--prefill 64] [--decode 64] [--runs 7] [--threads 2]
  * </pre>
  */
 public final class OnnxBenchmark {
     private OnnxBenchmark() {}
+
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     private static final String TEXT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park "
             + "with her friends. One day, she found a shiny red ball under a big tree. She was very happy and ran to show "
@@ -35,7 +38,7 @@ public final class OnnxBenchmark {
 
     public static void main(String[] args) throws Exception {
         Path model = null;
-        int split = 3, prefill = 64, decode = 64, runs = 5, threads = 2;
+        int split = 3, prefill = 64, decode = 64, runs = 7, threads = 2;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -76,16 +79,29 @@ public final class OnnxBenchmark {
                             + "median of %d runs, %d threads; ORT %s, Java %s; %d cores%n",
                     model.getFileName(), d, config.nLayers(), split, config.nLayers(), prefill, decode, runs, threads,
                     onnx.name(), java.name(), Runtime.getRuntime().availableProcessors());
-            System.out.printf(Locale.ROOT, "%-24s %14s %14s%n", "backend", "prefill tok/s", "decode tok/s");
-            for (Backend b : new Backend[] {java, onnx}) {
-                double[] pre = new double[runs], dec = new double[runs];
+            System.out.printf(Locale.ROOT, "%-24s %14s %14s %18s %18s%n", "backend", "prefill tok/s", "decode tok/s",
+                    "prefill tok/cpu-s", "decode tok/cpu-s");
+            Backend[] backends = {java, onnx};
+            double[][] pre = new double[backends.length][runs], dec = new double[backends.length][runs];
+            double[][] preCpu = new double[backends.length][runs], decCpu = new double[backends.length][runs];
+            for (Backend b : backends) {
                 run(b, split, capacity, inputs, prefill, decode, d); // warm-up (and ORT graph build)
-                for (int r = 0; r < runs; r++) {
-                    double[] t = run(b, split, capacity, inputs, prefill, decode, d);
-                    pre[r] = t[0];
-                    dec[r] = t[1];
+            }
+            // Runs alternate between the backends so both see the same machine load.
+            for (int r = 0; r < runs; r++) {
+                for (int i = 0; i < backends.length; i++) {
+                    double[] t = run(backends[i], split, capacity, inputs, prefill, decode, d);
+                    pre[i][r] = t[0];
+                    dec[i][r] = t[1];
+                    preCpu[i][r] = t[2];
+                    decCpu[i][r] = t[3];
                 }
-                System.out.printf(Locale.ROOT, "%-24s %14.1f %14.1f%n", b.name(), median(pre), median(dec));
+            }
+            System.out.println("tok/s: wall clock. tok/cpu-s: per CPU second of the calling thread, which does all the work only at"
+                    + " --threads 1 (then it is robust to other load on the machine); with more threads it overstates.");
+            for (int i = 0; i < backends.length; i++) {
+                System.out.printf(Locale.ROOT, "%-24s %14.1f %14.1f %18.1f %18.1f%n", backends[i].name(), median(pre[i]), median(dec[i]),
+                        median(preCpu[i]), median(decCpu[i]));
             }
         }
     }
@@ -116,25 +132,25 @@ public final class OnnxBenchmark {
         }
     }
 
-    /** {prefill tok/s, decode tok/s} of one fresh back-half stream. */
+    /** {prefill tok/s, decode tok/s, prefill tok/cpu-s, decode tok/cpu-s} of one fresh back-half stream. */
     private static double[] run(Backend b, int split, int capacity, float[] inputs, int T, int steps, int d) {
         try (Segment back = b.open(split, b.config().nLayers(), capacity)) {
             float[] h = inputs.clone();
-            long t0 = System.nanoTime();
+            long t0 = System.nanoTime(), c0 = CPU.getCurrentThreadCpuTime();
             back.forward(h, T);
             float[] logits = back.lastLogits(h, T);
-            long t1 = System.nanoTime();
+            long t1 = System.nanoTime(), c1 = CPU.getCurrentThreadCpuTime();
             float[] row = new float[d];
             for (int i = 0; i < steps; i++) {
                 System.arraycopy(inputs, (i % T) * d, row, 0, d);
                 back.forward(row, 1);
                 logits = back.lastLogits(row, 1);
             }
-            long t2 = System.nanoTime();
+            long t2 = System.nanoTime(), c2 = CPU.getCurrentThreadCpuTime();
             if (logits.length != b.config().vocabSize()) {
                 throw new IllegalStateException("unexpected logits length " + logits.length);
             }
-            return new double[] {T * 1e9 / (t1 - t0), steps * 1e9 / (t2 - t1)};
+            return new double[] {T * 1e9 / (t1 - t0), steps * 1e9 / (t2 - t1), T * 1e9 / Math.max(1, c1 - c0), steps * 1e9 / Math.max(1, c2 - c1)};
         }
     }
 
@@ -159,7 +175,7 @@ public final class OnnxBenchmark {
 
     private static void usage(String problem) {
         System.err.println("error: " + problem);
-        System.err.println("usage: OnnxBenchmark [--model stories15M.bin] [--split 3] [--prefill 64] [--decode 64] [--runs 5] [--threads 2]");
+        System.err.println("usage: OnnxBenchmark [--model stories15M.bin] [--split 3] [--prefill 64] [--decode 64] [--runs 7] [--threads 2]");
         System.exit(2);
     }
 }
