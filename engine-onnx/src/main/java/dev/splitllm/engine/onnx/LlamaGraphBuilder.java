@@ -2,6 +2,7 @@ package dev.splitllm.engine.onnx;
 
 import static dev.splitllm.engine.onnx.OnnxGraph.FLOAT;
 import static dev.splitllm.engine.onnx.OnnxGraph.INT64;
+import static dev.splitllm.engine.onnx.OnnxGraph.UINT8;
 import static dev.splitllm.engine.onnx.OnnxGraph.attr;
 import static dev.splitllm.engine.onnx.OnnxGraph.attrInts;
 
@@ -24,32 +25,54 @@ import java.util.List;
  * Inputs and outputs are named by {@link OnnxGraphSpec}.
  *
  * <p>Weights become float32 initializers (quantized formats are dequantized, see
- * {@link WeightExport}). The whole model must stay under protobuf's 2 GiB message limit.
+ * {@link WeightExport}), except that with {@link QuantizedWeights#MATMUL_NBITS} block
+ * matrices stored as Q4_0 or Q8_0 stay quantized and run through ONNX Runtime's
+ * {@code com.microsoft.MatMulNBits} (see {@link NBitsWeights}); the embedding and classifier
+ * are always float32. The whole model must stay under protobuf's 2 GiB message limit.
  */
 public final class LlamaGraphBuilder {
+
+    /** How quantized block matrices enter the graph. */
+    public enum QuantizedWeights {
+        /** Dequantized to float32 initializers; standard ONNX operators only (default). */
+        DEQUANTIZE,
+        /** Q4_0 / Q8_0 kept as 4 / 8-bit blocks for ONNX Runtime's MatMulNBits (fp32 compute); other formats dequantized. */
+        MATMUL_NBITS
+    }
+
     /** Largest serialized model accepted (protobuf messages and Java arrays stop at 2 GiB). */
     public static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - (64L << 20);
 
     private final ModelWeights weights;
     private final LlamaConfig config;
     private final OnnxGraphSpec spec;
+    private final QuantizedWeights quantized;
     private final OnnxGraph g;
     // Shared within one graph.
     private String cos;
     private String sin;
     private String visible;
 
-    private LlamaGraphBuilder(ModelWeights weights, OnnxGraphSpec spec) {
+    private LlamaGraphBuilder(ModelWeights weights, OnnxGraphSpec spec, QuantizedWeights quantized) {
         this.weights = weights;
         this.config = weights.config();
         this.spec = spec;
+        this.quantized = quantized;
         this.g = new OnnxGraph("splitllm_" + spec.firstLayer() + "_" + spec.endLayer());
     }
 
     /** The ONNX model for {@code spec} over {@code weights}; throws if the weights lack a part it needs. */
     public static Onnx.ModelProto build(ModelWeights weights, OnnxGraphSpec spec) {
+        return build(weights, spec, QuantizedWeights.DEQUANTIZE);
+    }
+
+    /** Like {@link #build(ModelWeights, OnnxGraphSpec)}, choosing how quantized block matrices are stored. */
+    public static Onnx.ModelProto build(ModelWeights weights, OnnxGraphSpec spec, QuantizedWeights quantized) {
+        if (quantized == null) {
+            throw new IllegalArgumentException("quantized-weights mode must not be null");
+        }
         check(weights, spec);
-        return new LlamaGraphBuilder(weights, spec).build();
+        return new LlamaGraphBuilder(weights, spec, quantized).build();
     }
 
     /** Bytes of float32 initializers a graph for {@code spec} would hold (to check limits before building). */
@@ -147,7 +170,7 @@ public final class LlamaGraphBuilder {
         // Q, K and V come out of one Gemm over the stacked [wq; wk; wv]; RoPE then rotates the
         // q and k columns together (the pairs and angles only depend on the index within a head).
         String xn = rmsnorm(x, vector(p + "rms_att", w.rmsAtt()));
-        String qkv = linear(xn, stacked(p + "wqkv", w.wq(), w.wk(), w.wv()));
+        String qkv = linear(xn, p + "wqkv", w.wq(), w.wk(), w.wv());
         String[] qkAndV = g.ops("Split", 2, List.of(qkv, g.longs(d + kvDim, kvDim)), attr("axis", 1L));
         String[] qk = g.ops("Split", 2, List.of(rope(qkAndV[0], d + kvDim), g.longs(d, kvDim)), attr("axis", 1L));
         String q = qk[0], k = qk[1], v = qkAndV[1];
@@ -157,15 +180,15 @@ public final class LlamaGraphBuilder {
         g.output(keys, FLOAT, "present", (long) kvDim);
         g.output(values, FLOAT, "present", (long) kvDim);
         String att = attention(q, keys, values);
-        x = g.op("Add", List.of(x, linear(att, matrix(p + "wo", w.wo()))));
+        x = g.op("Add", List.of(x, linear(att, p + "wo", w.wo())));
         // SwiGLU feed-forward.
         xn = rmsnorm(x, vector(p + "rms_ffn", w.rmsFfn()));
-        String gateUp = linear(xn, stacked(p + "w13", w.w1(), w.w3()));
+        String gateUp = linear(xn, p + "w13", w.w1(), w.w3());
         String[] gu = g.ops("Split", 2, List.of(gateUp), attr("axis", 1L));
         String gate = gu[0], up = gu[1];
         String silu = g.op("Mul", List.of(gate, g.op("Sigmoid", List.of(gate))));
         String h = g.op("Mul", List.of(silu, up));
-        return g.op("Add", List.of(x, linear(h, matrix(p + "w2", w.w2()))));
+        return g.op("Add", List.of(x, linear(h, p + "w2", w.w2())));
     }
 
     /** Scaled dot-product attention of q [T, dim] over keys/values [S, kvDim], query head h reading kv head h / group. */
@@ -204,8 +227,16 @@ public final class LlamaGraphBuilder {
         return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), weight));
     }
 
-    /** x [T, in] times W^T for W stored [out x in]. */
-    private String linear(String x, String w) {
+    /** x [T, in] times W^T for W = the parts stacked by rows, each stored [out x in]. */
+    private String linear(String x, String name, WeightMatrix... parts) {
+        if (quantized == QuantizedWeights.MATMUL_NBITS && NBitsWeights.supports(parts)) {
+            NBitsWeights q = NBitsWeights.of(parts);
+            String b = g.raw(name + "_q" + q.bits, new long[] {q.rows, q.blocksPerRow(), q.blobBytes()}, UINT8, q.blobs);
+            String scales = g.floats(name + "_scales", new long[] {q.scales.length}, q.scales, 0);
+            return g.msOp("MatMulNBits", List.of(x, b, scales), attr("K", (long) q.cols), attr("N", (long) q.rows),
+                    attr("bits", (long) q.bits), attr("block_size", (long) NBitsWeights.BLOCK));
+        }
+        String w = parts.length == 1 ? matrix(name, parts[0]) : stacked(name, parts);
         return g.op("Gemm", List.of(x, w), attr("transB", 1L));
     }
 

@@ -113,7 +113,7 @@ public final class OnnxBackend implements Backend {
         if (s != null) {
             return s;
         }
-        byte[] model = LlamaGraphBuilder.build(weights, spec).toByteArray();
+        byte[] model = LlamaGraphBuilder.build(weights, spec, options.quantizedWeights()).toByteArray();
         try (OrtSession.SessionOptions so = sessionOptions()) {
             s = env.createSession(model, so);
         } catch (OrtException e) {
@@ -125,7 +125,7 @@ public final class OnnxBackend implements Backend {
 
     /** A session over an arbitrary graph of this backend's weights (for tests and tools); the caller closes it. */
     public OrtSession newSession(OnnxGraphSpec spec) {
-        byte[] model = LlamaGraphBuilder.build(weights, spec).toByteArray();
+        byte[] model = LlamaGraphBuilder.build(weights, spec, options.quantizedWeights()).toByteArray();
         try (OrtSession.SessionOptions so = sessionOptions()) {
             return env.createSession(model, so);
         } catch (OrtException e) {

@@ -21,10 +21,14 @@ final class OnnxGraph {
 
     static final int FLOAT = Onnx.TensorProto.DataType.FLOAT_VALUE;
     static final int INT64 = Onnx.TensorProto.DataType.INT64_VALUE;
+    static final int UINT8 = Onnx.TensorProto.DataType.UINT8_VALUE;
+    /** ONNX Runtime's contrib-operator domain (MatMulNBits). */
+    static final String MS_DOMAIN = "com.microsoft";
 
     private final Onnx.GraphProto.Builder graph = Onnx.GraphProto.newBuilder();
     private int counter;
     private long initializerBytes;
+    private boolean usesMsDomain;
 
     OnnxGraph(String name) {
         graph.setName(name);
@@ -46,6 +50,19 @@ final class OnnxGraph {
         return names;
     }
 
+    /** Adds a node of ONNX Runtime's {@value #MS_DOMAIN} domain with one output. */
+    String msOp(String opType, List<String> inputs, Onnx.AttributeProto... attributes) {
+        String out = opType.toLowerCase(java.util.Locale.ROOT) + "_" + (counter++);
+        Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder().setOpType(opType).setDomain(MS_DOMAIN)
+                .setName(opType + "_n" + (counter++)).addAllInput(inputs).addOutput(out);
+        for (Onnx.AttributeProto a : attributes) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        usesMsDomain = true;
+        return out;
+    }
+
     /** Adds a node whose outputs get the given names (used for graph outputs). */
     void node(String opType, List<String> inputs, List<String> outputs, Onnx.AttributeProto... attributes) {
         Onnx.NodeProto.Builder n = Onnx.NodeProto.newBuilder()
@@ -65,7 +82,7 @@ final class OnnxGraph {
         return raw(name, dims, FLOAT, bytes);
     }
 
-    /** A float initializer whose little-endian bytes are already laid out. */
+    /** An initializer whose little-endian bytes are already laid out. */
     String raw(String name, long[] dims, int dataType, byte[] littleEndian) {
         Onnx.TensorProto.Builder t = Onnx.TensorProto.newBuilder().setName(name).setDataType(dataType);
         for (long d : dims) {
@@ -117,9 +134,13 @@ final class OnnxGraph {
     }
 
     Onnx.ModelProto model(String docString) {
-        return Onnx.ModelProto.newBuilder()
+        Onnx.ModelProto.Builder m = Onnx.ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
-                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET));
+        if (usesMsDomain) {
+            m.addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+        }
+        return m
                 .setProducerName("splitllm")
                 .setProducerVersion("0.1")
                 .setDocString(docString)

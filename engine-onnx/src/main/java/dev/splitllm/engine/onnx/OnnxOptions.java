@@ -6,8 +6,10 @@ package dev.splitllm.engine.onnx;
  * @param intraOpThreads threads one session uses inside an operator (1 .. 1024)
  * @param provider       which execution provider to use
  * @param memoryPattern  ONNX Runtime's memory-pattern optimization (pre-plans buffers for repeated shapes)
+ * @param quantizedWeights how Q4_0 / Q8_0 block matrices enter the graph (default: dequantized to float32)
  */
-public record OnnxOptions(int intraOpThreads, Provider provider, boolean memoryPattern) {
+public record OnnxOptions(int intraOpThreads, Provider provider, boolean memoryPattern,
+                          LlamaGraphBuilder.QuantizedWeights quantizedWeights) {
 
     /** Execution provider choice. */
     public enum Provider {
@@ -23,21 +25,26 @@ public record OnnxOptions(int intraOpThreads, Provider provider, boolean memoryP
         if (intraOpThreads < 1 || intraOpThreads > 1024) {
             throw new IllegalArgumentException("intra-op threads must be in [1, 1024], got " + intraOpThreads);
         }
-        if (provider == null) {
-            throw new IllegalArgumentException("provider must not be null");
+        if (provider == null || quantizedWeights == null) {
+            throw new IllegalArgumentException("provider and quantized-weights mode must not be null");
         }
     }
 
-    /** All available processors, automatic provider, memory pattern on. */
+    /** All available processors, automatic provider, memory pattern on, quantized weights dequantized. */
     public static OnnxOptions defaults() {
-        return new OnnxOptions(Math.min(1024, Runtime.getRuntime().availableProcessors()), Provider.AUTO, true);
+        return new OnnxOptions(Math.min(1024, Runtime.getRuntime().availableProcessors()), Provider.AUTO, true,
+                LlamaGraphBuilder.QuantizedWeights.DEQUANTIZE);
     }
 
     public OnnxOptions withThreads(int threads) {
-        return new OnnxOptions(threads, provider, memoryPattern);
+        return new OnnxOptions(threads, provider, memoryPattern, quantizedWeights);
     }
 
     public OnnxOptions withProvider(Provider p) {
-        return new OnnxOptions(intraOpThreads, p, memoryPattern);
+        return new OnnxOptions(intraOpThreads, p, memoryPattern, quantizedWeights);
+    }
+
+    public OnnxOptions withQuantizedWeights(LlamaGraphBuilder.QuantizedWeights q) {
+        return new OnnxOptions(intraOpThreads, provider, memoryPattern, q);
     }
 }
