@@ -18,9 +18,9 @@ import java.util.Map;
  * the {@link OnnxSegment}s (streams) opened over that range. A segment starting at block 0
  * also gets an embedding-only session, one ending at the last block a head-only session.
  *
- * <p>Sessions use the options' intra-op threads, graph optimization level ALL, the memory
- * pattern, sequential execution, and the CUDA execution provider when requested and
- * available. ORT holds its own float32 copy of every weight it runs (quantized weights are
+ * <p>Sessions use the options' intra-op threads (spinning or not), graph optimization level
+ * ALL, the memory pattern, sequential execution, and the CUDA execution provider when
+ * requested and available. ORT holds its own float32 copy of every weight it runs (quantized weights are
  * dequantized), on top of the Java {@link ModelWeights} the caller keeps.
  *
  * <p>Thread-safe: sessions are built under a lock and ORT sessions accept concurrent runs;
@@ -141,6 +141,7 @@ public final class OnnxBackend implements Backend {
             so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             so.setMemoryPatternOptimization(options.memoryPattern());
+            so.addConfigEntry("session.intra_op.allow_spinning", options.spinning() ? "1" : "0");
             if (cuda) {
                 so.addCUDA(0);
             }

@@ -24,7 +24,7 @@ import java.util.Locale;
  *
  * <pre>
  * java -cp ... dev.splitllm.engine.onnx.OnnxBenchmark [--model stories15M.bin] [--split 3]
- *      [--prefill 64] [--decode 64] [--runs 7] [--threads 2]
+ *      [--prefill 64] [--decode 64] [--runs 7] [--threads 2] [--ort-spin false]
  * </pre>
  */
 public final class OnnxBenchmark {
@@ -39,6 +39,7 @@ public final class OnnxBenchmark {
     public static void main(String[] args) throws Exception {
         Path model = null;
         int split = 3, prefill = 64, decode = 64, runs = 7, threads = 2;
+        boolean spin = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -52,6 +53,7 @@ public final class OnnxBenchmark {
                 case "--decode" -> decode = parse(a, v, 1, 1 << 16);
                 case "--runs" -> runs = parse(a, v, 1, 1000);
                 case "--threads" -> threads = parse(a, v, 1, 1024);
+                case "--ort-spin" -> spin = parseBoolean(a, v);
                 default -> usage("unknown option " + a);
             }
         }
@@ -73,12 +75,12 @@ public final class OnnxBenchmark {
 
         try (ThreadTeam team = new ThreadTeam(threads);
              JavaBackend java = new JavaBackend(weights, KernelProvider.best(), team);
-             OnnxBackend onnx = OnnxBackend.create(weights, OnnxOptions.defaults().withThreads(threads))) {
+             OnnxBackend onnx = OnnxBackend.create(weights, OnnxOptions.defaults().withThreads(threads).withSpinning(spin))) {
             float[] inputs = frontHidden(java, split, prefill);
             System.out.printf(Locale.ROOT, "model %s: dim %d, %d layers; back half [%d, %d) + head; prefill T=%d, %d decode steps, "
-                            + "median of %d runs, %d threads; ORT %s, Java %s; %d cores%n",
+                            + "median of %d runs, %d threads; ORT %s (spinning %s), Java %s; %d cores%n",
                     model.getFileName(), d, config.nLayers(), split, config.nLayers(), prefill, decode, runs, threads,
-                    onnx.name(), java.name(), Runtime.getRuntime().availableProcessors());
+                    onnx.name(), spin ? "on" : "off", java.name(), Runtime.getRuntime().availableProcessors());
             System.out.printf(Locale.ROOT, "%-24s %14s %14s %18s %18s%n", "backend", "prefill tok/s", "decode tok/s",
                     "prefill tok/cpu-s", "decode tok/cpu-s");
             Backend[] backends = {java, onnx};
@@ -173,9 +175,16 @@ public final class OnnxBenchmark {
         }
     }
 
+    private static boolean parseBoolean(String option, String value) {
+        if (!value.equals("true") && !value.equals("false")) {
+            usage(option + " needs true or false, got '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
     private static void usage(String problem) {
         System.err.println("error: " + problem);
-        System.err.println("usage: OnnxBenchmark [--model stories15M.bin] [--split 3] [--prefill 64] [--decode 64] [--runs 7] [--threads 2]");
+        System.err.println("usage: OnnxBenchmark [--model stories15M.bin] [--split 3] [--prefill 64] [--decode 64] [--runs 7] [--threads 2] [--ort-spin false]");
         System.exit(2);
     }
 }
