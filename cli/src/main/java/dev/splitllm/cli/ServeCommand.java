@@ -4,7 +4,12 @@ import dev.splitllm.cloud.CloudServer;
 import dev.splitllm.cloud.CloudWeights;
 import dev.splitllm.cloud.ModelHost;
 import dev.splitllm.cloud.ServerConfig;
+import dev.splitllm.engine.forward.Backend;
+import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.kernels.KernelProvider;
+import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.onnx.OnnxBackend;
+import dev.splitllm.engine.onnx.OnnxOptions;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.PrintWriter;
@@ -15,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -63,6 +69,10 @@ public final class ServeCommand implements Callable<Integer> {
                     + "loaded one are converted once, on first use.")
     List<String> cloudWeights;
 
+    @Option(names = "--backend", defaultValue = "java", paramLabel = "java|onnx",
+            description = "What computes the cloud segments: the Java engine or ONNX Runtime (CPU, or CUDA when present) (default: ${DEFAULT-VALUE}).")
+    String backend;
+
     @Override
     public Integer call() throws Exception {
         ServerConfig config = config();
@@ -76,7 +86,12 @@ public final class ServeCommand implements Callable<Integer> {
             } else {
                 for (String f : cloudWeights) formats.add(parseFormat(f));
             }
-            ModelHost host = new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(), team, formats, CloudWeights::convert);
+            Function<ModelWeights, Backend> factory = switch (backend) {
+                case "java" -> w -> new JavaBackend(w, KernelProvider.best(), team);
+                case "onnx" -> w -> OnnxBackend.create(w, OnnxOptions.defaults().withThreads(shared.threads()));
+                default -> throw new ParameterException(spec.commandLine(), "--backend must be java or onnx, got '" + backend + "'");
+            };
+            ModelHost host = new ModelHost(m.weights(), m.tokenizer(), factory, formats, CloudWeights::convert);
             CountDownLatch stopped = new CountDownLatch(1);
             try (CloudServer server = new CloudServer(config, host).start()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {

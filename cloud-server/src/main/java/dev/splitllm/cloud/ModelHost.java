@@ -12,6 +12,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * The model a cloud server serves: the full weights (every block, embedding and head, so it can
@@ -22,8 +23,8 @@ import java.util.function.BiFunction;
 public final class ModelHost {
     private final ModelWeights weights;
     private final Tokenizer tokenizer;
-    private final Kernels kernels;
-    private final ThreadTeam team;
+    private final Function<ModelWeights, Backend> backendFactory;
+    private final String backendName;
     private final Set<WeightFormat> allowedFormats;
     private final BiFunction<ModelWeights, WeightFormat, ModelWeights> converter;
     private final Map<WeightFormat, Backend> backends = new EnumMap<>(WeightFormat.class);
@@ -35,6 +36,15 @@ public final class ModelHost {
      */
     public ModelHost(ModelWeights weights, Tokenizer tokenizer, Kernels kernels, ThreadTeam team,
                      Set<WeightFormat> allowedFormats, BiFunction<ModelWeights, WeightFormat, ModelWeights> converter) {
+        this(weights, tokenizer, w -> new JavaBackend(w, kernels, team), allowedFormats, converter);
+    }
+
+    /**
+     * @param backendFactory builds the backend that runs a copy of the weights (the Java engine,
+     *                       ONNX Runtime, ...)
+     */
+    public ModelHost(ModelWeights weights, Tokenizer tokenizer, Function<ModelWeights, Backend> backendFactory,
+                     Set<WeightFormat> allowedFormats, BiFunction<ModelWeights, WeightFormat, ModelWeights> converter) {
         if (!weights.slice().withEmbedding() || !weights.slice().withHead()
                 || weights.slice().firstLayer() != 0 || weights.slice().endLayer() != weights.config().nLayers()) {
             throw new IllegalArgumentException("the cloud server needs the whole model, got slice " + weights.slice());
@@ -44,11 +54,12 @@ public final class ModelHost {
         }
         this.weights = weights;
         this.tokenizer = tokenizer;
-        this.kernels = kernels;
-        this.team = team;
+        this.backendFactory = backendFactory;
         this.allowedFormats = Set.copyOf(allowedFormats);
         this.converter = converter;
-        backends.put(nativeFormat(), new JavaBackend(weights, kernels, team));
+        Backend first = backendFactory.apply(weights);
+        this.backendName = first.name();
+        backends.put(nativeFormat(), first);
     }
 
     public LlamaConfig config() {
@@ -78,7 +89,7 @@ public final class ModelHost {
             throw ApiException.badRequest("cloud weight format " + format.id() + " is not served here (served: "
                     + allowedFormats.stream().map(WeightFormat::id).sorted().toList() + ")");
         }
-        b = new JavaBackend(converter.apply(weights, format), kernels, team);
+        b = backendFactory.apply(converter.apply(weights, format));
         backends.put(format, b);
         return b;
     }
@@ -88,7 +99,14 @@ public final class ModelHost {
         return backend(nativeFormat());
     }
 
+    /** Name of the backend computing the cloud segments, e.g. "java/vector-512" or "onnxruntime/cpu". */
     public String kernelName() {
-        return kernels.name();
+        return backendName;
+    }
+
+    /** Releases the backends (ONNX sessions, ...). */
+    public synchronized void close() {
+        for (Backend b : backends.values()) b.close();
+        backends.clear();
     }
 }

@@ -37,13 +37,20 @@ final class Fixture implements AutoCloseable {
     }
 
     Fixture(ServerConfig config) {
+        this(config, null);
+    }
+
+    /** With {@code backendFactory} null, the cloud runs on the Java engine. */
+    Fixture(ServerConfig config, java.util.function.Function<ModelWeights, dev.splitllm.engine.forward.Backend> backendFactory) {
         try {
             full = Llama2cCheckpoint.load(checkpoint(), ModelSlice.all(6));
             tokenizer = Llama2Tokenizer.load(tokenizerFile(), 32000);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        ModelHost host = new ModelHost(full, tokenizer, KernelProvider.best(), team, Set.of(WeightFormat.F32), null);
+        ModelHost host = backendFactory == null
+                ? new ModelHost(full, tokenizer, KernelProvider.best(), team, Set.of(WeightFormat.F32), null)
+                : new ModelHost(full, tokenizer, backendFactory, Set.of(WeightFormat.F32), null);
         server = new CloudServer(config, host).start();
     }
 
