@@ -5,6 +5,7 @@ import dev.splitllm.engine.gguf.GgufTokenizerLoader;
 import dev.splitllm.engine.gguf.GgufValue;
 import dev.splitllm.engine.gguf.GgufValueType;
 import dev.splitllm.engine.gguf.GgufWriter;
+import dev.splitllm.engine.hf.HfSource;
 import dev.splitllm.engine.model.LayerWeights;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.model.ModelSource;
@@ -54,6 +55,15 @@ public final class GgufModelWriter {
         w.put("llama.rope.freq_base", GgufValue.ofFloat32(c.ropeTheta()));
         w.put("llama.vocab_size", GgufValue.ofUInt32(c.vocabSize()));
         Tokenizer tok = src.tokenizer();
+        if (src instanceof HfSource && !(tok instanceof Llama2Tokenizer)) {
+            Path json = ((HfSource) src).directory().resolve("tokenizer.json");
+            BpeTokenizer bpe = java.nio.file.Files.isRegularFile(json)
+                    ? TokenizerJson.readBpe(json, c.vocabSize(), tok == null ? -1 : tok.bos(), tok == null ? -1 : tok.eos()) : null;
+            if (bpe == null && tok != null) {
+                LOG.warning(json + " is not a byte-level BPE tokenizer; the GGUF file will have no tokenizer");
+            }
+            tok = bpe;
+        }
         if (tok == null) {
             LOG.warning("the " + src.format() + " source has no tokenizer; the GGUF file will have none");
         } else {

@@ -3,16 +3,27 @@ package dev.splitllm.engine.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.splitllm.engine.model.ModelFormatException;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
+import dev.splitllm.engine.tokenizer.PreTokenizerPattern;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.logging.Logger;
 
 /**
  * A Hugging Face {@code tokenizer.json} for a byte-level BPE vocabulary, in the shape Qwen2 and
  * Llama 3 ship: a {@code Split} on the pre-tokenizer regex (isolated) followed by
  * {@code ByteLevel} without its own regex, a BPE model with the vocabulary and merges, the
- * special tokens as added tokens, and a {@code ByteLevel} decoder.
+ * special tokens as added tokens, and a {@code ByteLevel} decoder. {@link #readBpe} reads such a
+ * file back into a {@link BpeTokenizer} (so a Hugging Face model's vocabulary can go into GGUF).
  */
 public final class TokenizerJson {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = Logger.getLogger(TokenizerJson.class.getName());
 
     private TokenizerJson() {}
 
@@ -48,6 +59,7 @@ public final class TokenizerJson {
         model.putNull("end_of_word_suffix");
         model.put("fuse_unk", false);
         model.put("byte_fallback", false);
+        model.put("ignore_merges", t.ignoresMerges());
         ObjectNode vocab = model.putObject("vocab");
         for (int i = 0; i < t.vocabSize(); i++) {
             if (!t.isSpecial(i)) vocab.put(t.token(i), i);
@@ -55,5 +67,69 @@ public final class TokenizerJson {
         ArrayNode merges = model.putArray("merges");
         for (String m : t.merges()) merges.add(m);
         return root;
+    }
+
+    /**
+     * A byte-level BPE {@code tokenizer.json} as a {@link BpeTokenizer}, or null when the file holds
+     * another kind of tokenizer (e.g. SentencePiece-style BPE with byte fallback).
+     */
+    public static BpeTokenizer readBpe(Path file, int vocabSize, int bos, int eos) throws IOException {
+        if (Files.size(file) > (256L << 20)) {
+            throw new ModelFormatException(file + ": too large for a tokenizer.json");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new ModelFormatException(file + ": not valid JSON: " + e.getMessage());
+        }
+        JsonNode model = root.path("model");
+        String text = root.path("pre_tokenizer").toString();
+        if (!model.path("type").asText("").equals("BPE") || !text.contains("\"ByteLevel\"") || !model.path("vocab").isObject()) {
+            return null;
+        }
+        String[] tokens = new String[vocabSize];
+        boolean[] special = new boolean[vocabSize];
+        for (Iterator<Map.Entry<String, JsonNode>> it = model.path("vocab").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            int id = e.getValue().asInt(-1);
+            if (id < 0 || id >= vocabSize) throw new ModelFormatException(file + ": token id " + id + " outside the vocabulary of " + vocabSize);
+            tokens[id] = e.getKey();
+        }
+        for (JsonNode a : root.path("added_tokens")) {
+            int id = a.path("id").asInt(-1);
+            if (id < 0 || id >= vocabSize) throw new ModelFormatException(file + ": added token id " + id + " outside the vocabulary");
+            tokens[id] = a.path("content").asText("");
+            special[id] = true;
+        }
+        for (int i = 0; i < vocabSize; i++) {
+            if (tokens[i] == null) {
+                tokens[i] = "[PAD" + i + "]";
+                special[i] = true;
+            }
+        }
+        JsonNode mergesNode = model.path("merges");
+        String[] merges = new String[mergesNode.size()];
+        for (int i = 0; i < merges.length; i++) {
+            JsonNode m = mergesNode.get(i);
+            merges[i] = m.isArray() ? m.path(0).asText() + " " + m.path(1).asText() : m.asText();
+        }
+        PreTokenizerPattern pre = null;
+        for (PreTokenizerPattern p : PreTokenizerPattern.values()) {
+            if (text.contains(JSON.writeValueAsString(p.regex))) pre = p;
+        }
+        if (pre == null) {
+            if (!text.contains("\"Split\"")) {
+                pre = PreTokenizerPattern.GPT2; // ByteLevel with its built-in regex
+            } else {
+                LOG.warning(file + ": pre-tokenizer regex not recognised; using GPT-2's");
+                pre = PreTokenizerPattern.GPT2;
+            }
+        }
+        try {
+            return new BpeTokenizer(tokens, merges, pre, special, bos, eos, false, model.path("ignore_merges").asBoolean(false));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file + ": " + e.getMessage());
+        }
     }
 }

@@ -114,6 +114,11 @@ public final class BpeTokenizer implements Tokenizer {
         return out;
     }
 
+    /** True when a word that is itself a token is taken whole (Llama 3's {@code ignore_merges}). */
+    public boolean ignoresMerges() {
+        return ignoreMerges;
+    }
+
     public boolean isSpecial(int id) {
         return special[id];
     }
