@@ -7,7 +7,6 @@ import dev.splitllm.engine.model.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.tokenizer.Tokenizer;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -99,8 +98,16 @@ class MalformedGgufTest {
     }
 
     @Test
-    void tinyModelIsValid() throws Exception {
-        assertNull(tryLoad(Files.write(tmp.resolve("ok.gguf"), tinyModel(tmp))));
+    void tinyModelIsValidInVersions2And3() throws Exception {
+        byte[] v3 = tinyModel(tmp);
+        assertNull(tryLoad(Files.write(tmp.resolve("ok.gguf"), v3)));
+        byte[] v2 = v3.clone();
+        v2[4] = 2; // v2 has the same layout (64-bit counts and lengths)
+        Path p = Files.write(tmp.resolve("v2.gguf"), v2);
+        assertNull(tryLoad(p));
+        try (GgufFile f = GgufFile.open(p)) {
+            assertEquals(2, f.version());
+        }
     }
 
     @Test
@@ -225,12 +232,5 @@ class MalformedGgufTest {
             return i;
         }
         return -1;
-    }
-
-    @SuppressWarnings("unused")
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) o.writeBytes(p);
-        return o.toByteArray();
     }
 }
