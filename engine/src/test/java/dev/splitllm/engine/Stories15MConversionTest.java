@@ -45,6 +45,14 @@ class Stories15MConversionTest {
         return QuantizedQualityTest.teacherForcedLogits(w);
     }
 
+    private static float[][] f32Logits;
+
+    /** The llama2.c F32 model's teacher-forced logits (computed once). */
+    static synchronized float[][] f32Logits() {
+        if (f32Logits == null) f32Logits = stepLogits(TestModel.full());
+        return f32Logits;
+    }
+
     @Test
     void detectsFormatsByContent() throws Exception {
         assertEquals(ModelFormat.LLAMA2C, ModelFiles.detect(TestModel.checkpoint()));
@@ -57,7 +65,7 @@ class Stories15MConversionTest {
     @Test
     void ggufF32IsBitIdentical() throws Exception {
         ModelWeights g = viaGguf(WeightFormat.F32);
-        float[][] want = stepLogits(TestModel.full()), got = stepLogits(g);
+        float[][] want = f32Logits(), got = stepLogits(g);
         for (int t = 0; t < want.length; t++) assertArrayEquals(want[t], got[t], "position " + t);
         assertArrayEquals(GoldenVectorsTest.GREEDY_21, QuantizedQualityTest.greedy(g, GoldenVectorsTest.GREEDY_21.length));
         try (GgufFile f = GgufFile.open(tmp.resolve("stories15M-f32.gguf"))) {
@@ -87,8 +95,8 @@ class Stories15MConversionTest {
 
     @Test
     void ggufQuantizedEqualsInMemoryQuantization() throws Exception {
-        float[][] f32 = stepLogits(TestModel.full());
-        for (WeightFormat type : new WeightFormat[] {WeightFormat.Q8_0, WeightFormat.Q4_0, WeightFormat.F16, WeightFormat.BF16}) {
+        float[][] f32 = f32Logits();
+        for (WeightFormat type : new WeightFormat[] {WeightFormat.Q8_0, WeightFormat.Q4_0, WeightFormat.BF16}) {
             ModelWeights g = viaGguf(type);
             assertEquals(type, g.layer(3).w2().format());
             assertEquals(type, g.tokenEmbedding().format());
@@ -117,7 +125,7 @@ class Stories15MConversionTest {
         assertTrue(Files.isRegularFile(dir.resolve("tokenizer.bin")));
         LoadedModel m = ModelFiles.load(dir, ModelSlice.all(6));
         assertEquals(ModelFormat.HF_SAFETENSORS, m.format());
-        float[][] want = stepLogits(TestModel.full()), got = stepLogits(m.weights());
+        float[][] want = f32Logits(), got = stepLogits(m.weights());
         for (int t = 0; t < want.length; t++) assertArrayEquals(want[t], got[t], "position " + t);
         assertArrayEquals(GoldenVectorsTest.PROMPT_IDS, m.tokenizer().encode("Once upon a time", true));
         // safetensors -> GGUF f32 -> same logits again.

@@ -15,8 +15,11 @@ final class GgufCursor {
     static final long MAX_STRING = 16L << 20;
     /** Longest key or tensor name accepted. */
     static final long MAX_NAME = 1 << 16;
-    /** Most elements in one metadata array (Llama 3's merges are ~280k). */
-    static final long MAX_ARRAY = 1L << 26;
+    /**
+     * Most elements in one metadata array (Llama 3's merges are ~280k, the largest vocabularies
+     * ~260k): bounds the heap a header can claim (16M longs = 128 MiB) whatever the file size.
+     */
+    static final long MAX_ARRAY = 1L << 24;
     /** Deepest array nesting accepted. */
     static final int MAX_DEPTH = 3;
 
@@ -76,6 +79,9 @@ final class GgufCursor {
 
     String string(String what, long max) throws ModelFormatException {
         long len = count(what + " length", max, 1);
+        if (len == 0) {
+            return "";
+        }
         byte[] b = new byte[(int) len];
         buf.get(b);
         return new String(b, StandardCharsets.UTF_8);
