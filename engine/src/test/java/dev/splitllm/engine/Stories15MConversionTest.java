@@ -136,6 +136,22 @@ class Stories15MConversionTest {
     }
 
     @Test
+    void writtenTokenizerJsonEncodesLikeTokenizerBinThroughDjl() throws Exception {
+        Path dir = tmp.resolve("hf-tok");
+        ModelConverter.toSafetensors(TestModel.checkpoint(), dir, WeightFormat.BF16);
+        Files.delete(dir.resolve("tokenizer.bin")); // force the tokenizer.json (DJL) path
+        Tokenizer djl = ModelFiles.load(dir, ModelSlice.edge(0)).tokenizer();
+        assertEquals("DjlTokenizer", djl.getClass().getSimpleName());
+        Tokenizer want = TestModel.tokenizer();
+        for (String s : TEXTS) {
+            assertArrayEquals(want.encode(s, true), djl.encode(s, true), "with BOS: " + s);
+            assertArrayEquals(want.encode(s, false), djl.encode(s, false), "without BOS: " + s);
+            assertEquals(want.decode(want.encode(s, true)), djl.decode(djl.encode(s, true)), s);
+        }
+        ((AutoCloseable) djl).close();
+    }
+
+    @Test
     void ggufSlicesLoadOnlyTheirPart() throws Exception {
         viaGguf(WeightFormat.Q8_0);
         ModelWeights edge = ModelFiles.load(tmp.resolve("stories15M-q8_0.gguf"), ModelSlice.edge(2)).weights();

@@ -29,8 +29,9 @@ import java.util.logging.Logger;
  * ({@code model_type} llama, or qwen2 for a Qwen2 source), one {@code model.safetensors} in F32,
  * F16 or BF16 with Hugging Face tensor names and q/k rows back in rotate-half order, and the
  * tokenizer: a Hugging Face source's {@code tokenizer.json} (and its config) copied; a byte-level
- * BPE vocabulary as a {@code tokenizer.json}; a SentencePiece-style one as a llama2.c
- * {@code tokenizer.bin}, which this engine reads without DJL.
+ * BPE vocabulary as a {@code tokenizer.json}; a SentencePiece-style one both as a Llama-2-style
+ * {@code tokenizer.json} (for Hugging Face tools) and a llama2.c {@code tokenizer.bin}, which this
+ * engine prefers because it reads it without DJL.
  */
 public final class HfDirectoryWriter {
     private static final Logger LOG = Logger.getLogger(HfDirectoryWriter.class.getName());
@@ -133,6 +134,7 @@ public final class HfDirectoryWriter {
         }
         if (tok instanceof Llama2Tokenizer) {
             Files.write(dir.resolve("tokenizer.bin"), llama2cTokenizer((Llama2Tokenizer) tok));
+            JSON.writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.of((Llama2Tokenizer) tok));
         } else if (tok instanceof BpeTokenizer) {
             JSON.writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.of((BpeTokenizer) tok));
         } else if (tok != null) {

@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.splitllm.engine.model.ModelFormatException;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
+import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import dev.splitllm.engine.tokenizer.PreTokenizerPattern;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +23,8 @@ import java.util.logging.Logger;
  * A Hugging Face {@code tokenizer.json} for a byte-level BPE vocabulary, in the shape Qwen2 and
  * Llama 3 ship: a {@code Split} on the pre-tokenizer regex (isolated) followed by
  * {@code ByteLevel} without its own regex, a BPE model with the vocabulary and merges, the
- * special tokens as added tokens, and a {@code ByteLevel} decoder. {@link #readBpe} reads such a
+ * special tokens as added tokens, and a {@code ByteLevel} decoder; or, for a SentencePiece-style
+ * vocabulary, the shape of Llama 2's (see {@link #of(Llama2Tokenizer)}). {@link #readBpe} reads a byte-level
  * file back into a {@link BpeTokenizer} (so a Hugging Face model's vocabulary can go into GGUF).
  */
 public final class TokenizerJson {
@@ -66,6 +72,103 @@ public final class TokenizerJson {
         }
         ArrayNode merges = model.putArray("merges");
         for (String m : t.merges()) merges.add(m);
+        return root;
+    }
+
+    /**
+     * A Llama-2-style {@code tokenizer.json} for a SentencePiece-style vocabulary: normalizer
+     * (prepend {@code ▁}, spaces to {@code ▁}), a BPE model with byte fallback whose merges are
+     * every split of every piece into two pieces, ranked by the merged piece's score (highest
+     * first, then id), as Hugging Face's {@code SentencePieceExtractor} derives them; a BOS
+     * post-processor and the matching decoder.
+     */
+    public static ObjectNode of(Llama2Tokenizer t) {
+        int n = t.vocabSize();
+        String[] pieces = new String[n];
+        Map<String, Integer> ids = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            pieces[i] = new String(t.piece(i), StandardCharsets.UTF_8).replace(" ", "\u2581");
+            ids.putIfAbsent(pieces[i], i);
+        }
+        List<int[]> merges = new ArrayList<>(); // {merged id, left id, right id}
+        for (int i = 0; i < n; i++) {
+            String p = pieces[i];
+            if (t.isControl(i) || p.length() < 2 || (p.startsWith("<0x") && p.length() == 6)) continue;
+            for (int k = 1; k < p.length(); k++) {
+                if (Character.isLowSurrogate(p.charAt(k))) continue;
+                Integer l = ids.get(p.substring(0, k)), r = ids.get(p.substring(k));
+                if (l != null && r != null) merges.add(new int[] {i, l, r});
+            }
+        }
+        merges.sort((a, b) -> {
+            int c = Float.compare(t.score(b[0]), t.score(a[0]));
+            if (c != 0) return c;
+            c = Integer.compare(a[0], b[0]);
+            return c != 0 ? c : Integer.compare(a[1], b[1]);
+        });
+        ObjectNode root = JSON.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (int i = 0; i < n; i++) {
+            if (t.isControl(i) || pieces[i].equals("<unk>")) {
+                added.addObject().put("id", i).put("content", pieces[i]).put("single_word", false).put("lstrip", false)
+                        .put("rstrip", false).put("normalized", false).put("special", true);
+            }
+        }
+        ObjectNode norm = root.putObject("normalizer");
+        norm.put("type", "Sequence");
+        ArrayNode ns = norm.putArray("normalizers");
+        if (t.addSpacePrefix()) ns.addObject().put("type", "Prepend").put("prepend", "\u2581");
+        ObjectNode rep = ns.addObject().put("type", "Replace");
+        rep.putObject("pattern").put("String", " ");
+        rep.put("content", "\u2581");
+        root.putNull("pre_tokenizer");
+        if (t.bos() >= 0) {
+            ObjectNode post = root.putObject("post_processor");
+            post.put("type", "TemplateProcessing");
+            String bos = pieces[t.bos()];
+            ArrayNode single = post.putArray("single");
+            single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            ArrayNode pair = post.putArray("pair");
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+            pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+            ObjectNode sp = post.putObject("special_tokens").putObject(bos);
+            sp.put("id", bos);
+            sp.putArray("ids").add(t.bos());
+            sp.putArray("tokens").add(bos);
+        } else {
+            root.putNull("post_processor");
+        }
+        ObjectNode dec = root.putObject("decoder");
+        dec.put("type", "Sequence");
+        ArrayNode ds = dec.putArray("decoders");
+        ObjectNode drep = ds.addObject().put("type", "Replace");
+        drep.putObject("pattern").put("String", "\u2581");
+        drep.put("content", " ");
+        ds.addObject().put("type", "ByteFallback");
+        ds.addObject().put("type", "Fuse");
+        if (t.addSpacePrefix()) ds.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
+        ObjectNode model = root.putObject("model");
+        model.put("type", "BPE");
+        model.putNull("dropout");
+        int unk = ids.getOrDefault("<unk>", -1);
+        if (unk >= 0) model.put("unk_token", "<unk>"); else model.putNull("unk_token");
+        model.putNull("continuing_subword_prefix");
+        model.putNull("end_of_word_suffix");
+        model.put("fuse_unk", true);
+        model.put("byte_fallback", true);
+        model.put("ignore_merges", false);
+        ObjectNode vocab = model.putObject("vocab");
+        for (int i = 0; i < n; i++) {
+            if (!vocab.has(pieces[i])) vocab.put(pieces[i], i);
+        }
+        ArrayNode m = model.putArray("merges");
+        for (int[] e : merges) m.add(pieces[e[1]] + " " + pieces[e[2]]);
         return root;
     }
 
