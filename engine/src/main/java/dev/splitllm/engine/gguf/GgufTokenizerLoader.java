@@ -51,10 +51,11 @@ public final class GgufTokenizerLoader {
         }
         int bos = tokenId(f, "tokenizer.ggml.bos_token_id", vocabSize);
         int eos = tokenId(f, "tokenizer.ggml.eos_token_id", vocabSize);
+        int stored = f.getStrings("tokenizer.ggml.tokens").length;
         boolean[] control = new boolean[vocabSize];
         for (int i = 0; i < vocabSize; i++) {
             long t = types != null && i < types.length ? types[i] : TYPE_NORMAL;
-            control[i] = i >= (types == null ? vocabSize : types.length) || t == TYPE_CONTROL || t == TYPE_UNUSED;
+            control[i] = i >= stored || t == TYPE_CONTROL || t == TYPE_UNUSED; // padding rows never decode to text
         }
         try {
             switch (model) {

@@ -63,6 +63,10 @@ public record HfConfig(String modelType, LlamaConfig config, boolean qkvBias, in
         if (n.has("head_dim") && !n.get("head_dim").isNull() && heads > 0 && n.get("head_dim").asLong() != dim / heads) {
             throw new ModelFormatException(file + ": head_dim " + n.get("head_dim") + " differs from hidden_size / heads (not supported)");
         }
+        if (n.path("sliding_window").canConvertToLong() && n.path("sliding_window").asLong() < ctx) {
+            LOG.warning(file + ": sliding_window " + n.get("sliding_window") + " is not applied (full attention is used);"
+                    + " outputs differ from the reference beyond that many positions");
+        }
         if (n.hasNonNull("rope_scaling")) {
             LOG.warning(file + ": rope_scaling " + n.get("rope_scaling") + " is not applied");
         }
