@@ -108,6 +108,11 @@ public final class Transformer {
         // Attention.
         rmsnorm(s.xb, x, w.rmsAtt(), T, d);
         matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
+        if (w.hasAttentionBias()) {
+            addBias(s.q, w.bq(), T);
+            addBias(s.k, w.bk(), T);
+            addBias(s.v, w.bv(), T);
+        }
         rope(s.q, d, s, T);
         rope(s.k, kvDim, s, T);
         float[] kc = state.keys[li], vc = state.values[li];
@@ -227,6 +232,17 @@ public final class Transformer {
                 float v0 = v[row + i], v1 = v[row + i + 1];
                 v[row + i] = v0 * c - v1 * sn;
                 v[row + i + 1] = v0 * sn + v1 * c;
+            }
+        }
+    }
+
+    /** Adds bias (one row's width) to each of T rows of v. */
+    private static void addBias(float[] v, float[] bias, int T) {
+        int w = bias.length;
+        for (int t = 0; t < T; t++) {
+            int off = t * w;
+            for (int i = 0; i < w; i++) {
+                v[off + i] += bias[i];
             }
         }
     }

@@ -94,6 +94,7 @@ public final class ModelQuantizer {
                 w.rmsFfn(),
                 MatrixConverter.convert(w.w1(), f, p + "w1"),
                 MatrixConverter.convert(w.w2(), f, p + "w2"),
-                MatrixConverter.convert(w.w3(), f, p + "w3"));
+                MatrixConverter.convert(w.w3(), f, p + "w3"),
+                w.bq(), w.bk(), w.bv());
     }
 }

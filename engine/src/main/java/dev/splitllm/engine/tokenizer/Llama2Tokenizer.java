@@ -32,23 +32,58 @@ public final class Llama2Tokenizer implements Tokenizer {
     private final Map<String, Integer> lookup;
     /** Pieces of the form {@code <0xHH>} decode to the single byte HH; -1 elsewhere. */
     private final int[] byteValue;
+    /** Byte value to its byte-fallback token, or -1. */
+    private final int[] byteToken;
+    private final int bos;
+    private final int eos;
+    private final boolean addSpacePrefix;
+    /** Ids that decode to nothing (control tokens), or null for just BOS and EOS. */
+    private final boolean[] control;
 
     public Llama2Tokenizer(byte[][] pieces, float[] scores) {
-        if (pieces.length != scores.length || pieces.length < BYTE_FALLBACK_BASE + 256) {
+        this(pieces, scores, BOS, EOS, true, null);
+        if (pieces.length < BYTE_FALLBACK_BASE + 256) {
             throw new IllegalArgumentException("a llama2.c vocabulary needs at least 259 pieces with scores, got " + pieces.length);
-        }
-        this.pieces = pieces;
-        this.scores = scores;
-        this.lookup = new HashMap<>(pieces.length * 2);
-        this.byteValue = new int[pieces.length];
-        for (int i = 0; i < pieces.length; i++) {
-            lookup.putIfAbsent(new String(pieces[i], StandardCharsets.ISO_8859_1), i);
-            byteValue[i] = parseByteToken(pieces[i]);
         }
         for (int b = 0; b < 256; b++) {
             if (byteValue[BYTE_FALLBACK_BASE + b] != b) {
                 throw new IllegalArgumentException("piece " + (BYTE_FALLBACK_BASE + b) + " should be <0x"
                         + String.format("%02X", b) + "> (old-style raw byte vocabulary? rewrite it first)");
+            }
+        }
+    }
+
+    /**
+     * A SentencePiece-style vocabulary with its own layout (e.g. from GGUF metadata): byte-fallback
+     * pieces {@code <0xHH>} may sit anywhere (a byte without one is dropped on encode), {@code bos}
+     * and {@code eos} may be -1, {@code addSpacePrefix} controls the dummy-prefix space, and ids
+     * flagged in {@code control} decode to nothing.
+     */
+    public Llama2Tokenizer(byte[][] pieces, float[] scores, int bos, int eos, boolean addSpacePrefix, boolean[] control) {
+        if (pieces.length != scores.length || pieces.length == 0) {
+            throw new IllegalArgumentException("need one score per piece, got " + pieces.length + " pieces and " + scores.length + " scores");
+        }
+        if (bos < -1 || bos >= pieces.length || eos < -1 || eos >= pieces.length) {
+            throw new IllegalArgumentException("bos " + bos + " / eos " + eos + " outside the vocabulary of " + pieces.length);
+        }
+        if (control != null && control.length != pieces.length) {
+            throw new IllegalArgumentException("control flags: " + control.length + " for " + pieces.length + " pieces");
+        }
+        this.pieces = pieces;
+        this.scores = scores;
+        this.bos = bos;
+        this.eos = eos;
+        this.addSpacePrefix = addSpacePrefix;
+        this.control = control;
+        this.lookup = new HashMap<>(pieces.length * 2);
+        this.byteValue = new int[pieces.length];
+        this.byteToken = new int[256];
+        java.util.Arrays.fill(byteToken, -1);
+        for (int i = 0; i < pieces.length; i++) {
+            lookup.putIfAbsent(new String(pieces[i], StandardCharsets.ISO_8859_1), i);
+            byteValue[i] = parseByteToken(pieces[i]);
+            if (byteValue[i] >= 0 && byteToken[byteValue[i]] < 0) {
+                byteToken[byteValue[i]] = i;
             }
         }
     }
@@ -111,12 +146,22 @@ public final class Llama2Tokenizer implements Tokenizer {
 
     @Override
     public int bos() {
-        return BOS;
+        return bos;
     }
 
     @Override
     public int eos() {
-        return EOS;
+        return eos;
+    }
+
+    /** True when encoding prepends the dummy-prefix space. */
+    public boolean addSpacePrefix() {
+        return addSpacePrefix;
+    }
+
+    /** True when the token decodes to nothing (BOS, EOS or a control token). */
+    public boolean isControl(int id) {
+        return id == bos || id == eos || (control != null && control[id]);
     }
 
     /** The raw piece bytes of a token (a copy). */
@@ -140,10 +185,15 @@ public final class Llama2Tokenizer implements Tokenizer {
         // Initial symbols: optional BOS, the dummy prefix, then one per character.
         int[] ids = new int[utf8.length + 2];
         int n = 0;
-        if (addBos) ids[n++] = BOS;
+        if (addBos && bos >= 0) ids[n++] = bos;
         int firstSymbol = n;
-        if (utf8.length > 0) {
-            ids[n++] = lookup(new byte[] {' '});
+        if (utf8.length > 0 && addSpacePrefix) {
+            int space = lookup(new byte[] {' '});
+            if (space >= 0) {
+                ids[n++] = space;
+            } else if (byteToken[' '] >= 0) {
+                ids[n++] = byteToken[' '];
+            }
         }
         for (int i = 0; i < utf8.length; ) {
             int len = charLength(utf8, i);
@@ -152,8 +202,10 @@ public final class Llama2Tokenizer implements Tokenizer {
                 ids[n++] = id;
             } else {
                 for (int j = 0; j < len; j++) {
+                    int bt = byteToken[utf8[i + j] & 0xff];
+                    if (bt < 0) continue; // no byte fallback for this byte: dropped
                     if (n == ids.length) ids = java.util.Arrays.copyOf(ids, ids.length * 2);
-                    ids[n++] = (utf8[i + j] & 0xff) + BYTE_FALLBACK_BASE;
+                    ids[n++] = bt;
                 }
             }
             i += len;
@@ -237,7 +289,7 @@ public final class Llama2Tokenizer implements Tokenizer {
         if (token < 0 || token >= pieces.length) {
             throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, " + pieces.length + ")");
         }
-        if (token == BOS || token == EOS) {
+        if (isControl(token)) {
             return new byte[0]; // control tokens carry no text
         }
         if (byteValue[token] >= 0) {
@@ -245,7 +297,7 @@ public final class Llama2Tokenizer implements Tokenizer {
         }
         byte[] p = pieces[token];
         // After BOS, SentencePiece drops the leading space of the first piece.
-        if (previous == BOS && p.length > 0 && p[0] == ' ') {
+        if (previous == bos && bos >= 0 && addSpacePrefix && p.length > 0 && p[0] == ' ') {
             return java.util.Arrays.copyOfRange(p, 1, p.length);
         }
         return p;
