@@ -80,7 +80,7 @@ public final class BenchRuntimeCommand implements Callable<Integer> {
         try (ThreadTeam cloudTeam = new ThreadTeam(shared.threads());
              CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(),
                      cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
-             EdgeModel edge = EdgeModel.load(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1)) {
+             EdgeModel edge = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1)) {
             EdgeOptions options = split.edgeOptions(URI.create(server.baseUrl()), token).withMaxSeqLen(tokens + 16);
             out.printf(Locale.ROOT, "runtime over loopback: split %d of %d, codec %s, edge %s / cloud %s weights, %d tokens per session,"
                             + " kernels %s, cloud team %d threads, JDK %s%n", split.split, m.weights().config().nLayers(),

@@ -73,7 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
         try (ThreadTeam cloudTeam = new ThreadTeam(1);
              CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(),
                      cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
-             EdgeModel edge = EdgeModel.load(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1);
+             EdgeModel edge = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1);
              EdgeSession session = EdgeSession.open(edge, split.edgeOptions(URI.create(server.baseUrl()), token))) {
             err.printf(Locale.ROOT, "demo: cloud server on %s; edge runs blocks [0, %d) of %d at %s (%.2f MB), cloud runs [%d, %d) at %s;"
                             + " codec %s%n", server.baseUrl(), split.split, m.weights().config().nLayers(), split.edgeFormat().id(),

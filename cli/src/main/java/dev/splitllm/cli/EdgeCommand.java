@@ -66,8 +66,8 @@ public final class EdgeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         shared.describeKernels(err);
-        ModelLoader.ModelFiles files = ModelLoader.resolve(shared, System.err);
-        try (EdgeModel model = EdgeModel.load(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
+        ModelLoader.ModelPaths files = ModelLoader.resolve(shared, System.err);
+        try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
              EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok))) {
             err.printf(Locale.ROOT, "edge: blocks [0, %d) of %d at %s, %.2f MB of weights; codec %s; session %s%n", split.split,
                     model.config().nLayers(), split.edgeFormat().id(), model.weightBytes() / 1e6, split.codecSpec(), session.sessionId());

@@ -3,10 +3,13 @@ package dev.splitllm.cli;
 import dev.splitllm.engine.fetch.FetchException;
 import dev.splitllm.engine.fetch.ModelFetcher;
 import dev.splitllm.engine.fetch.ModelSpec;
-import dev.splitllm.engine.model.Llama2cCheckpoint;
+import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.model.ModelFormat;
+import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
+import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -20,44 +23,54 @@ import java.nio.file.Path;
 public final class ModelLoader {
     private ModelLoader() {}
 
-    /** A loaded model with its tokenizer and the files they came from. */
-    public record Loaded(ModelWeights weights, Llama2Tokenizer tokenizer, Path modelFile, Path tokenizerFile) {}
+    /** A loaded model with its tokenizer and the files they came from (tokenizerFile is null when the model embeds it). */
+    public record Loaded(ModelWeights weights, Tokenizer tokenizer, Path modelFile, Path tokenizerFile) {}
 
-    /** The model and tokenizer files the options name (the built-in model fetched if needed), without loading them. */
-    public record ModelFiles(Path model, Path tokenizer) {}
+    /**
+     * The model and tokenizer paths the options name, the built-in model fetched if needed, without
+     * loading them. {@code tokenizer} is null when the model carries its own (GGUF, Hugging Face).
+     */
+    public record ModelPaths(Path model, Path tokenizer) {}
 
-    public static ModelFiles resolve(SharedOptions opts, PrintStream progress) {
+    public static ModelPaths resolve(SharedOptions opts, PrintStream progress) {
         Path model = opts.model();
         Path builtInDir = null;
         if (model == null) {
             builtInDir = builtIn(progress);
             model = builtInDir.resolve(ModelSpec.STORIES15M.modelFile());
-        } else {
-            requireFile(model, "model");
+        } else if (!Files.exists(model)) {
+            throw new CliFailure("model file not found: " + model);
         }
         Path tok = opts.tokenizer();
         if (tok != null) {
             requireFile(tok, "tokenizer");
-        } else {
-            Path sibling = model.toAbsolutePath().resolveSibling("tokenizer.bin");
-            if (Files.isRegularFile(sibling)) {
-                tok = sibling;
-            } else {
-                if (builtInDir == null) builtInDir = builtIn(progress);
-                tok = builtInDir.resolve(ModelSpec.STORIES15M.tokenizerFile());
-            }
+            return new ModelPaths(model, tok);
         }
-        return new ModelFiles(model, tok);
+        try {
+            if (ModelFiles.detect(model) != ModelFormat.LLAMA2C) {
+                return new ModelPaths(model, null); // GGUF and Hugging Face models carry their tokenizer
+            }
+        } catch (IOException e) {
+            throw new CliFailure(e.getMessage(), e);
+        }
+        Path sibling = model.toAbsolutePath().resolveSibling("tokenizer.bin");
+        if (Files.isRegularFile(sibling)) {
+            tok = sibling;
+        } else {
+            if (builtInDir == null) builtInDir = builtIn(progress);
+            tok = builtInDir.resolve(ModelSpec.STORIES15M.tokenizerFile());
+        }
+        return new ModelPaths(model, tok);
     }
 
+    /** Loads the whole model (any supported format, detected from its content) and its tokenizer. */
     public static Loaded load(SharedOptions opts, PrintStream progress) {
-        ModelFiles files = resolve(opts, progress);
-        Path model = files.model();
-        Path tok = files.tokenizer();
-        try {
-            ModelWeights weights = Llama2cCheckpoint.load(model, ModelSlice.all(Llama2cCheckpoint.readConfig(model).nLayers()));
-            Llama2Tokenizer tokenizer = Llama2Tokenizer.load(tok, weights.config().vocabSize());
-            return new Loaded(weights, tokenizer, model, tok);
+        ModelPaths paths = resolve(opts, progress);
+        Path model = paths.model();
+        try (ModelSource src = ModelFiles.open(model)) {
+            ModelWeights weights = src.load(ModelSlice.all(src.config().nLayers()));
+            Tokenizer tokenizer = loadTokenizer(paths, src);
+            return new Loaded(weights, tokenizer, model, paths.tokenizer());
         } catch (NoSuchFileException e) {
             throw new CliFailure("file not found: " + e.getFile(), e);
         } catch (IOException e) {
@@ -65,6 +78,18 @@ public final class ModelLoader {
         } catch (OutOfMemoryError e) {
             throw new CliFailure("not enough memory to load " + model + " (raise the heap with JAVA_OPTS=-Xmx...)", e);
         }
+    }
+
+    /** The explicit tokenizer file if one was named, else the one the model carries. */
+    static Tokenizer loadTokenizer(ModelPaths paths, ModelSource src) throws IOException {
+        if (paths.tokenizer() != null) {
+            return Llama2Tokenizer.load(paths.tokenizer(), src.config().vocabSize());
+        }
+        Tokenizer t = src.tokenizer();
+        if (t == null) {
+            throw new CliFailure(paths.model() + " carries no tokenizer; pass --tokenizer FILE");
+        }
+        return t;
     }
 
     private static Path builtIn(PrintStream progress) {

@@ -20,11 +20,11 @@ public final class SharedOptions {
     CommandSpec mixee;
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
-            description = "llama2.c checkpoint (.bin). Default: the built-in stories15M, fetched on first use.")
+            description = "Model: a llama2.c checkpoint (.bin), a GGUF file, or a Hugging Face directory (detected from the content). Default: the built-in stories15M, fetched on first use.")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "llama2.c tokenizer.bin. Default: tokenizer.bin next to --model if present, else the built-in one.")
+            description = "llama2.c tokenizer.bin. Default: the model's own (GGUF, Hugging Face), else tokenizer.bin next to --model, else the built-in one.")
     Path tokenizer;
 
     private int threads = Runtime.getRuntime().availableProcessors();

@@ -7,7 +7,10 @@ import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.Llama2cCheckpoint;
 import dev.splitllm.engine.model.LlamaConfig;
+import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelQuantizer;
+import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.quantization.weights.WeightFormat;
@@ -59,6 +62,34 @@ public final class EdgeModel implements AutoCloseable {
                         new PrecisionPlan(splitLayer, edgeWeights, edgeWeights, edgeWeights, edgeWeights));
         Tokenizer tok = Llama2Tokenizer.load(tokenizerFile, c.vocabSize());
         return new EdgeModel(w, tok, KernelProvider.best(), threads);
+    }
+
+    /**
+     * Opens the front segment of a model in any supported format (llama2.c, GGUF, Hugging Face;
+     * detected from the content). {@code tokenizerFile} may be null when the model carries its own
+     * tokenizer (GGUF, Hugging Face) or a llama2.c checkpoint has {@code tokenizer.bin} beside it.
+     */
+    public static EdgeModel open(Path model, Path tokenizerFile, int splitLayer, WeightFormat edgeWeights, int threads)
+            throws IOException {
+        if (ModelFiles.detect(model) == ModelFormat.LLAMA2C && tokenizerFile != null) {
+            return load(model, tokenizerFile, splitLayer, edgeWeights, threads);
+        }
+        try (ModelSource src = ModelFiles.open(model)) {
+            LlamaConfig c = src.config();
+            if (splitLayer < 0 || splitLayer >= c.nLayers()) {
+                throw new IllegalArgumentException("split layer must be in [0, " + (c.nLayers() - 1) + "] for this "
+                        + c.nLayers() + "-layer model, got " + splitLayer);
+            }
+            ModelWeights w = src.load(ModelSlice.edge(splitLayer));
+            if (edgeWeights != WeightFormat.F32) {
+                w = ModelQuantizer.apply(w, new PrecisionPlan(splitLayer, edgeWeights, edgeWeights, edgeWeights, edgeWeights));
+            }
+            Tokenizer tok = tokenizerFile != null ? Llama2Tokenizer.load(tokenizerFile, c.vocabSize()) : src.tokenizer();
+            if (tok == null) {
+                throw new IllegalArgumentException(model + " carries no tokenizer; give a tokenizer file");
+            }
+            return new EdgeModel(w, tok, KernelProvider.best(), threads);
+        }
     }
 
     public LlamaConfig config() {

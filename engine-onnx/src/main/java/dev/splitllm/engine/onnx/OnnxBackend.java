@@ -49,6 +49,13 @@ public final class OnnxBackend implements Backend {
         if (weights == null || options == null) {
             throw new IllegalArgumentException("weights and options are required");
         }
+        for (int l = weights.slice().firstLayer(); l < weights.slice().endLayer(); l++) {
+            if (weights.layer(l).hasAttentionBias()) {
+                // The graph builder has no bias inputs yet: refuse rather than compute something else.
+                throw new IllegalArgumentException("the ONNX backend does not support q/k/v attention biases (Qwen2-style models) yet;"
+                        + " use the Java backend");
+            }
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
         boolean hasCuda = available.contains(OrtProvider.CUDA);
