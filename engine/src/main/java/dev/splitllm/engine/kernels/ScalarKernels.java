@@ -51,7 +51,7 @@ public final class ScalarKernels implements Kernels {
     public float dotQ8_0(byte[] w, int wOff, float[] x, int xOff, int n) {
         float total = 0;
         for (int block = 0; block < n; block += 32, wOff += 34) {
-            float scale = Half.toFloat(shortLE(w, wOff));
+            float scale = Fp16Scales.at(w, wOff);
             float s = 0;
             for (int j = 0; j < 32; j++) {
                 s += w[wOff + 2 + j] * x[xOff + block + j];
@@ -65,7 +65,7 @@ public final class ScalarKernels implements Kernels {
     public float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n) {
         float total = 0;
         for (int block = 0; block < n; block += 32, wOff += 18) {
-            float scale = Half.toFloat(shortLE(w, wOff));
+            float scale = Fp16Scales.at(w, wOff);
             float s = 0;
             int xb = xOff + block;
             for (int j = 0; j < 16; j++) {
@@ -83,9 +83,5 @@ public final class ScalarKernels implements Kernels {
         for (int i = 0; i < n; i++) {
             y[yOff + i] += a * x[xOff + i];
         }
-    }
-
-    static short shortLE(byte[] b, int off) {
-        return (short) ((b[off] & 0xff) | (b[off + 1] << 8));
     }
 }

@@ -1,5 +1,6 @@
 package dev.splitllm.engine.kernels.vector;
 
+import dev.splitllm.engine.kernels.Fp16Scales;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.quantization.Half;
 import jdk.incubator.vector.ByteVector;
@@ -18,16 +19,36 @@ public final class VectorKernels implements Kernels {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
-    // Species used by the quantized kernels: 8 floats, 8 bytes, 8 shorts, 8 ints.
+    // Species of the fp16/bf16 kernels and the 256-bit (AVX2) quantized kernels: 8 floats, 8 bytes, 8 shorts, 8 ints.
     private static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    // 512-bit variants, used when the preferred species is at least 512 bits (AVX-512).
+    private static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
 
+    /** True when the quantized kernels use 512-bit vectors. */
+    private final boolean wide;
+
+    /** Kernels at the platform's preferred width. */
     public VectorKernels() {
+        this(F.vectorBitSize() >= 512 ? 512 : 256);
+    }
+
+    /**
+     * Kernels whose quantized paths use {@code quantBits}-bit vectors (256 or 512; 512 only where
+     * the preferred species is that wide). Tests use it to cover both paths on one machine.
+     */
+    public VectorKernels(int quantBits) {
         if (LANES < 4) {
             throw new UnsupportedOperationException("preferred float vector has only " + LANES + " lanes");
         }
+        if (quantBits != 256 && quantBits != 512) {
+            throw new IllegalArgumentException("quantized kernel width must be 256 or 512 bits, got " + quantBits);
+        }
+        this.wide = quantBits == 512;
     }
 
     @Override
@@ -98,42 +119,110 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public float dotQ8_0(byte[] w, int wOff, float[] x, int xOff, int n) {
-        FloatVector total = FloatVector.zero(F256);
-        for (int block = 0; block < n; block += 32, wOff += 34) {
-            float scale = Half.toFloat((short) ((w[wOff] & 0xff) | (w[wOff + 1] << 8)));
-            int q = wOff + 2;
-            int xb = xOff + block;
-            FloatVector s = ((FloatVector) ByteVector.fromArray(B64, w, q).convertShape(VectorOperators.B2F, F256, 0))
-                    .mul(FloatVector.fromArray(F256, x, xb));
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 8).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 8), s);
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 16).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 16), s);
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 24).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 24), s);
-            total = s.fma(FloatVector.broadcast(F256, scale), total);
-        }
-        return total.reduceLanes(VectorOperators.ADD);
+        return wide ? dotQ8_0x512(w, wOff, x, xOff, n) : dotQ8_0x256(w, wOff, x, xOff, n);
     }
 
     @Override
     public float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n) {
+        return wide ? dotQ4_0x512(w, wOff, x, xOff, n) : dotQ4_0x256(w, wOff, x, xOff, n);
+    }
+
+    // The quantized kernels: each block's partial dot product is formed in registers, then
+    // scaled once (fp16 scale by table lookup) into the running total. The 512-bit versions
+    // take two blocks per iteration into two independent accumulators.
+
+    /** 512-bit Q8_0: 16 codes widen straight to 16 floats, two vectors per block. */
+    private static float dotQ8_0x512(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total0 = FloatVector.zero(F512), total1 = FloatVector.zero(F512);
+        int block = 0;
+        for (; block + 32 < n; block += 64, wOff += 68) {
+            int xb = xOff + block;
+            FloatVector s0 = q8x16(w, wOff + 2).mul(FloatVector.fromArray(F512, x, xb));
+            FloatVector s1 = q8x16(w, wOff + 36).mul(FloatVector.fromArray(F512, x, xb + 32));
+            s0 = q8x16(w, wOff + 18).fma(FloatVector.fromArray(F512, x, xb + 16), s0);
+            s1 = q8x16(w, wOff + 52).fma(FloatVector.fromArray(F512, x, xb + 48), s1);
+            total0 = s0.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff)), total0);
+            total1 = s1.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff + 34)), total1);
+        }
+        if (block < n) {
+            int xb = xOff + block;
+            FloatVector s0 = q8x16(w, wOff + 2).mul(FloatVector.fromArray(F512, x, xb));
+            s0 = q8x16(w, wOff + 18).fma(FloatVector.fromArray(F512, x, xb + 16), s0);
+            total0 = s0.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff)), total0);
+        }
+        return total0.add(total1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector q8x16(byte[] w, int off) {
+        return (FloatVector) ByteVector.fromArray(B128, w, off).convertShape(VectorOperators.B2F, F512, 0);
+    }
+
+    /** 512-bit Q4_0: 16 packed bytes widen to 16 ints; low nibbles are elements 0..15, high nibbles 16..31. */
+    private static float dotQ4_0x512(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total0 = FloatVector.zero(F512), total1 = FloatVector.zero(F512);
+        int block = 0;
+        for (; block + 32 < n; block += 64, wOff += 36) {
+            int xb = xOff + block;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B128, w, wOff + 2).convertShape(VectorOperators.B2I, I512, 0);
+            IntVector p1 = (IntVector) ByteVector.fromArray(B128, w, wOff + 20).convertShape(VectorOperators.B2I, I512, 0);
+            FloatVector s0 = lowNibbles(p0).mul(FloatVector.fromArray(F512, x, xb));
+            FloatVector s1 = lowNibbles(p1).mul(FloatVector.fromArray(F512, x, xb + 32));
+            s0 = highNibbles(p0).fma(FloatVector.fromArray(F512, x, xb + 16), s0);
+            s1 = highNibbles(p1).fma(FloatVector.fromArray(F512, x, xb + 48), s1);
+            total0 = s0.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff)), total0);
+            total1 = s1.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff + 18)), total1);
+        }
+        if (block < n) {
+            int xb = xOff + block;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B128, w, wOff + 2).convertShape(VectorOperators.B2I, I512, 0);
+            FloatVector s0 = lowNibbles(p0).mul(FloatVector.fromArray(F512, x, xb));
+            s0 = highNibbles(p0).fma(FloatVector.fromArray(F512, x, xb + 16), s0);
+            total0 = s0.fma(FloatVector.broadcast(F512, Fp16Scales.at(w, wOff)), total0);
+        }
+        return total0.add(total1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** (low nibble - 8) of each (sign-extended) byte, as floats. */
+    private static FloatVector lowNibbles(IntVector packed) {
+        return (FloatVector) packed.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    /** (high nibble - 8) of each (sign-extended) byte, as floats. */
+    private static FloatVector highNibbles(IntVector packed) {
+        return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    /** 256-bit Q8_0 (AVX2): 8 codes widen to 8 floats, four vectors per block in two chains. */
+    private static float dotQ8_0x256(byte[] w, int wOff, float[] x, int xOff, int n) {
         FloatVector total = FloatVector.zero(F256);
-        for (int block = 0; block < n; block += 32, wOff += 18) {
-            float scale = Half.toFloat((short) ((w[wOff] & 0xff) | (w[wOff + 1] << 8)));
+        for (int block = 0; block < n; block += 32, wOff += 34) {
             int q = wOff + 2;
             int xb = xOff + block;
-            ByteVector p0 = ByteVector.fromArray(B64, w, q);
-            ByteVector p1 = ByteVector.fromArray(B64, w, q + 8);
-            ByteVector lo0 = p0.and((byte) 0x0f).sub((byte) 8);
-            ByteVector lo1 = p1.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi0 = p0.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi1 = p1.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
-            FloatVector s = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F256, 0)).mul(FloatVector.fromArray(F256, x, xb));
-            s = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 8), s);
-            s = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 16), s);
-            s = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 24), s);
-            total = s.fma(FloatVector.broadcast(F256, scale), total);
+            FloatVector s = q8x8(w, q).mul(FloatVector.fromArray(F256, x, xb));
+            FloatVector t = q8x8(w, q + 8).mul(FloatVector.fromArray(F256, x, xb + 8));
+            s = q8x8(w, q + 16).fma(FloatVector.fromArray(F256, x, xb + 16), s);
+            t = q8x8(w, q + 24).fma(FloatVector.fromArray(F256, x, xb + 24), t);
+            total = s.add(t).fma(FloatVector.broadcast(F256, Fp16Scales.at(w, wOff)), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector q8x8(byte[] w, int off) {
+        return (FloatVector) ByteVector.fromArray(B64, w, off).convertShape(VectorOperators.B2F, F256, 0);
+    }
+
+    /** 256-bit Q4_0 (AVX2): 8 packed bytes widen to 8 ints; nibbles are split with int operations. */
+    private static float dotQ4_0x256(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F256);
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            int xb = xOff + block;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B64, w, wOff + 2).convertShape(VectorOperators.B2I, I256, 0);
+            IntVector p1 = (IntVector) ByteVector.fromArray(B64, w, wOff + 10).convertShape(VectorOperators.B2I, I256, 0);
+            FloatVector s = lowNibbles(p0).mul(FloatVector.fromArray(F256, x, xb));
+            FloatVector t = lowNibbles(p1).mul(FloatVector.fromArray(F256, x, xb + 8));
+            s = highNibbles(p0).fma(FloatVector.fromArray(F256, x, xb + 16), s);
+            t = highNibbles(p1).fma(FloatVector.fromArray(F256, x, xb + 24), t);
+            total = s.add(t).fma(FloatVector.broadcast(F256, Fp16Scales.at(w, wOff)), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
     }
