@@ -15,6 +15,8 @@ import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,23 +36,38 @@ public final class DecodeBenchmark {
     private DecodeBenchmark() {}
 
     /** One measured configuration. */
+    /**
+     * One format's figures. {@code tokensPerSecond} is wall-clock; {@code cpuTokensPerSecond}
+     * divides by the calling thread's CPU time instead, which on a busy shared machine is far
+     * steadier, and with one thread (everything runs on the caller) is the compute rate itself.
+     */
     public record Result(WeightFormat format, String kernels, int threads, int tokens, double[] tokensPerSecond,
-                         long weightBytes, int[] generated) {
-        /** Median over the timed runs. */
+                         double[] cpuTokensPerSecond, long weightBytes, int[] generated) {
+        /** Median wall-clock rate over the timed runs. */
         public double medianTokensPerSecond() {
-            double[] s = tokensPerSecond.clone();
-            Arrays.sort(s);
-            int n = s.length;
-            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+            return median(tokensPerSecond);
+        }
+
+        /** Median rate per second of the calling thread's CPU time. */
+        public double medianCpuTokensPerSecond() {
+            return median(cpuTokensPerSecond);
         }
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%-5s %-11s threads %d: %7.1f tok/s median of %d runs of %d tokens (runs %s), weights %.2f MiB",
+            return String.format(Locale.ROOT, "%-5s %-11s threads %d: %7.1f tok/s median of %d runs of %d tokens (runs %s); "
+                            + "per caller CPU second %7.1f tok/s; weights %.2f MiB",
                     format.id(), kernels, threads, medianTokensPerSecond(), tokensPerSecond.length, tokens,
                     Arrays.toString(Arrays.stream(tokensPerSecond).map(v -> Math.round(v * 10) / 10.0).toArray()),
-                    weightBytes / 1048576.0);
+                    medianCpuTokensPerSecond(), weightBytes / 1048576.0);
         }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     /**
@@ -80,16 +97,22 @@ public final class DecodeBenchmark {
             Transformer[] tf = new Transformer[nf];
             int[][] generated = new int[nf][];
             double[][] rates = new double[nf][runs];
+            double[][] cpuRates = new double[nf][runs];
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            boolean cpu = mx.isCurrentThreadCpuTimeSupported();
             for (int f = 0; f < nf; f++) {
                 tf[f] = new Transformer(weights[f], kernels, team);
                 generated[f] = generate(tf[f], tokens);
             }
             for (int r = 0; r < runs; r++) {
                 for (int f = 0; f < nf; f++) {
+                    long c0 = cpu ? mx.getCurrentThreadCpuTime() : 0;
                     long t0 = System.nanoTime();
                     int[] again = generate(tf[f], tokens);
                     long t1 = System.nanoTime();
+                    long c1 = cpu ? mx.getCurrentThreadCpuTime() : 0;
                     rates[f][r] = tokens / ((t1 - t0) / 1e9);
+                    cpuRates[f][r] = cpu ? tokens / ((c1 - c0) / 1e9) : Double.NaN;
                     if (!Arrays.equals(again, generated[f])) {
                         throw new IllegalStateException("greedy decoding at " + formats.get(f) + " is not deterministic across runs");
                     }
@@ -97,7 +120,8 @@ public final class DecodeBenchmark {
             }
             List<Result> out = new ArrayList<>();
             for (int f = 0; f < nf; f++) {
-                out.add(new Result(formats.get(f), kernels.name(), threads, tokens, rates[f], weights[f].bytes(), generated[f]));
+                out.add(new Result(formats.get(f), kernels.name(), threads, tokens, rates[f], cpuRates[f], weights[f].bytes(),
+                        generated[f]));
             }
             return out;
         }
