@@ -199,8 +199,12 @@ public final class VectorKernels implements Kernels {
             IntVector p1 = (IntVector) ByteVector.fromArray(B64, w, wOff + 10).convertShape(VectorOperators.B2I, I256, 0);
             FloatVector x0 = FloatVector.fromArray(F256, x, xb), x1 = FloatVector.fromArray(F256, x, xb + 8);
             FloatVector x2 = FloatVector.fromArray(F256, x, xb + 16), x3 = FloatVector.fromArray(F256, x, xb + 24);
-            FloatVector s = ((FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(x2, ((FloatVector) p0.and(0x0f).convert(VectorOperators.I2F, 0)).mul(x0));
-            FloatVector t = ((FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0)).fma(x3, ((FloatVector) p1.and(0x0f).convert(VectorOperators.I2F, 0)).mul(x1));
+            FloatVector lo0 = (FloatVector) p0.and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector lo1 = (FloatVector) p1.and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector s = hi0.fma(x2, lo0.mul(x0));
+            FloatVector t = hi1.fma(x3, lo1.mul(x1));
             FloatVector dv = FloatVector.broadcast(F256, d);
             total = s.add(t).fma(dv, total);
             xsum = x0.add(x1).add(x2.add(x3)).fma(dv, xsum);
