@@ -20,6 +20,12 @@ import org.junit.jupiter.api.Test;
 class QuantizedQualityTest {
 
     static final int STEPS = 10;
+    private static float[][] f32Logits;
+
+    static synchronized float[][] f32Logits() {
+        if (f32Logits == null) f32Logits = teacherForcedLogits(TestModel.full());
+        return f32Logits;
+    }
 
     /** Greedy ids after the prompt. */
     static int[] greedy(ModelWeights w, int steps) {
@@ -90,7 +96,7 @@ class QuantizedQualityTest {
         ModelWeights q8 = ModelQuantizer.apply(TestModel.full(), PrecisionPlan.uniform(WeightFormat.Q8_0));
         int[] got = greedy(q8, STEPS);
         assertArrayEquals(java.util.Arrays.copyOf(GoldenVectorsTest.GREEDY_21, STEPS), got);
-        double[] c = compare(teacherForcedLogits(TestModel.full()), teacherForcedLogits(q8));
+        double[] c = compare(f32Logits(), teacherForcedLogits(q8));
         System.out.printf("q8_0 vs f32: max |dlogit| %.4f, rms %.4f, top-1 agreement %.3f, mean KL %.6f nats%n", c[0], c[1], c[2], c[3]);
         // Measured on stories15M (fp32 logits span about +-25): max 0.41, rms 0.073, KL 4.5e-5.
         assertTrue(c[0] < 0.6, "q8_0 logits max abs diff " + c[0]);
@@ -102,7 +108,7 @@ class QuantizedQualityTest {
     @Test
     void q4_0StaysClose() {
         ModelWeights q4 = ModelQuantizer.apply(TestModel.full(), PrecisionPlan.uniform(WeightFormat.Q4_0));
-        double[] c = compare(teacherForcedLogits(TestModel.full()), teacherForcedLogits(q4));
+        double[] c = compare(f32Logits(), teacherForcedLogits(q4));
         int[] got = greedy(q4, STEPS);
         int same = 0;
         while (same < STEPS && got[same] == GoldenVectorsTest.GREEDY_21[same]) same++;

@@ -2,6 +2,7 @@ package dev.splitllm.engine.kernels;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.splitllm.engine.kernels.vector.VectorKernels;
 import dev.splitllm.engine.tensor.F32Matrix;
 import dev.splitllm.engine.tensor.MatrixConverter;
 import dev.splitllm.engine.tensor.WeightMatrix;
@@ -25,7 +26,7 @@ class QuantizedKernelsTest {
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> b = Stream.builder();
         for (WeightFormat f : WeightFormat.values()) {
-            for (String k : new String[] {"scalar", "vector"}) {
+            for (String k : new String[] {"scalar", "vector", "vector256", "vector512"}) {
                 for (int[] s : SHAPES) {
                     b.add(Arguments.of(f, k, s[0], s[1]));
                 }
@@ -37,7 +38,9 @@ class QuantizedKernelsTest {
     @ParameterizedTest(name = "{0} {1} {2}x{3}")
     @MethodSource("cases")
     void dotEqualsDequantizedReference(WeightFormat format, String kernelName, int rows, int cols) {
-        Kernels kernels = KernelProvider.select(kernelName);
+        // "vector" is what KernelProvider picks; vector256/vector512 force each quantized path.
+        Kernels kernels = kernelName.equals("vector256") ? new VectorKernels(256)
+                : kernelName.equals("vector512") ? new VectorKernels(512) : KernelProvider.select(kernelName);
         assertEquals(kernelName.equals("scalar"), kernels.name().equals("scalar"));
         Random rnd = new Random(31L * rows + cols + format.ordinal() * 1000L);
         // A source with a leading offset so the F32 path is checked away from index 0.

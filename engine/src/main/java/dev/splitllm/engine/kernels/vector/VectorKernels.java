@@ -1,5 +1,6 @@
 package dev.splitllm.engine.kernels.vector;
 
+import dev.splitllm.engine.kernels.Fp16Scales;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.quantization.Half;
 import jdk.incubator.vector.ByteVector;
@@ -18,16 +19,36 @@ public final class VectorKernels implements Kernels {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
-    // Species used by the quantized kernels: 8 floats, 8 bytes, 8 shorts, 8 ints.
+    // Species of the fp16/bf16 kernels and the 256-bit (AVX2) quantized kernels: 8 floats, 8 bytes, 8 shorts, 8 ints.
     private static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    // 512-bit variants, used when the preferred species is at least 512 bits (AVX-512).
+    private static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
 
+    /** True when the quantized kernels use 512-bit vectors. */
+    private final boolean wide;
+
+    /** Kernels at the platform's preferred width. */
     public VectorKernels() {
+        this(F.vectorBitSize() >= 512 ? 512 : 256);
+    }
+
+    /**
+     * Kernels whose quantized paths use {@code quantBits}-bit vectors (256 or 512; 512 only where
+     * the preferred species is that wide). Tests use it to cover both paths on one machine.
+     */
+    public VectorKernels(int quantBits) {
         if (LANES < 4) {
             throw new UnsupportedOperationException("preferred float vector has only " + LANES + " lanes");
         }
+        if (quantBits != 256 && quantBits != 512) {
+            throw new IllegalArgumentException("quantized kernel width must be 256 or 512 bits, got " + quantBits);
+        }
+        this.wide = quantBits == 512;
     }
 
     @Override
@@ -98,44 +119,97 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public float dotQ8_0(byte[] w, int wOff, float[] x, int xOff, int n) {
-        FloatVector total = FloatVector.zero(F256);
-        for (int block = 0; block < n; block += 32, wOff += 34) {
-            float scale = Half.toFloat((short) ((w[wOff] & 0xff) | (w[wOff + 1] << 8)));
-            int q = wOff + 2;
-            int xb = xOff + block;
-            FloatVector s = ((FloatVector) ByteVector.fromArray(B64, w, q).convertShape(VectorOperators.B2F, F256, 0))
-                    .mul(FloatVector.fromArray(F256, x, xb));
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 8).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 8), s);
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 16).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 16), s);
-            s = ((FloatVector) ByteVector.fromArray(B64, w, q + 24).convertShape(VectorOperators.B2F, F256, 0))
-                    .fma(FloatVector.fromArray(F256, x, xb + 24), s);
-            total = s.fma(FloatVector.broadcast(F256, scale), total);
-        }
-        return total.reduceLanes(VectorOperators.ADD);
+        return wide ? dotQ8_0x512(w, wOff, x, xOff, n) : dotQ8_0x256(w, wOff, x, xOff, n);
     }
 
     @Override
     public float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n) {
-        FloatVector total = FloatVector.zero(F256);
-        for (int block = 0; block < n; block += 32, wOff += 18) {
-            float scale = Half.toFloat((short) ((w[wOff] & 0xff) | (w[wOff + 1] << 8)));
-            int q = wOff + 2;
+        return wide ? dotQ4_0x512(w, wOff, x, xOff, n) : dotQ4_0x256(w, wOff, x, xOff, n);
+    }
+
+    // The quantized kernels: each block's partial dot product is formed in registers, then
+    // scaled once (fp16 scale by table lookup, read first, before any vector of the block is
+    // live) into the running total. One block per iteration and no helper shared between
+    // vector shapes: a larger body (two blocks per iteration plus a tail) hit C2's
+    // NodeCountInliningCutoff inside the full model, left the scale lookup un-inlined and
+    // boxed the accumulators around that call, running Q4_0 at half speed.
+
+    /** 512-bit Q8_0: 16 codes widen straight to 16 floats, two vectors per block. */
+    private static float dotQ8_0x512(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F512);
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            float d = Fp16Scales.at(w, wOff);
             int xb = xOff + block;
-            ByteVector p0 = ByteVector.fromArray(B64, w, q);
-            ByteVector p1 = ByteVector.fromArray(B64, w, q + 8);
-            ByteVector lo0 = p0.and((byte) 0x0f).sub((byte) 8);
-            ByteVector lo1 = p1.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi0 = p0.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi1 = p1.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0f).sub((byte) 8);
-            FloatVector s = ((FloatVector) lo0.convertShape(VectorOperators.B2F, F256, 0)).mul(FloatVector.fromArray(F256, x, xb));
-            s = ((FloatVector) lo1.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 8), s);
-            s = ((FloatVector) hi0.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 16), s);
-            s = ((FloatVector) hi1.convertShape(VectorOperators.B2F, F256, 0)).fma(FloatVector.fromArray(F256, x, xb + 24), s);
-            total = s.fma(FloatVector.broadcast(F256, scale), total);
+            FloatVector c0 = (FloatVector) ByteVector.fromArray(B128, w, wOff + 2).convertShape(VectorOperators.B2F, F512, 0);
+            FloatVector c1 = (FloatVector) ByteVector.fromArray(B128, w, wOff + 18).convertShape(VectorOperators.B2F, F512, 0);
+            FloatVector s = c1.fma(FloatVector.fromArray(F512, x, xb + 16), c0.mul(FloatVector.fromArray(F512, x, xb)));
+            total = s.fma(FloatVector.broadcast(F512, d), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * 512-bit Q4_0: 16 packed bytes widen to 16 ints; low nibbles are elements 0..15, high nibbles
+     * 16..31. The -8 offset is folded out: sum d (q - 8) x = sum d q x - 8 sum d x, with the x
+     * sums in their own accumulator, which saves two integer subtractions per block.
+     */
+    private static float dotQ4_0x512(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F512), xsum = FloatVector.zero(F512);
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            float d = Fp16Scales.at(w, wOff);
+            int xb = xOff + block;
+            IntVector p = (IntVector) ByteVector.fromArray(B128, w, wOff + 2).convertShape(VectorOperators.B2I, I512, 0);
+            FloatVector lo = (FloatVector) p.and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) p.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector x0 = FloatVector.fromArray(F512, x, xb), x1 = FloatVector.fromArray(F512, x, xb + 16);
+            FloatVector dv = FloatVector.broadcast(F512, d);
+            total = hi.fma(x1, lo.mul(x0)).fma(dv, total);
+            xsum = x0.add(x1).fma(dv, xsum);
+        }
+        return total.sub(xsum.mul(8f)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** 256-bit Q8_0 (AVX2): 8 codes widen to 8 floats, four vectors per block in two chains. */
+    private static float dotQ8_0x256(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F256);
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            float d = Fp16Scales.at(w, wOff);
+            int q = wOff + 2;
+            int xb = xOff + block;
+            FloatVector s = q8x8(w, q).mul(FloatVector.fromArray(F256, x, xb));
+            FloatVector t = q8x8(w, q + 8).mul(FloatVector.fromArray(F256, x, xb + 8));
+            s = q8x8(w, q + 16).fma(FloatVector.fromArray(F256, x, xb + 16), s);
+            t = q8x8(w, q + 24).fma(FloatVector.fromArray(F256, x, xb + 24), t);
+            total = s.add(t).fma(FloatVector.broadcast(F256, d), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector q8x8(byte[] w, int off) {
+        return (FloatVector) ByteVector.fromArray(B64, w, off).convertShape(VectorOperators.B2F, F256, 0);
+    }
+
+    /** 256-bit Q4_0 (AVX2): 8 packed bytes widen to 8 ints; the -8 offset is folded out as in the 512-bit kernel. */
+    private static float dotQ4_0x256(byte[] w, int wOff, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F256), xsum = FloatVector.zero(F256);
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            float d = Fp16Scales.at(w, wOff);
+            int xb = xOff + block;
+            IntVector p0 = (IntVector) ByteVector.fromArray(B64, w, wOff + 2).convertShape(VectorOperators.B2I, I256, 0);
+            IntVector p1 = (IntVector) ByteVector.fromArray(B64, w, wOff + 10).convertShape(VectorOperators.B2I, I256, 0);
+            FloatVector x0 = FloatVector.fromArray(F256, x, xb), x1 = FloatVector.fromArray(F256, x, xb + 8);
+            FloatVector x2 = FloatVector.fromArray(F256, x, xb + 16), x3 = FloatVector.fromArray(F256, x, xb + 24);
+            FloatVector lo0 = (FloatVector) p0.and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector hi0 = (FloatVector) p0.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector lo1 = (FloatVector) p1.and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector hi1 = (FloatVector) p1.lanewise(VectorOperators.ASHR, 4).and(0x0f).convert(VectorOperators.I2F, 0);
+            FloatVector s = hi0.fma(x2, lo0.mul(x0));
+            FloatVector t = hi1.fma(x3, lo1.mul(x1));
+            FloatVector dv = FloatVector.broadcast(F256, d);
+            total = s.add(t).fma(dv, total);
+            xsum = x0.add(x1).add(x2.add(x3)).fma(dv, xsum);
+        }
+        return total.sub(xsum.mul(8f)).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
