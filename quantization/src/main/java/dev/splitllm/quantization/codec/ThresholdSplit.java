@@ -32,7 +32,7 @@ final class ThresholdSplit {
 
     /**
      * Copies {@code x[offset, offset + d)} into {@code remainder[0, d)} with outliers and session
-     * channels zeroed, and records the outliers.
+     * channels zeroed, and records the outliers in channel order.
      *
      * @param sessionMask session channels (length d), or null when there are none
      * @throws IllegalArgumentException when an outlier does not fit fp16
@@ -42,29 +42,46 @@ final class ThresholdSplit {
             channels = new int[d];
             values = new short[d];
         }
-        int n = 0;
-        for (int c = 0; c < d; c++) {
-            float v = x[offset + c];
-            // Rare branch: outliers are a fraction of a percent of the values.
-            if (Math.abs(v) > tau && (sessionMask == null || !sessionMask[c])) {
-                short h = Half.fromFloat(v);
-                if (!ScaleMath.finiteHalf(h)) {
-                    throw new IllegalArgumentException("activation " + v + " at channel " + c + " is outside the fp16 range");
-                }
-                channels[n] = c;
-                values[n] = h;
-                n++;
-                v = 0f;
-            }
-            remainder[c] = v;
-        }
+        count = 0;
         if (sessionMask != null) {
             for (int c = 0; c < d; c++) {
-                if (sessionMask[c]) {
-                    remainder[c] = 0f;
-                }
+                remainder[c] = sessionMask[c] ? 0f : take(c, x[offset + c], tau);
             }
+            return;
         }
-        count = n;
+        // Four lanes so the comparisons and the loads are not one long dependency chain; the
+        // branch into take() is rare (outliers are a fraction of a percent of the values).
+        int c = 0;
+        for (; c + 3 < d; c += 4) {
+            float a = x[offset + c], b = x[offset + c + 1], e = x[offset + c + 2], f = x[offset + c + 3];
+            if (Math.abs(a) > tau | Math.abs(b) > tau | Math.abs(e) > tau | Math.abs(f) > tau) {
+                a = take(c, a, tau);
+                b = take(c + 1, b, tau);
+                e = take(c + 2, e, tau);
+                f = take(c + 3, f, tau);
+            }
+            remainder[c] = a;
+            remainder[c + 1] = b;
+            remainder[c + 2] = e;
+            remainder[c + 3] = f;
+        }
+        for (; c < d; c++) {
+            remainder[c] = take(c, x[offset + c], tau);
+        }
+    }
+
+    /** Records v as an outlier and returns 0 when |v| &gt; tau; returns v otherwise. */
+    private float take(int c, float v, float tau) {
+        if (!(Math.abs(v) > tau)) {
+            return v;
+        }
+        short h = Half.fromFloat(v);
+        if (!ScaleMath.finiteHalf(h)) {
+            throw new IllegalArgumentException("activation " + v + " at channel " + c + " is outside the fp16 range");
+        }
+        channels[count] = c;
+        values[count] = h;
+        count++;
+        return 0f;
     }
 }

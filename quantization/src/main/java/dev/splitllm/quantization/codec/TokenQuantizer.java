@@ -117,33 +117,42 @@ final class TokenQuantizer {
         // Within-s/2 bound: below it the exact error cannot exceed the budget, skip measuring it.
         if ((double) d * 0.25 * s * s * 1.0001 <= errorBudget) {
             for (int i = 0; i < d; i++) {
-                int c = (int) (r[i] * inv + shift);
-                q[i] = (byte) Math.max(0, Math.min(levels, c));
+                q[i] = (byte) Math.min(levels, (int) (r[i] * inv + shift));
             }
             return true;
         }
+        // Codes cannot go below 0: every value is >= lo >= -(z + 1/2)·s, so r·inv + z + 1/2 >= 0
+        // up to rounding, and the int conversion truncates toward zero. Only the top needs a clamp.
         double error = 0;
         for (int start = 0; start < d; start += CHUNK) {
             int end = Math.min(d, start + CHUNK);
-            float e0 = 0f, e1 = 0f;
+            float e0 = 0f, e1 = 0f, e2 = 0f, e3 = 0f;
             int i = start;
-            for (; i + 1 < end; i += 2) {
-                int c0 = Math.max(0, Math.min(levels, (int) (r[i] * inv + shift)));
-                int c1 = Math.max(0, Math.min(levels, (int) (r[i + 1] * inv + shift)));
+            for (; i + 3 < end; i += 4) {
+                int c0 = Math.min(levels, (int) (r[i] * inv + shift));
+                int c1 = Math.min(levels, (int) (r[i + 1] * inv + shift));
+                int c2 = Math.min(levels, (int) (r[i + 2] * inv + shift));
+                int c3 = Math.min(levels, (int) (r[i + 3] * inv + shift));
                 q[i] = (byte) c0;
                 q[i + 1] = (byte) c1;
+                q[i + 2] = (byte) c2;
+                q[i + 3] = (byte) c3;
                 float d0 = r[i] - s * (c0 - fz);
                 float d1 = r[i + 1] - s * (c1 - fz);
+                float d2 = r[i + 2] - s * (c2 - fz);
+                float d3 = r[i + 3] - s * (c3 - fz);
                 e0 += d0 * d0;
                 e1 += d1 * d1;
+                e2 += d2 * d2;
+                e3 += d3 * d3;
             }
             for (; i < end; i++) {
-                int c0 = Math.max(0, Math.min(levels, (int) (r[i] * inv + shift)));
+                int c0 = Math.min(levels, (int) (r[i] * inv + shift));
                 q[i] = (byte) c0;
                 float d0 = r[i] - s * (c0 - fz);
                 e0 += d0 * d0;
             }
-            error += (double) e0 + e1;
+            error += ((double) e0 + e1) + ((double) e2 + e3);
             if (error > errorBudget) {
                 return false;
             }
