@@ -8,8 +8,8 @@ import dev.splitllm.quantization.Half;
  * <p>For a row r of d values and bit-width b, with L = 2^b - 1: the range is widened to include 0
  * ({@code lo = min(min r, 0)}, {@code hi = max(max r, 0)}) so that zero is always exactly
  * representable; the scale is {@code s = fp16 rounded up of (hi - lo) / L}; the zero point is
- * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s + z), 0, L)} with
- * round-half-away-from-zero applied to the non-negative shifted value; decoding gives
+ * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s) + z, 0, L)}, rounding
+ * half away from zero (only the encoder rounds; decoding computes); decoding gives
  * {@code s * (q - z)}. Every value then lies within s/2 of its reconstruction. A row of zeros gets
  * s = 0, z = 0.
  *
@@ -112,27 +112,25 @@ final class TokenQuantizer {
         float s = Half.toFloat(scaleHalf);
         zero = Math.min(levels, (int) (-lo / s + 0.5f));
         float inv = 1f / s;
-        float shift = zero + 0.5f;
+        int z = zero;
         float fz = zero;
         // Within-s/2 bound: below it the exact error cannot exceed the budget, skip measuring it.
         if ((double) d * 0.25 * s * s * 1.0001 <= errorBudget) {
             for (int i = 0; i < d; i++) {
-                q[i] = (byte) Math.min(levels, (int) (r[i] * inv + shift));
+                q[i] = (byte) code(r[i], inv, z, levels);
             }
             return true;
         }
-        // Codes cannot go below 0: every value is >= lo >= -(z + 1/2)·s, so r·inv + z + 1/2 >= 0
-        // up to rounding, and the int conversion truncates toward zero. Only the top needs a clamp.
         double error = 0;
         for (int start = 0; start < d; start += CHUNK) {
             int end = Math.min(d, start + CHUNK);
             float e0 = 0f, e1 = 0f, e2 = 0f, e3 = 0f;
             int i = start;
             for (; i + 3 < end; i += 4) {
-                int c0 = Math.min(levels, (int) (r[i] * inv + shift));
-                int c1 = Math.min(levels, (int) (r[i + 1] * inv + shift));
-                int c2 = Math.min(levels, (int) (r[i + 2] * inv + shift));
-                int c3 = Math.min(levels, (int) (r[i + 3] * inv + shift));
+                int c0 = code(r[i], inv, z, levels);
+                int c1 = code(r[i + 1], inv, z, levels);
+                int c2 = code(r[i + 2], inv, z, levels);
+                int c3 = code(r[i + 3], inv, z, levels);
                 q[i] = (byte) c0;
                 q[i + 1] = (byte) c1;
                 q[i + 2] = (byte) c2;
@@ -147,7 +145,7 @@ final class TokenQuantizer {
                 e3 += d3 * d3;
             }
             for (; i < end; i++) {
-                int c0 = Math.min(levels, (int) (r[i] * inv + shift));
+                int c0 = code(r[i], inv, z, levels);
                 q[i] = (byte) c0;
                 float d0 = r[i] - s * (c0 - fz);
                 e0 += d0 * d0;
@@ -158,6 +156,15 @@ final class TokenQuantizer {
             }
         }
         return true;
+    }
+
+    /**
+     * The code of one value: {@code clamp(round(v / s) + z, 0, L)} with round-half-away-from-zero
+     * (the int conversion truncates toward zero, after adding ±1/2 with v's sign).
+     */
+    private static int code(float v, float inv, int z, int levels) {
+        int c = (int) (v * inv + Math.copySign(0.5f, v)) + z;
+        return Math.max(0, Math.min(levels, c));
     }
 
     /** Fills {@code lut[0, 2^bits)} with the reconstruction {@code s * (q - z)} of each code. */
