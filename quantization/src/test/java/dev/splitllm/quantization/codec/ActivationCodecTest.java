@@ -124,6 +124,23 @@ class ActivationCodecTest {
     }
 
     @Test
+    void eachTokenRecordDecodesOnItsOwn() throws Exception {
+        Random random = new Random(12);
+        int tokens = 6, dim = 77;
+        float[] x = CodecTestData.activations(random, tokens, dim);
+        for (String s : new String[] {"tabq:eps=0.001,tau=3", "uniform:bits=5", "tabq:bits=1/3/7,rot=4"}) {
+            CodecSpec spec = CodecSpec.parse(s);
+            byte[] payload = codec.encode(spec, x, tokens, dim);
+            float[] all = codec.decode(spec, payload, tokens, dim, null);
+            int[] offsets = CodecTestData.recordOffsets(payload, tokens, dim, spec.thresholdSplit(), 0);
+            for (int t = 0; t < tokens; t++) {
+                float[] one = codec.decode(spec, payload, offsets[t], offsets[t + 1] - offsets[t], 1, dim, null);
+                assertArrayEquals(Arrays.copyOfRange(all, t * dim, (t + 1) * dim), one, 0f, s + " token " + t);
+            }
+        }
+    }
+
+    @Test
     void tiesRoundHalfAwayFromZero() throws Exception {
         // lo = -3, hi = 4, 3 bits: s = 1 exactly, z = 3. The halves sit exactly on ties.
         float[] row = {-3f, 4f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
