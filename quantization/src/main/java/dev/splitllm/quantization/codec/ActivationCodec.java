@@ -279,10 +279,16 @@ public final class ActivationCodec {
         } else {
             System.arraycopy(x, offset, r, 0, dim);
         }
+        boolean finite;
         if (rotation != null) {
             rotation.forward(r, 0);
+            finite = quantizer.analyse(r, dim);
+        } else if (spec.thresholdSplit() && split.shareStats(quantizer)) {
+            finite = true;
+        } else {
+            finite = quantizer.analyse(r, dim);
         }
-        if (!quantizer.analyse(r, dim)) {
+        if (!finite) {
             requireFinite(x, offset, dim, t);
         }
         int bits;

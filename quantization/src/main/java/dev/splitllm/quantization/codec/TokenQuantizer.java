@@ -93,12 +93,26 @@ final class TokenQuantizer {
     }
 
     /**
+     * Takes a row's range (0 included) and squared norm measured elsewhere, instead of
+     * {@link #analyse}. Returns false when they are not finite.
+     */
+    boolean useStats(float lo, float hi, double sumSquares) {
+        this.lo = lo;
+        this.hi = hi;
+        this.sumSquares = sumSquares;
+        return Double.isFinite(sumSquares);
+    }
+
+    /**
      * Quantizes the analysed row at {@code b} bits. Returns false, possibly before finishing, as
      * soon as the squared error exceeds {@code errorBudget}; pass +inf to always finish.
      *
      * @throws IllegalArgumentException when the scale does not fit fp16
      */
     boolean quantize(float[] r, int d, int b, double errorBudget) {
+        if (codes.length < d) {
+            codes = new byte[d];
+        }
         bits = b;
         int levels = (1 << b) - 1;
         byte[] q = codes;
