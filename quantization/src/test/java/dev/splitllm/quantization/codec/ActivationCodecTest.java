@@ -141,6 +141,21 @@ class ActivationCodecTest {
     }
 
     @Test
+    void decodeIntoReusesTheCallersBuffer() throws Exception {
+        Random random = new Random(13);
+        float[] x = CodecTestData.activations(random, 3, 50);
+        CodecSpec spec = CodecSpec.parse("tabq:tau=3");
+        byte[] payload = codec.encode(spec, x, 3, 50);
+        float[] buffer = new float[200];
+        Arrays.fill(buffer, 7f);
+        assertSame(buffer, codec.decodeInto(spec, payload, 0, payload.length, 3, 50, null, 1 << 20, buffer));
+        assertArrayEquals(codec.decode(spec, payload, 3, 50, null), Arrays.copyOf(buffer, 150), 0f);
+        assertEquals(7f, buffer[150], "values past T*d untouched");
+        assertThrows(IllegalArgumentException.class,
+                () -> codec.decodeInto(spec, payload, 0, payload.length, 3, 50, null, 1 << 20, new float[149]));
+    }
+
+    @Test
     void tiesRoundHalfAwayFromZero() throws Exception {
         // lo = -3, hi = 4, 3 bits: s = 1 exactly, z = 3. The halves sit exactly on ties.
         float[] row = {-3f, 4f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
