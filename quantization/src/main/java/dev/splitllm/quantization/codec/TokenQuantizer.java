@@ -8,8 +8,8 @@ import dev.splitllm.quantization.Half;
  * <p>For a row r of d values and bit-width b, with L = 2^b - 1: the range is widened to include 0
  * ({@code lo = min(min r, 0)}, {@code hi = max(max r, 0)}) so that zero is always exactly
  * representable; the scale is {@code s = fp16 rounded up of (hi - lo) / L}; the zero point is
- * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s) + z, 0, L)}, rounding
- * half away from zero (only the encoder rounds; decoding computes); decoding gives
+ * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s + z), 0, L)}, rounding the
+ * non-negative shifted value half away from zero (only the encoder rounds); decoding gives
  * {@code s * (q - z)}. Every value then lies within s/2 of its reconstruction. A row of zeros gets
  * s = 0, z = 0.
  *
@@ -126,12 +126,12 @@ final class TokenQuantizer {
         float s = Half.toFloat(scaleHalf);
         zero = Math.min(levels, (int) (-lo / s + 0.5f));
         float inv = 1f / s;
-        int z = zero;
+        float shift = zero + 0.5f;
         float fz = zero;
         // Within-s/2 bound: below it the exact error cannot exceed the budget, skip measuring it.
         if ((double) d * 0.25 * s * s * 1.0001 <= errorBudget) {
             for (int i = 0; i < d; i++) {
-                q[i] = (byte) code(r[i], inv, z, levels);
+                q[i] = (byte) code(r[i], inv, shift, levels);
             }
             return true;
         }
@@ -141,10 +141,10 @@ final class TokenQuantizer {
             float e0 = 0f, e1 = 0f, e2 = 0f, e3 = 0f;
             int i = start;
             for (; i + 3 < end; i += 4) {
-                int c0 = code(r[i], inv, z, levels);
-                int c1 = code(r[i + 1], inv, z, levels);
-                int c2 = code(r[i + 2], inv, z, levels);
-                int c3 = code(r[i + 3], inv, z, levels);
+                int c0 = code(r[i], inv, shift, levels);
+                int c1 = code(r[i + 1], inv, shift, levels);
+                int c2 = code(r[i + 2], inv, shift, levels);
+                int c3 = code(r[i + 3], inv, shift, levels);
                 q[i] = (byte) c0;
                 q[i + 1] = (byte) c1;
                 q[i + 2] = (byte) c2;
@@ -159,7 +159,7 @@ final class TokenQuantizer {
                 e3 += d3 * d3;
             }
             for (; i < end; i++) {
-                int c0 = code(r[i], inv, z, levels);
+                int c0 = code(r[i], inv, shift, levels);
                 q[i] = (byte) c0;
                 float d0 = r[i] - s * (c0 - fz);
                 e0 += d0 * d0;
@@ -173,12 +173,15 @@ final class TokenQuantizer {
     }
 
     /**
-     * The code of one value: {@code clamp(round(v / s) + z, 0, L)} with round-half-away-from-zero
-     * (the int conversion truncates toward zero, after adding ±1/2 with v's sign).
+     * The code of one value: {@code clamp(round(v/s + z), 0, L)}, rounding the shifted value
+     * {@code v/s + z} half away from zero. That value is never below -1/2 (the grid covers the
+     * row's range, see the class comment), so truncating {@code v/s + z + 1/2} toward zero is that
+     * rounding and no lower clamp is needed. This form runs about twice as fast as rounding
+     * {@code v/s} by its own sign (no copySign, one clamp); the two differ only at exact negative
+     * ties of {@code v/s}, which it rounds up.
      */
-    private static int code(float v, float inv, int z, int levels) {
-        int c = (int) (v * inv + Math.copySign(0.5f, v)) + z;
-        return Math.max(0, Math.min(levels, c));
+    private static int code(float v, float inv, float shift, int levels) {
+        return Math.min(levels, (int) (v * inv + shift));
     }
 
     /** Fills {@code lut[0, 2^bits)} with the reconstruction {@code s * (q - z)} of each code. */

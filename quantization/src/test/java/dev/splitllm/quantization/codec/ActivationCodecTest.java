@@ -156,14 +156,15 @@ class ActivationCodecTest {
     }
 
     @Test
-    void tiesRoundHalfAwayFromZero() throws Exception {
-        // lo = -3, hi = 4, 3 bits: s = 1 exactly, z = 3. The halves sit exactly on ties.
+    void tiesRoundHalfAwayFromZeroOnTheShiftedValue() throws Exception {
+        // lo = -3, hi = 4, 3 bits: s = 1 exactly, z = 3. The halves sit exactly on ties; the
+        // shifted values r/s + z are 3.5, 2.5, 4.5, 1.5, 5.5, 0.5 and round away from zero (up).
         float[] row = {-3f, 4f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
         byte[] payload = codec.encode(CodecSpec.uniform(3), row, 1, row.length);
         assertEquals(1f, CodecTestData.halfAt(payload, 1));
         assertEquals(3, payload[3]);
         float[] y = codec.decode(CodecSpec.uniform(3), payload, 1, row.length, null);
-        assertArrayEquals(new float[] {-3f, 4f, 1f, -1f, 2f, -2f, 3f, -3f}, y, 0f);
+        assertArrayEquals(new float[] {-3f, 4f, 1f, 0f, 2f, -1f, 3f, -2f}, y, 0f);
         float[] q8 = roundTrip(CodecSpec.q8_0(), new float[] {127f, 0.5f, -0.5f, 2.5f, -2.5f}, 1, 5);
         assertArrayEquals(new float[] {127f, 1f, -1f, 3f, -3f}, q8, 0f);
     }
