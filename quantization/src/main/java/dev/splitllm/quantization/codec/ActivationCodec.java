@@ -406,11 +406,20 @@ public final class ActivationCodec {
         if (zero >= 1 << bits) {
             throw new CorruptPayloadException("zero point " + zero + " does not fit " + bits + " bits");
         }
-        TokenQuantizer.fillLookup(lut, Half.toFloat((short) scaleHalf), zero, bits);
+        float scale = Half.toFloat((short) scaleHalf);
         int codeBytes = (int) BitPacker.packedBytes(dim, bits);
         int at = in.skip(codeBytes, "codes");
-        if (!BitPacker.unpackLookup(in.array(), at, dim, bits, lut, out, rowOffset)) {
-            throw new CorruptPayloadException("padding bits after the last code are not zero");
+        if (bits == 8) {
+            // One byte per code, no padding; a 256-entry table would cost as much as the row.
+            byte[] src = in.array();
+            for (int c = 0; c < dim; c++) {
+                out[rowOffset + c] = scale * ((src[at + c] & 0xff) - zero);
+            }
+        } else {
+            TokenQuantizer.fillLookup(lut, scale, zero, bits);
+            if (!BitPacker.unpackLookup(in.array(), at, dim, bits, lut, out, rowOffset)) {
+                throw new CorruptPayloadException("padding bits after the last code are not zero");
+            }
         }
         if (rotation != null) {
             rotation.inverse(out, rowOffset);
