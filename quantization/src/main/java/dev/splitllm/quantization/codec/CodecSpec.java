@@ -88,6 +88,9 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         if (!rotation && rotationSeed != 0) {
             throw new IllegalArgumentException("rotation seed given but rotation is off");
         }
+        if (rotation && rotationSeed == 0) {
+            throw new IllegalArgumentException("rotation seed must be non-zero");
+        }
     }
 
     /** Bit-exact 32-bit floats. */
