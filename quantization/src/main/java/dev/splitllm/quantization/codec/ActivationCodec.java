@@ -113,7 +113,23 @@ public final class ActivationCodec {
      */
     public float[] decode(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
                           OutlierChannels channels, long maxRawBytes) throws CorruptPayloadException {
+        return decodeInto(spec, payload, offset, length, tokens, dim, channels, maxRawBytes, null);
+    }
+
+    /**
+     * As {@link #decode(CodecSpec, byte[], int, int, int, int, OutlierChannels, long)}, writing into
+     * {@code out[0, tokens*dim)} when {@code out} is not null (a receiver's reusable hidden-state
+     * buffer; large prefill blocks then cost no allocation). On failure {@code out} may hold part of
+     * the frame.
+     *
+     * @return {@code out}, or a new array when out is null
+     */
+    public float[] decodeInto(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
+                              OutlierChannels channels, long maxRawBytes, float[] out) throws CorruptPayloadException {
         checkShape(spec, tokens, dim, channels);
+        if (out != null && out.length < tokens * dim) {
+            throw new IllegalArgumentException("output holds " + out.length + " values, need " + tokens + "x" + dim);
+        }
         int sessionCount = channels == null ? 0 : channels.size();
         long minRaw = tokens * minTokenBytes(spec, dim, sessionCount);
         long maxRaw = tokens * maxTokenBytes(spec, dim, sessionCount);
@@ -138,7 +154,9 @@ public final class ActivationCodec {
             in = new ByteReader(payload, offset, length);
         }
         // tokens*dim fits an int (checkShape) and the payload holds at least minTokenBytes per token.
-        float[] out = new float[tokens * dim];
+        if (out == null) {
+            out = new float[tokens * dim];
+        }
         prepareScratch(spec, dim, channels);
         for (int t = 0; t < tokens; t++) {
             int rowOffset = t * dim;
@@ -279,10 +297,16 @@ public final class ActivationCodec {
         } else {
             System.arraycopy(x, offset, r, 0, dim);
         }
+        boolean finite;
         if (rotation != null) {
             rotation.forward(r, 0);
+            finite = quantizer.analyse(r, dim);
+        } else if (spec.thresholdSplit() && split.shareStats(quantizer)) {
+            finite = true;
+        } else {
+            finite = quantizer.analyse(r, dim);
         }
-        if (!quantizer.analyse(r, dim)) {
+        if (!finite) {
             requireFinite(x, offset, dim, t);
         }
         int bits;
@@ -382,11 +406,20 @@ public final class ActivationCodec {
         if (zero >= 1 << bits) {
             throw new CorruptPayloadException("zero point " + zero + " does not fit " + bits + " bits");
         }
-        TokenQuantizer.fillLookup(lut, Half.toFloat((short) scaleHalf), zero, bits);
+        float scale = Half.toFloat((short) scaleHalf);
         int codeBytes = (int) BitPacker.packedBytes(dim, bits);
         int at = in.skip(codeBytes, "codes");
-        if (!BitPacker.unpackLookup(in.array(), at, dim, bits, lut, out, rowOffset)) {
-            throw new CorruptPayloadException("padding bits after the last code are not zero");
+        if (bits == 8) {
+            // One byte per code, no padding; a 256-entry table would cost as much as the row.
+            byte[] src = in.array();
+            for (int c = 0; c < dim; c++) {
+                out[rowOffset + c] = scale * ((src[at + c] & 0xff) - zero);
+            }
+        } else {
+            TokenQuantizer.fillLookup(lut, scale, zero, bits);
+            if (!BitPacker.unpackLookup(in.array(), at, dim, bits, lut, out, rowOffset)) {
+                throw new CorruptPayloadException("padding bits after the last code are not zero");
+            }
         }
         if (rotation != null) {
             rotation.inverse(out, rowOffset);

@@ -88,6 +88,9 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         if (!rotation && rotationSeed != 0) {
             throw new IllegalArgumentException("rotation seed given but rotation is off");
         }
+        if (rotation && rotationSeed == 0) {
+            throw new IllegalArgumentException("rotation seed must be non-zero");
+        }
     }
 
     /** Bit-exact 32-bit floats. */
@@ -196,7 +199,7 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
 
     /** Parses the string form; throws IllegalArgumentException with the reason on any error. */
     public static CodecSpec parse(String text) {
-        if (text == null || text.isBlank()) {
+        if (text == null || text.trim().isEmpty()) {
             throw new IllegalArgumentException("codec string is empty");
         }
         if (text.length() > MAX_STRING_LENGTH) {
@@ -216,7 +219,7 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         Set<String> seen = new HashSet<>();
         if (colon >= 0) {
             String options = s.substring(colon + 1);
-            if (options.isBlank()) {
+            if (options.trim().isEmpty()) {
                 throw new IllegalArgumentException("empty option list after ':' in '" + text + "'");
             }
             for (String option : options.split(",", -1)) {

@@ -17,8 +17,8 @@ public final class HadamardRotation {
 
     private final int dim;
     private final int block;
-    private final float[] signs;
-    private final float norm;
+    /** Sign of each channel times 1/sqrt(B), applied once on each side of the transform. */
+    private final float[] scaledSigns;
 
     /** The rotation for rows of {@code dim} channels with signs from {@code seed}. */
     public HadamardRotation(int dim, long seed) {
@@ -27,14 +27,15 @@ public final class HadamardRotation {
         }
         this.dim = dim;
         this.block = Math.min(MAX_BLOCK, Integer.lowestOneBit(dim));
-        this.norm = (float) (1.0 / Math.sqrt(block));
-        this.signs = new float[dim];
+        // Folding 1/sqrt(B) into the signs saves a pass over the row on each side.
+        float norm = (float) (1.0 / Math.sqrt(block));
+        this.scaledSigns = new float[dim];
         long bitsLeft = 0;
         for (int c = 0; c < dim; c++) {
             if ((c & 63) == 0) {
                 bitsLeft = splitMix64(seed + ((long) (c >>> 6) + 1) * 0x9E3779B97F4A7C15L);
             }
-            signs[c] = ((bitsLeft >>> (c & 63)) & 1) != 0 ? -1f : 1f;
+            scaledSigns[c] = ((bitsLeft >>> (c & 63)) & 1) != 0 ? -norm : norm;
         }
     }
 
@@ -51,7 +52,7 @@ public final class HadamardRotation {
     /** Rotates {@code row[offset, offset + dim)} in place. */
     public void forward(float[] row, int offset) {
         for (int c = 0; c < dim; c++) {
-            row[offset + c] *= signs[c];
+            row[offset + c] *= scaledSigns[c];
         }
         transformBlocks(row, offset);
     }
@@ -60,14 +61,35 @@ public final class HadamardRotation {
     public void inverse(float[] row, int offset) {
         transformBlocks(row, offset);
         for (int c = 0; c < dim; c++) {
-            row[offset + c] *= signs[c];
+            row[offset + c] *= scaledSigns[c];
         }
     }
 
-    /** Normalised fast Walsh-Hadamard transform of every block. */
+    /** Unnormalised fast Walsh-Hadamard transform of every block (the 1/sqrt(B) is in the signs). */
     private void transformBlocks(float[] x, int offset) {
-        for (int base = offset; base < offset + dim; base += block) {
-            for (int h = 1; h < block; h <<= 1) {
+        if (block == 1) {
+            return;
+        }
+        int end = offset + dim;
+        if (block == 2) {
+            for (int i = offset; i < end; i += 2) {
+                float a = x[i], b = x[i + 1];
+                x[i] = a + b;
+                x[i + 1] = a - b;
+            }
+            return;
+        }
+        // The first two butterfly stages at once (radix 4), then the wider stages.
+        for (int i = offset; i < end; i += 4) {
+            float a = x[i], b = x[i + 1], c = x[i + 2], e = x[i + 3];
+            float s0 = a + b, d0 = a - b, s1 = c + e, d1 = c - e;
+            x[i] = s0 + s1;
+            x[i + 1] = d0 + d1;
+            x[i + 2] = s0 - s1;
+            x[i + 3] = d0 - d1;
+        }
+        for (int base = offset; base < end; base += block) {
+            for (int h = 4; h < block; h <<= 1) {
                 for (int i = base; i < base + block; i += h << 1) {
                     for (int j = i; j < i + h; j++) {
                         float a = x[j];
@@ -76,9 +98,6 @@ public final class HadamardRotation {
                         x[j + h] = a - b;
                     }
                 }
-            }
-            for (int j = base; j < base + block; j++) {
-                x[j] *= norm;
             }
         }
     }

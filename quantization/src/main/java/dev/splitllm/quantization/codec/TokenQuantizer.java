@@ -8,8 +8,8 @@ import dev.splitllm.quantization.Half;
  * <p>For a row r of d values and bit-width b, with L = 2^b - 1: the range is widened to include 0
  * ({@code lo = min(min r, 0)}, {@code hi = max(max r, 0)}) so that zero is always exactly
  * representable; the scale is {@code s = fp16 rounded up of (hi - lo) / L}; the zero point is
- * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s + z), 0, L)} with
- * round-half-away-from-zero applied to the non-negative shifted value; decoding gives
+ * {@code z = round(-lo / s)}; each code is {@code q = clamp(round(r / s + z), 0, L)}, rounding the
+ * non-negative shifted value half away from zero (only the encoder rounds); decoding gives
  * {@code s * (q - z)}. Every value then lies within s/2 of its reconstruction. A row of zeros gets
  * s = 0, z = 0.
  *
@@ -93,12 +93,26 @@ final class TokenQuantizer {
     }
 
     /**
+     * Takes a row's range (0 included) and squared norm measured elsewhere, instead of
+     * {@link #analyse}. Returns false when they are not finite.
+     */
+    boolean useStats(float lo, float hi, double sumSquares) {
+        this.lo = lo;
+        this.hi = hi;
+        this.sumSquares = sumSquares;
+        return Double.isFinite(sumSquares);
+    }
+
+    /**
      * Quantizes the analysed row at {@code b} bits. Returns false, possibly before finishing, as
      * soon as the squared error exceeds {@code errorBudget}; pass +inf to always finish.
      *
      * @throws IllegalArgumentException when the scale does not fit fp16
      */
     boolean quantize(float[] r, int d, int b, double errorBudget) {
+        if (codes.length < d) {
+            codes = new byte[d];
+        }
         bits = b;
         int levels = (1 << b) - 1;
         byte[] q = codes;
@@ -117,38 +131,57 @@ final class TokenQuantizer {
         // Within-s/2 bound: below it the exact error cannot exceed the budget, skip measuring it.
         if ((double) d * 0.25 * s * s * 1.0001 <= errorBudget) {
             for (int i = 0; i < d; i++) {
-                int c = (int) (r[i] * inv + shift);
-                q[i] = (byte) Math.max(0, Math.min(levels, c));
+                q[i] = (byte) code(r[i], inv, shift, levels);
             }
             return true;
         }
         double error = 0;
         for (int start = 0; start < d; start += CHUNK) {
             int end = Math.min(d, start + CHUNK);
-            float e0 = 0f, e1 = 0f;
+            float e0 = 0f, e1 = 0f, e2 = 0f, e3 = 0f;
             int i = start;
-            for (; i + 1 < end; i += 2) {
-                int c0 = Math.max(0, Math.min(levels, (int) (r[i] * inv + shift)));
-                int c1 = Math.max(0, Math.min(levels, (int) (r[i + 1] * inv + shift)));
+            for (; i + 3 < end; i += 4) {
+                int c0 = code(r[i], inv, shift, levels);
+                int c1 = code(r[i + 1], inv, shift, levels);
+                int c2 = code(r[i + 2], inv, shift, levels);
+                int c3 = code(r[i + 3], inv, shift, levels);
                 q[i] = (byte) c0;
                 q[i + 1] = (byte) c1;
+                q[i + 2] = (byte) c2;
+                q[i + 3] = (byte) c3;
                 float d0 = r[i] - s * (c0 - fz);
                 float d1 = r[i + 1] - s * (c1 - fz);
+                float d2 = r[i + 2] - s * (c2 - fz);
+                float d3 = r[i + 3] - s * (c3 - fz);
                 e0 += d0 * d0;
                 e1 += d1 * d1;
+                e2 += d2 * d2;
+                e3 += d3 * d3;
             }
             for (; i < end; i++) {
-                int c0 = Math.max(0, Math.min(levels, (int) (r[i] * inv + shift)));
+                int c0 = code(r[i], inv, shift, levels);
                 q[i] = (byte) c0;
                 float d0 = r[i] - s * (c0 - fz);
                 e0 += d0 * d0;
             }
-            error += (double) e0 + e1;
+            error += ((double) e0 + e1) + ((double) e2 + e3);
             if (error > errorBudget) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * The code of one value: {@code clamp(round(v/s + z), 0, L)}, rounding the shifted value
+     * {@code v/s + z} half away from zero. That value is never below -1/2 (the grid covers the
+     * row's range, see the class comment), so truncating {@code v/s + z + 1/2} toward zero is that
+     * rounding and no lower clamp is needed. This form runs about twice as fast as rounding
+     * {@code v/s} by its own sign (no copySign, one clamp); the two differ only at exact negative
+     * ties of {@code v/s}, which it rounds up.
+     */
+    private static int code(float v, float inv, float shift, int levels) {
+        return Math.min(levels, (int) (v * inv + shift));
     }
 
     /** Fills {@code lut[0, 2^bits)} with the reconstruction {@code s * (q - z)} of each code. */

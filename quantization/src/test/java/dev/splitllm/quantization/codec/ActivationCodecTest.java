@@ -123,6 +123,52 @@ class ActivationCodecTest {
         }
     }
 
+    @Test
+    void eachTokenRecordDecodesOnItsOwn() throws Exception {
+        Random random = new Random(12);
+        int tokens = 6, dim = 77;
+        float[] x = CodecTestData.activations(random, tokens, dim);
+        for (String s : new String[] {"tabq:eps=0.001,tau=3", "uniform:bits=5", "tabq:bits=1/3/7,rot=4"}) {
+            CodecSpec spec = CodecSpec.parse(s);
+            byte[] payload = codec.encode(spec, x, tokens, dim);
+            float[] all = codec.decode(spec, payload, tokens, dim, null);
+            int[] offsets = CodecTestData.recordOffsets(payload, tokens, dim, spec.thresholdSplit(), 0);
+            for (int t = 0; t < tokens; t++) {
+                float[] one = codec.decode(spec, payload, offsets[t], offsets[t + 1] - offsets[t], 1, dim, null);
+                assertArrayEquals(Arrays.copyOfRange(all, t * dim, (t + 1) * dim), one, 0f, s + " token " + t);
+            }
+        }
+    }
+
+    @Test
+    void decodeIntoReusesTheCallersBuffer() throws Exception {
+        Random random = new Random(13);
+        float[] x = CodecTestData.activations(random, 3, 50);
+        CodecSpec spec = CodecSpec.parse("tabq:tau=3");
+        byte[] payload = codec.encode(spec, x, 3, 50);
+        float[] buffer = new float[200];
+        Arrays.fill(buffer, 7f);
+        assertSame(buffer, codec.decodeInto(spec, payload, 0, payload.length, 3, 50, null, 1 << 20, buffer));
+        assertArrayEquals(codec.decode(spec, payload, 3, 50, null), Arrays.copyOf(buffer, 150), 0f);
+        assertEquals(7f, buffer[150], "values past T*d untouched");
+        assertThrows(IllegalArgumentException.class,
+                () -> codec.decodeInto(spec, payload, 0, payload.length, 3, 50, null, 1 << 20, new float[149]));
+    }
+
+    @Test
+    void tiesRoundHalfAwayFromZeroOnTheShiftedValue() throws Exception {
+        // lo = -3, hi = 4, 3 bits: s = 1 exactly, z = 3. The halves sit exactly on ties; the
+        // shifted values r/s + z are 3.5, 2.5, 4.5, 1.5, 5.5, 0.5 and round away from zero (up).
+        float[] row = {-3f, 4f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f};
+        byte[] payload = codec.encode(CodecSpec.uniform(3), row, 1, row.length);
+        assertEquals(1f, CodecTestData.halfAt(payload, 1));
+        assertEquals(3, payload[3]);
+        float[] y = codec.decode(CodecSpec.uniform(3), payload, 1, row.length, null);
+        assertArrayEquals(new float[] {-3f, 4f, 1f, 0f, 2f, -1f, 3f, -2f}, y, 0f);
+        float[] q8 = roundTrip(CodecSpec.q8_0(), new float[] {127f, 0.5f, -0.5f, 2.5f, -2.5f}, 1, 5);
+        assertArrayEquals(new float[] {127f, 1f, -1f, 3f, -3f}, q8, 0f);
+    }
+
     /** Relative MSE of the per-token min-max quantizer at {@code bits}, measured through the codec. */
     private double relativeMse(float[] row, int bits) throws CorruptPayloadException {
         float[] y = roundTrip(CodecSpec.uniform(bits), row, 1, row.length);

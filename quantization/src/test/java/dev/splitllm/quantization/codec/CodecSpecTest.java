@@ -77,6 +77,7 @@ class CodecSpecTest {
         assertThrows(IllegalArgumentException.class, () -> new CodecSpec(CodecKind.FP16, 0, 0f, 0, Float.NaN, false, false, 0, false));
         assertThrows(IllegalArgumentException.class, () -> new CodecSpec(CodecKind.Q8_0, 0, 0f, 0, Float.POSITIVE_INFINITY, false, false, 5, false),
                 "seed without rotation");
+        assertThrows(IllegalArgumentException.class, () -> CodecSpec.q8_0().withRotation(0), "seed 0 cannot be written as a string");
         assertThrows(IllegalArgumentException.class, () -> CodecSpec.maskOf());
         assertEquals(0b10101110, CodecSpec.DEFAULT_BIT_MASK);
     }

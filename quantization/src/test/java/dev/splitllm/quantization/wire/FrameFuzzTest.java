@@ -1,0 +1,165 @@
+package dev.splitllm.quantization.wire;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.OutlierChannels;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Seeded fuzzing of the frame decoder: truncated, bit-flipped, field-mutated, spliced and extended
+ * frames, first as they are (the checksum catches them) and then with the CRC recomputed so the
+ * field and payload validation is what has to catch them. Every outcome must be a FrameException
+ * or a well-formed Frame; nothing else may escape, and the whole run is bounded in time.
+ */
+class FrameFuzzTest {
+    private static final FrameLimits LIMITS = new FrameLimits(16, 512, 1 << 16);
+    private static final int MUTATIONS_PER_MODE = 12_000;
+
+    private final FrameCodec frames = new FrameCodec();
+
+    private List<byte[]> seeds(Random random) {
+        List<byte[]> seeds = new ArrayList<>();
+        String[] specs = {"fp32", "fp16", "q8_0", "q8_0:rot,zstd", "uniform:bits=3", "uniform:bits=8,rot",
+            "tabq:eps=0.001,tau=2", "tabq:eps=0.01,bits=1/2/5/7,tau=1.5,zstd", "tabq:eps=0.001,tau=2,rot=3,zstd", "tabq"};
+        for (String s : specs) {
+            int tokens = 1 + random.nextInt(4);
+            int dim = 8 + random.nextInt(60);
+            float[] x = FrameCodecTest.gaussian(random, tokens * dim);
+            seeds.add(frames.encode(new FrameHeader(random.nextLong(), random.nextInt(1000), Phase.values()[random.nextInt(2)],
+                    random.nextInt(40), random.nextInt(100), tokens, dim, CodecSpec.parse(s)), x));
+        }
+        CodecSpec session = CodecSpec.parse("tabq:eps=0.001,tau=1.8,channels=session");
+        float[] x = FrameCodecTest.gaussian(random, 3 * 40);
+        OutlierChannels channels = OutlierChannels.select(x, 3, 40, 1.8f);
+        seeds.add(frames.encode(new FrameHeader(7, 0, Phase.PREFILL, 2, 0, 3, 40, session), x, channels, true));
+        seeds.add(frames.encode(new FrameHeader(7, 1, Phase.DECODE, 2, 3, 1, 40, session), x, channels, false));
+        return seeds;
+    }
+
+    private static byte[] mutate(byte[] seed, Random random) {
+        byte[] b = seed.clone();
+        switch (random.nextInt(7)) {
+            case 0: // truncate
+                return Arrays.copyOf(b, random.nextInt(b.length));
+            case 1: { // flip a few bits
+                int flips = 1 + random.nextInt(3);
+                for (int i = 0; i < flips; i++) {
+                    b[random.nextInt(b.length)] ^= (byte) (1 << random.nextInt(8));
+                }
+                return b;
+            }
+            case 2: { // overwrite a header or codec field with an extreme or random value
+                int offset = random.nextInt(Math.min(b.length, FrameCodec.CHANNELS_OFFSET + 8));
+                int size = 1 + random.nextInt(8);
+                long[] extremes = {0, -1, 1, 0x7fffffffL, 0x80000000L, 0xffffL, 0x10000L, random.nextLong()};
+                long value = extremes[random.nextInt(extremes.length)];
+                for (int i = 0; i < size && offset + i < b.length; i++) {
+                    b[offset + i] = (byte) (value >>> (8 * i));
+                }
+                return b;
+            }
+            case 3: { // scribble over payload bytes
+                int start = Math.min(b.length - 1, FrameCodec.CHANNELS_OFFSET + random.nextInt(Math.max(1, b.length - FrameCodec.CHANNELS_OFFSET)));
+                int n = 1 + random.nextInt(6);
+                for (int i = 0; i < n && start + i < b.length; i++) {
+                    b[start + i] = (byte) random.nextInt(256);
+                }
+                return b;
+            }
+            case 4: { // append bytes
+                byte[] longer = Arrays.copyOf(b, b.length + 1 + random.nextInt(16));
+                for (int i = b.length; i < longer.length; i++) {
+                    longer[i] = (byte) random.nextInt(256);
+                }
+                return longer;
+            }
+            case 5: { // cut a slice out of the middle
+                int from = random.nextInt(b.length);
+                int to = Math.min(b.length, from + 1 + random.nextInt(8));
+                byte[] shorter = new byte[b.length - (to - from)];
+                System.arraycopy(b, 0, shorter, 0, from);
+                System.arraycopy(b, to, shorter, from, b.length - to);
+                return shorter;
+            }
+            default: { // random garbage of the same length with a valid magic
+                for (int i = 4; i < b.length; i++) {
+                    b[i] = (byte) random.nextInt(256);
+                }
+                return b;
+            }
+        }
+    }
+
+    private void fuzz(boolean recomputeCrc, long seed) {
+        Random random = new Random(seed);
+        List<byte[]> seeds = seeds(random);
+        OutlierChannels stored = OutlierChannels.of(1, 5, 30);
+        int rejected = 0;
+        int accepted = 0;
+        for (int i = 0; i < MUTATIONS_PER_MODE; i++) {
+            byte[] frame = mutate(seeds.get(random.nextInt(seeds.size())), random);
+            if (recomputeCrc && frame.length >= 4) {
+                FrameCodecTest.fixCrc(frame);
+            }
+            try {
+                Frame f = frames.decode(frame, LIMITS, random.nextBoolean() ? stored : null);
+                FrameHeader h = f.header();
+                assertEquals((long) h.tokens() * h.dim(), f.hidden().length);
+                for (float v : f.hidden()) {
+                    assertTrue(Float.isFinite(v), "decoded a non-finite value");
+                }
+                accepted++;
+            } catch (FrameException e) {
+                assertNotNull(e.reason());
+                rejected++;
+            } catch (Throwable t) {
+                fail("mutation " + i + " (crc " + (recomputeCrc ? "recomputed" : "kept") + ") escaped as " + t, t);
+            }
+        }
+        assertEquals(MUTATIONS_PER_MODE, rejected + accepted);
+        if (!recomputeCrc) {
+            assertTrue(accepted < MUTATIONS_PER_MODE / 100, "the checksum should catch almost every mutation, accepted " + accepted);
+        }
+        assertTrue(rejected > MUTATIONS_PER_MODE / 2, "most mutations must be rejected, got " + rejected);
+    }
+
+    @Test
+    void mutatedFramesAreRejectedByTheChecksum() {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> fuzz(false, 20261127L));
+    }
+
+    @Test
+    void mutatedFramesWithFreshChecksumsAreRejectedByValidation() {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> fuzz(true, 4242L));
+    }
+
+    @Test
+    void fieldValidationSeesEveryReason() {
+        // With fresh checksums the decoder has to name field-level reasons, not just BAD_CHECKSUM.
+        Random random = new Random(99);
+        List<byte[]> seeds = seeds(random);
+        java.util.EnumSet<FrameException.Reason> seen = java.util.EnumSet.noneOf(FrameException.Reason.class);
+        for (int i = 0; i < 4000; i++) {
+            byte[] frame = mutate(seeds.get(random.nextInt(seeds.size())), random);
+            if (frame.length >= 4) {
+                FrameCodecTest.fixCrc(frame);
+            }
+            try {
+                frames.decode(frame, LIMITS);
+            } catch (FrameException e) {
+                seen.add(e.reason());
+            }
+        }
+        for (FrameException.Reason r : new FrameException.Reason[] {FrameException.Reason.TRUNCATED, FrameException.Reason.BAD_FIELD,
+            FrameException.Reason.BAD_CODEC, FrameException.Reason.BAD_PAYLOAD, FrameException.Reason.TOO_LARGE,
+            FrameException.Reason.TRAILING_BYTES, FrameException.Reason.BAD_VERSION}) {
+            assertTrue(seen.contains(r), "fuzzing never produced " + r + "; saw " + seen);
+        }
+    }
+}
