@@ -40,6 +40,12 @@ public final class Planner {
     private final int[] seqLens;
     private final List<String> notes = new ArrayList<>();
     private final Comparator<Candidate> order;
+    /** Edge bytes by [split][Q_w1 index][seq index] (independent of Q_w2 and codec). */
+    private long[][][] edgeMem;
+    /** Cloud bytes by [split][Q_w2 index][seq index] (independent of Q_w1 and codec). */
+    private long[][][] cloudMem;
+    /** Calibration point by [split][codec index], null where not calibrated. */
+    private CodecPoint[][] points;
 
     private Planner(PlanRequest req) {
         req.validate();
@@ -77,6 +83,30 @@ public final class Planner {
             else s.add(n);
         }
         this.seqLens = s.stream().mapToInt(Integer::intValue).toArray();
+        tabulate();
+    }
+
+    /** Memory of every (split, format, sequence length) and the calibration lookup, computed once. */
+    private void tabulate() {
+        int P = req.promptTokens();
+        edgeMem = new long[layers + 1][edgeFormats.size()][seqLens.length];
+        cloudMem = new long[layers + 1][cloudFormats.size()][seqLens.length];
+        points = new CodecPoint[layers][codecs.size()];
+        for (int l = 0; l <= layers; l++) {
+            for (int si = 0; si < seqLens.length; si++) {
+                for (int qi = 0; qi < edgeFormats.size(); qi++) {
+                    WeightFormat f = edgeFormats.get(qi);
+                    edgeMem[l][qi][si] = memory.edgeBytes(l, f, f, seqLens[si], P);
+                }
+                for (int qj = 0; qj < cloudFormats.size(); qj++) {
+                    WeightFormat f = cloudFormats.get(qj);
+                    cloudMem[l][qj][si] = memory.cloudBytes(l, f, f, seqLens[si], P);
+                }
+            }
+            if (l < layers) {
+                for (int ci = 0; ci < codecs.size(); ci++) points[l][ci] = req.calibration().point(l, codecs.get(ci));
+            }
+        }
     }
 
     private boolean fits(WeightFormat f) {
@@ -130,12 +160,15 @@ public final class Planner {
         final Candidate[] bestOthers = new Candidate[Constraint.values().length];
         Candidate closest;
         Candidate best;
+        /** TTFT by [split][Q_w1][Q_w2 + 1][codec + 1]: it does not depend on the sequence length. */
+        final double[][][][] ttftCache = new double[layers + 1][edgeFormats.size()][cloudFormats.size() + 1][codecs.size() + 1];
         long evaluated;
         long pruned;
 
         Search(boolean prune) {
             this.prune = prune;
             this.keepAll = !prune;
+            for (double[][][] a : ttftCache) for (double[][] b : a) for (double[] c : b) java.util.Arrays.fill(c, Double.NaN);
         }
 
         void run() {
@@ -147,12 +180,12 @@ public final class Planner {
                 for (int si = 0; si < ns; si++) {
                     int w = seqLens[si];
                     for (int l = 0; l <= layers; l++) {
-                        long edgeBytes = memory.edgeBytes(l, q1, q1, w, P);
+                        long edgeBytes = edgeMem[l][qi][si];
                         if (prune && edgeBytes > budget) {
                             // Monotone in l: this split and every deeper one are over the edge budget.
                             for (int k = l; k <= layers; k++) {
                                 pruned += count(k, nq2, nc);
-                                Candidate rep = evaluate(k, qi, 0, -1, si, memory.edgeBytes(k, q1, q1, w, P));
+                                Candidate rep = evaluate(k, qi, 0, -1, si, edgeMem[k][qi][si]);
                                 if (rep != null && (smallestPrunedAt[k] == null || rep.edgeBytes() < smallestPrunedAt[k].edgeBytes())) {
                                     smallestPrunedAt[k] = rep;
                                 }
@@ -176,7 +209,7 @@ public final class Planner {
         private long count(int l, int nq2, int nc) {
             if (l == layers) return 1;
             long n = 0;
-            for (String c : codecs) if (req.calibration().point(l, c) != null) n++;
+            for (CodecPoint p : points[l]) if (p != null) n++;
             return n * nq2;
         }
 
@@ -195,18 +228,22 @@ public final class Planner {
             String codec = CodecPoint.NONE;
             if (!allEdge) {
                 if (ci >= 0) {
-                    pt = req.calibration().point(l, codecs.get(ci));
+                    pt = points[l][ci];
                 } else {
-                    for (String c : codecs) {
-                        pt = req.calibration().point(l, c);
+                    for (CodecPoint p : points[l]) {
+                        pt = p;
                         if (pt != null) break;
                     }
                 }
                 if (pt == null) return null;
                 codec = pt.codec();
             }
-            long cloudBytes = memory.cloudBytes(l, q1, q2, w, P);
-            double ttft = latency.prefill(l, q1, q2, codec, payload.prefillBits(pt, P), P).totalMs();
+            long cloudBytes = allEdge ? 0 : cloudMem[l][Math.max(qj, 0)][si];
+            double ttft = ttftCache[l][qi][qj + 1][ci + 1];
+            if (Double.isNaN(ttft)) {
+                ttft = latency.prefill(l, q1, q2, codec, payload.prefillBits(pt, P), P).totalMs();
+                ttftCache[l][qi][qj + 1][ci + 1] = ttft;
+            }
             double tok = latency.decode(l, q1, q2, codec, payload.decodeBits(pt), w - 1).totalMs();
             Quality q = quality.estimate(l, q1, q2, pt);
             int v = Candidate.violations(req.limits(), edgeBytes, cloudBytes, ttft, tok, q.agreement(), q.meanKl(), w);
@@ -228,6 +265,7 @@ public final class Planner {
             } else if (closestAt[l] == null || closer(c, closestAt[l])) {
                 closestAt[l] = c;
             }
+            if (prune) return; // the binding diagnosis below only runs on the unpruned pass
             if (closest == null || closer(c, closest)) closest = c;
             for (Constraint k : Constraint.values()) {
                 if (bestAlone[k.ordinal()] == null || better(k, c, bestAlone[k.ordinal()])) bestAlone[k.ordinal()] = c;
