@@ -99,7 +99,7 @@ public final class Profiler {
                 ModelWeights w = ModelQuantizer.load(checkpoint, ModelSlice.all(c.nLayers()), plan);
                 try (Backend b = new JavaBackend(w, kernels, team)) {
                     out.add(profileFormat(b, f, reps, new MemoryAccount(c, plan).whole(c.seqLen(), 1).totalBytes()));
-                    if (probe != null && f == WeightFormat.F32) {
+                    if (probe != null && codec.isEmpty()) { // codec cost does not depend on the weight format: time it once
                         for (String spec : codecSpecs) codec.add(profileCodec(b, probe, spec, reps));
                     }
                 }
