@@ -185,7 +185,7 @@ public final class Planner {
                             // Monotone in l: this split and every deeper one are over the edge budget.
                             for (int k = l; k <= layers; k++) {
                                 pruned += count(k, nq2, nc);
-                                Candidate rep = evaluate(k, qi, 0, -1, si, edgeMem[k][qi][si]);
+                                Candidate rep = evaluate(k, qi, 0, -1, si, edgeMem[k][qi][si], true);
                                 if (rep != null && (smallestPrunedAt[k] == null || rep.edgeBytes() < smallestPrunedAt[k].edgeBytes())) {
                                     smallestPrunedAt[k] = rep;
                                 }
@@ -193,12 +193,12 @@ public final class Planner {
                             break;
                         }
                         if (l == layers) {
-                            consider(evaluate(l, qi, -1, -1, si, edgeBytes));
+                            consider(evaluate(l, qi, -1, -1, si, edgeBytes, false));
                             continue;
                         }
                         for (int qj = 0; qj < nq2; qj++) {
                             for (int ci = 0; ci < nc; ci++) {
-                                consider(evaluate(l, qi, qj, ci, si, edgeBytes));
+                                consider(evaluate(l, qi, qj, ci, si, edgeBytes, false));
                             }
                         }
                     }
@@ -218,7 +218,7 @@ public final class Planner {
          * "the first calibrated codec" (a representative for pruned splits). Null when the split
          * has no calibration point for the codec.
          */
-        Candidate evaluate(int l, int qi, int qj, int ci, int si, long edgeBytes) {
+        Candidate evaluate(int l, int qi, int qj, int ci, int si, long edgeBytes, boolean representative) {
             WeightFormat q1 = edgeFormats.get(qi);
             int w = seqLens[si], P = req.promptTokens();
             boolean allEdge = l == layers;
@@ -249,7 +249,7 @@ public final class Planner {
             int v = Candidate.violations(req.limits(), edgeBytes, cloudBytes, ttft, tok, q.agreement(), q.meanKl(), w);
             long rank = ((((long) l * edgeFormats.size() + qi) * (cloudFormats.size() + 1) + (qj + 1)) * (codecs.size() + 1) + (ci + 1))
                     * seqLens.length + si;
-            evaluated++;
+            if (!representative) evaluated++; // representatives of pruned splits are counted as pruned
             return new Candidate(l, q1, q2, codec, w, edgeBytes, cloudBytes, ttft, tok, pt == null ? 0 : pt.prefillBitsPerElement(),
                     pt == null ? 0 : pt.decodeBitsPerElement(), q.agreement(), q.meanKl(), q.deltaPpl(), v, rank);
         }
