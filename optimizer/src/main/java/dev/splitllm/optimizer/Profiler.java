@@ -45,7 +45,8 @@ import java.util.Map;
  * timing a one-block segment. Every block has the same shape, and the full range streams every
  * block's weights through the caches the way a real split does; a single block repeated would
  * stay cache-resident and read too fast. The reported figure is the median of {@code reps}
- * repetitions after one warm-up. Codec timings are measured through a {@link CodecProbe} on a
+ * repetitions after one warm-up (3 x reps for the cheap T = 16 prefill, and at least 9 for
+ * decode steps, which are short and noisy). Codec timings are measured through a {@link CodecProbe} on a
  * real hidden state (the output of block L/2) when one is given.
  *
  * <p>Figures depend on the machine's load; keep other work off the cores while profiling.
@@ -113,7 +114,7 @@ public final class Profiler {
         on.put("kernels", "java/" + kernels.name());
         on.put("model", modelName);
         on.put("reps", String.valueOf(reps));
-        on.put("perLayer", "block range [0, L) timed, divided by L; median of reps after one warm-up");
+        on.put("perLayer", "block range [0, L) timed, divided by L; median after one warm-up (prefill T>16: reps, T=16: 3*reps, decode: max(9, 3*reps))");
         on.put("date", Instant.now().toString());
         if (probe != null) on.put("codec", probe.name());
         return new DeviceProfile(DeviceProfile.SCHEMA, name, false, on, ModelShape.of(modelName, c), out, codec);
@@ -141,7 +142,7 @@ public final class Profiler {
             for (int i = 0; i < PREFILL_TOKENS.length; i++) {
                 int T = PREFILL_TOKENS[i];
                 int[] ids = tokens(T, c.vocabSize());
-                prefill[i] = median(reps, () -> {
+                prefill[i] = median(T <= 16 ? 3 * reps : reps, () -> {
                     s.truncate(0);
                     float[] x = s.embed(ids);
                     long t0 = System.nanoTime();
@@ -164,7 +165,7 @@ public final class Profiler {
                     filled = ctx;
                 }
                 int[] one = {all[ctx]};
-                decode[i] = median(reps + 2, () -> {
+                decode[i] = median(Math.max(9, 3 * reps), () -> {
                     s.truncate(ctx);
                     float[] x = s.embed(one);
                     long t0 = System.nanoTime();

@@ -138,8 +138,7 @@ public final class PlanFile {
         }
         JsonNode in = object(root, "inputs");
         Map<String, String> inputs = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = in.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : in.properties()) {
             if (!e.getValue().isTextual()) {
                 throw new IllegalArgumentException("plan: inputs." + e.getKey() + " must be a string");
             }
