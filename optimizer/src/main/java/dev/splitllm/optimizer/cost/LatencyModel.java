@@ -28,6 +28,11 @@ public final class LatencyModel {
     private final LinkProfile link;
     private final int layers;
     private final int downlinkBitsPerToken;
+    /** Lookups resolved once: the planner calls this model for every grid point. */
+    private final java.util.EnumMap<WeightFormat, FormatProfile> edgeFormats = new java.util.EnumMap<>(WeightFormat.class);
+    private final java.util.EnumMap<WeightFormat, FormatProfile> cloudFormats = new java.util.EnumMap<>(WeightFormat.class);
+    private final java.util.Map<String, CodecTiming> edgeCodec = new java.util.HashMap<>();
+    private final java.util.Map<String, CodecTiming> cloudCodec = new java.util.HashMap<>();
 
     public LatencyModel(DeviceProfile edge, DeviceProfile cloud, LinkProfile link, int layers, int downlinkBitsPerToken) {
         this.edge = edge;
@@ -35,17 +40,19 @@ public final class LatencyModel {
         this.link = link;
         this.layers = layers;
         this.downlinkBitsPerToken = downlinkBitsPerToken;
+        for (FormatProfile f : edge.formats()) edgeFormats.put(f.weightFormat(), f);
+        for (FormatProfile f : cloud.formats()) cloudFormats.put(f.weightFormat(), f);
     }
 
     /** Time to first token for a prompt of {@code tokens}, with a prefill frame of {@code bits}. */
     public Latency prefill(int split, WeightFormat qEdge, WeightFormat qCloud, String codec, double bits, int tokens) {
-        FormatProfile e = need(edge, qEdge);
+        FormatProfile e = need(edgeFormats, edge, qEdge);
         double edgeMs = tokens * e.embedMsPerToken() + split * e.prefillLayerMs().at(tokens);
         if (split == layers) {
             return new Latency(edgeMs + e.headMs(), 0, 0, 0);
         }
-        FormatProfile c = need(cloud, qCloud);
-        CodecTiming enc = edge.codecTiming(codec), dec = cloud.codecTiming(codec);
+        FormatProfile c = need(cloudFormats, cloud, qCloud);
+        CodecTiming enc = edgeCodec.computeIfAbsent(codec, edge::codecTiming), dec = cloudCodec.computeIfAbsent(codec, cloud::codecTiming);
         double codecMs = enc.encodeMs().at(tokens) + dec.decodeMs().at(tokens);
         double cloudMs = (layers - split) * c.prefillLayerMs().at(tokens) + c.headMs();
         return new Latency(edgeMs, codecMs, linkMs(bits), cloudMs);
@@ -53,13 +60,13 @@ public final class LatencyModel {
 
     /** One decode step with {@code context} positions already cached and a frame of {@code bits}. */
     public Latency decode(int split, WeightFormat qEdge, WeightFormat qCloud, String codec, double bits, int context) {
-        FormatProfile e = need(edge, qEdge);
+        FormatProfile e = need(edgeFormats, edge, qEdge);
         double edgeMs = e.embedMsPerToken() + split * e.decodeLayerMs().at(context);
         if (split == layers) {
             return new Latency(edgeMs + e.headMs(), 0, 0, 0);
         }
-        FormatProfile c = need(cloud, qCloud);
-        CodecTiming enc = edge.codecTiming(codec), dec = cloud.codecTiming(codec);
+        FormatProfile c = need(cloudFormats, cloud, qCloud);
+        CodecTiming enc = edgeCodec.computeIfAbsent(codec, edge::codecTiming), dec = cloudCodec.computeIfAbsent(codec, cloud::codecTiming);
         double codecMs = enc.encodeMs().at(1) + dec.decodeMs().at(1);
         double cloudMs = (layers - split) * c.decodeLayerMs().at(context) + c.headMs();
         return new Latency(edgeMs, codecMs, linkMs(bits), cloudMs);
@@ -69,8 +76,8 @@ public final class LatencyModel {
         return link.uplinkMs(upBits) + link.downlinkMs(downlinkBitsPerToken) + link.rttMs();
     }
 
-    private static FormatProfile need(DeviceProfile p, WeightFormat f) {
-        FormatProfile fp = p.format(f);
+    private static FormatProfile need(java.util.Map<WeightFormat, FormatProfile> m, DeviceProfile p, WeightFormat f) {
+        FormatProfile fp = m.get(f);
         if (fp == null) {
             throw new IllegalArgumentException("device profile " + p.name() + " has no measurements for " + f.id());
         }

@@ -24,16 +24,22 @@ public final class QualityModel {
     private final CalibrationTable table;
     private final int layers;
 
+    private final java.util.EnumMap<WeightFormat, WeightQuality> weights = new java.util.EnumMap<>(WeightFormat.class);
+
     public QualityModel(CalibrationTable table, int layers) {
         this.table = table;
         this.layers = layers;
+        for (WeightFormat f : WeightFormat.values()) {
+            WeightQuality w = table.weight(f);
+            if (w != null) weights.put(f, w);
+        }
     }
 
     /** Quality of (split, Q_w1, Q_w2) with codec {@code point} (null for l = L). */
     public Quality estimate(int split, WeightFormat edge, WeightFormat cloud, CodecPoint point) {
         double fe = (double) split / layers, fc = 1 - fe;
-        WeightQuality we = fe > 0 ? table.weight(edge) : null;
-        WeightQuality wc = fc > 0 ? table.weight(cloud) : null;
+        WeightQuality we = fe > 0 ? weights.get(edge) : null;
+        WeightQuality wc = fc > 0 ? weights.get(cloud) : null;
         if ((fe > 0 && we == null) || (fc > 0 && wc == null)) {
             return Quality.UNKNOWN;
         }
