@@ -49,7 +49,7 @@ public final class StoriesPlanDemo {
         ModelShape m = dev.model();
         // The profiler measured f32, q8_0, q4_0: f16 is skipped with a note.
         PlanRequest req = PlanRequest.builder(m, dev.named("edge"), dev.named("cloud"), link, cal)
-                .limits(Limits.none().withEdgeMemory(Units.parseBytes("16MB")).withMinAgreement(0.85)).build();
+                .limits(Limits.none().withEdgeMemory(Units.parseBytes("16MB")).withMinAgreement(0.85).withMinSeqLen(256)).build();
         PlanResult r = Planner.plan(req);
         Files.writeString(out.resolve("report.txt"), PlanReport.text(r) + "\n" + PlanReport.frontier(r));
         Files.writeString(out.resolve("report.svg"), PlanReport.svg(r));
@@ -62,7 +62,7 @@ public final class StoriesPlanDemo {
         ProfileJson.write(out.resolve("llama1b-device.derived.json"), edgeBig);
         ProfileJson.write(out.resolve("llama1b-calibration.derived.json"), calBig);
         PlanRequest bigReq = PlanRequest.builder(big, edgeBig, cloudBig, link, calBig).objective(Objective.MAX_SEQ_LEN)
-                .limits(Limits.none().withEdgeMemory(Units.parseBytes("2GB")).withMaxMsPerToken(250).withMinAgreement(0.85)).build();
+                .limits(Limits.none().withEdgeMemory(Units.parseBytes("2GB")).withMaxMsPerToken(1500).withMinAgreement(0.85)).build();
         PlanResult rb = Planner.plan(bigReq);
         Files.writeString(out.resolve("llama1b-report.txt"), PlanReport.text(rb));
         Files.writeString(out.resolve("llama1b-report.svg"), PlanReport.svg(rb));
