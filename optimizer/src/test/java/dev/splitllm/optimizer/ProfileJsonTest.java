@@ -48,6 +48,10 @@ class ProfileJsonTest {
                 "unknown weight format 'q2_k'");
         assertMessage(() -> ProfileJson.parse(dev.replaceFirst("\"model\" : \\{", "\"modelx\" : {"), DeviceProfile.class, "device profile"),
                 "device profile");
+        assertMessage(() -> ProfileJson.parse(dev.replaceFirst("\"headMs\" :", "\"headMsX\" :"), DeviceProfile.class, "device profile"),
+                "at formats[0].headMs: missing field 'headMs'");
+        assertMessage(() -> ProfileJson.parse(dev.replaceFirst("\"derived\" : false,", ""), DeviceProfile.class, "device profile"),
+                "missing field 'derived'");
         String cal = ProfileJson.toJson(PlannerTest.calibration());
         assertMessage(() -> ProfileJson.parse(cal.replaceFirst("\"split\" : 5", "\"split\" : 6"), CalibrationTable.class, "calibration"),
                 "point at split 6 but the model has only 6 layers");

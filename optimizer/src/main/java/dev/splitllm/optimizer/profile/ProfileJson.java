@@ -73,7 +73,8 @@ public final class ProfileJson {
             }
             return v;
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(what + ": " + message(e), e);
+            String m = message(e);
+            throw new IllegalArgumentException(m.startsWith(what) ? m : what + ": " + m, e);
         }
     }
 
@@ -128,6 +129,9 @@ public final class ProfileJson {
         if (msg != null) {
             int nl = msg.indexOf('\n');
             if (nl > 0) msg = msg.substring(0, nl);
+            int idx = msg.indexOf(" (index ");
+            if (idx > 0 && msg.contains("creator property")) msg = msg.substring(0, idx); // drop Jackson's feature hint
+            msg = msg.replace("Missing creator property", "missing field").replace("Null value for creator property", "null for field");
         }
         return (path.isEmpty() ? "" : "at " + path + ": ") + msg;
     }
