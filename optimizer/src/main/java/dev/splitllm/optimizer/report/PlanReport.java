@@ -118,10 +118,10 @@ public final class PlanReport {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">%n", W, H, W, H));
         s.append(String.format(Locale.ROOT, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>%n", W, H));
-        String title = "Split plan for " + r.model().name() + " (" + r.objective().id + ", link " + r.link().describe() + ")";
-        s.append(text(left, 22, "start", 14, "bold", title));
+        s.append(text(left, 20, "start", 14, "bold", "Split plan for " + r.model().name() + " (" + r.objective().id + ")"));
+        s.append(text(left, 36, "start", 11, "normal", "link " + r.link().describe() + "; edge " + r.edge().name() + ", cloud " + r.cloud().name()));
         if (derived(r)) {
-            s.append(text(left, 40, "start", 12, "bold", "DERIVED estimate: scaled from smaller-model measurements, not measured")
+            s.append(text(left, 51, "start", 11, "bold", "DERIVED estimate: scaled from smaller-model measurements, not measured")
                     .replace("<text ", "<text fill=\"#b00020\" "));
         }
         // Axes and grid.
@@ -162,7 +162,8 @@ public final class PlanReport {
             double x = xOf(best.split(), L, left, pw);
             double y = top + ph - ph * best.msPerToken() / maxMs;
             s.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"#0a7d28\" stroke-width=\"2.5\"/>%n", x, y));
-            s.append(text(x, top + 14, "middle", 12, "bold", "chosen l=" + best.split()).replace("<text ", "<text fill=\"#0a7d28\" "));
+            String anchor = best.split() * 4 > 3 * L ? "end" : best.split() * 4 < L ? "start" : "middle";
+            s.append(text(x, top + 14, anchor, 12, "bold", "chosen l=" + best.split()).replace("<text ", "<text fill=\"#0a7d28\" "));
             s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0a7d28\" stroke-dasharray=\"2,3\"/>%n", x, top + 18, x, top + ph));
         } else {
             s.append(text(left + pw / 2, top + ph / 2, "middle", 16, "bold", "no feasible plan").replace("<text ", "<text fill=\"#b00020\" "));
