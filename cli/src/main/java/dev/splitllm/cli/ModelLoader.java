@@ -51,7 +51,7 @@ public final class ModelLoader {
                 return new ModelPaths(model, null); // GGUF and Hugging Face models carry their tokenizer
             }
         } catch (IOException e) {
-            throw new CliFailure(e.getMessage(), e);
+            throw new CliFailure("cannot load the model: " + e.getMessage(), e);
         }
         Path sibling = model.toAbsolutePath().resolveSibling("tokenizer.bin");
         if (Files.isRegularFile(sibling)) {

@@ -1,0 +1,27 @@
+package dev.splitllm.optimizer.cost;
+
+import dev.splitllm.optimizer.profile.CodecPoint;
+
+/**
+ * Bits a frame costs on the uplink: calibrated bits per element times T x d, plus the fixed
+ * per-frame overhead of the calibration table. An all-edge plan sends nothing.
+ */
+public final class PayloadModel {
+    private final int dim;
+    private final int frameOverheadBytes;
+
+    public PayloadModel(int dim, int frameOverheadBytes) {
+        this.dim = dim;
+        this.frameOverheadBytes = frameOverheadBytes;
+    }
+
+    /** Bits of the prefill frame for {@code tokens} prompt tokens (0 when {@code point} is null: nothing is sent). */
+    public double prefillBits(CodecPoint point, int tokens) {
+        return point == null ? 0 : point.prefillBitsPerElement() * tokens * dim + 8.0 * frameOverheadBytes;
+    }
+
+    /** Bits of one decode-step frame. */
+    public double decodeBits(CodecPoint point) {
+        return point == null ? 0 : point.decodeBitsPerElement() * dim + 8.0 * frameOverheadBytes;
+    }
+}
