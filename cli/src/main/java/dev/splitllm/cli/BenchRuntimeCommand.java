@@ -73,6 +73,7 @@ public final class BenchRuntimeCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        split.applyPlan(m.modelFile());
         int maxLevel = levels.stream().mapToInt(Integer::intValue).max().orElse(1);
         String token = "bench";
         ServerConfig config = ServerConfig.defaults(Set.of(token)).withLimits(Math.max(64, maxLevel), 4L << 30,

@@ -67,6 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         shared.describeKernels(err);
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        split.applyPlan(m.modelFile());
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         ServerConfig config = ServerConfig.defaults(Set.of(token));
         // Edge and cloud share this machine: one kernel thread each.

@@ -67,6 +67,7 @@ public final class EdgeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         shared.describeKernels(err);
         ModelLoader.ModelPaths files = ModelLoader.resolve(shared, System.err);
+        split.applyPlan(files.model());
         try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
              EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok))) {
             err.printf(Locale.ROOT, "edge: blocks [0, %d) of %d at %s, %.2f MB of weights; codec %s; session %s%n", split.split,

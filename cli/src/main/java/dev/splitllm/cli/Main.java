@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
         description = {"Edge-cloud split-computing runtime for LLMs. The commands below exist today;",
                 "each has --help with an example."},
         subcommands = {FetchModelCommand.class, GenerateCommand.class, DemoCommand.class, ServeCommand.class, EdgeCommand.class,
-                ConvertCommand.class,
+                ConvertCommand.class, ProfileCommand.class, CalibrateCommand.class, PlanCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 runtime failure, 2 usage error.", "",
                 "Example:", "  ./splitllm demo", "  ./splitllm generate --prompt \"Once upon a time\" -n 64 --temperature 0"})

@@ -12,7 +12,10 @@ import dev.splitllm.engine.onnx.OnnxBackend;
 import dev.splitllm.engine.onnx.OnnxOptions;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.quantization.weights.WeightFormat;
+import dev.splitllm.optimizer.plan.Plan;
+import dev.splitllm.optimizer.plan.PlanFile;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
@@ -73,6 +76,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "What computes the cloud segments: the Java engine or ONNX Runtime (CPU, or CUDA when present) (default: ${DEFAULT-VALUE}).")
     String backend;
 
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "A plan from 'splitllm plan': checked against the model, and its cloud weight format is prepared at start.")
+    Path plan;
+
     @Override
     public Integer call() throws Exception {
         ServerConfig config = config();
@@ -92,6 +99,20 @@ public final class ServeCommand implements Callable<Integer> {
                 default -> throw new ParameterException(spec.commandLine(), "--backend must be java or onnx, got '" + backend + "'");
             };
             ModelHost host = new ModelHost(m.weights(), m.tokenizer(), factory, formats, CloudWeights::convert);
+            if (plan != null) {
+                Plan p;
+                try {
+                    p = PlanFile.read(plan, m.weights().config());
+                } catch (IllegalArgumentException e) {
+                    throw new CliFailure("unusable plan: " + e.getMessage(), e);
+                }
+                WeightFormat cloud = WeightFormat.parse(p.cloudFormat());
+                if (!formats.contains(cloud)) {
+                    throw new CliFailure("the plan's cloud weights " + cloud.id() + " are not among --cloud-weights");
+                }
+                host.backend(cloud); // convert now, not on the first session
+                out.printf("plan %s: split %d, cloud weights %s, codec %s%n", plan, p.split(), cloud.id(), p.codec());
+            }
             CountDownLatch stopped = new CountDownLatch(1);
             try (CloudServer server = new CloudServer(config, host).start()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -3,7 +3,13 @@ package dev.splitllm.cli;
 import dev.splitllm.edge.EdgeOptions;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.weights.WeightFormat;
+import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.model.ModelSource;
+import dev.splitllm.optimizer.plan.Plan;
+import dev.splitllm.optimizer.plan.PlanFile;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -50,6 +56,37 @@ public final class SplitOptions {
 
     @Option(names = "--step-timeout", defaultValue = "30s", description = "Wait this long for a token before reconnecting (default: ${DEFAULT-VALUE}).")
     String stepTimeout;
+
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "A plan from 'splitllm plan': sets --split, --codec, --edge-weights, --cloud-weights and --max-seq-len.")
+    Path plan;
+
+    /** Applies --plan, if given, after checking it against the model it will run on. */
+    void applyPlan(Path model) {
+        if (plan == null) {
+            return;
+        }
+        Plan p;
+        try (ModelSource src = ModelFiles.open(model)) {
+            p = PlanFile.read(plan, src.config());
+            if (p.split() >= src.config().nLayers()) {
+                throw new CliFailure(plan + " puts every block on the edge (no split): run './splitllm generate' with --model at "
+                        + p.edgeFormat() + " instead");
+            }
+        } catch (IOException e) {
+            throw new CliFailure("cannot read the plan: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("unusable plan: " + e.getMessage(), e);
+        }
+        if (p.derived()) {
+            throw new CliFailure(plan + " was planned for a derived model shape, not measured on this model");
+        }
+        split = p.split();
+        codec = p.codec();
+        edgeWeights = p.edgeFormat();
+        cloudWeights = p.cloudFormat();
+        maxSeqLen = p.maxSeqLen();
+    }
 
     CodecSpec codecSpec() {
         try {

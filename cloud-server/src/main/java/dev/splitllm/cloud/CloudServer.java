@@ -88,6 +88,8 @@ public final class CloudServer implements AutoCloseable {
             cfg.routes.get("/v1/sessions/{id}", this::sessionStatus);
             cfg.routes.delete("/v1/sessions/{id}", this::deleteSession);
             cfg.routes.post("/v1/completions", this::completion);
+            cfg.routes.post("/v1/probe", this::probeUp);
+            cfg.routes.get("/v1/probe", this::probeDown);
             cfg.routes.wsBeforeUpgrade("/v1/sessions/{id}/stream", ctx -> {
                 byte[] who = auth.authenticate(ctx.header("Authorization"));
                 registry.get(ctx.pathParam("id"), who); // 404 before any upgrade
@@ -168,6 +170,35 @@ public final class CloudServer implements AutoCloseable {
         CompletionRequest req = parse(ctx, CompletionRequest.class);
         metrics.completions.increment();
         sendJson(ctx, completions.complete(req, Math.min(host.config().seqLen(), config.maxSeqLen())));
+    }
+
+    /** Largest probe transfer in either direction. */
+    static final int MAX_PROBE_BYTES = 16 << 20;
+
+    /** Uplink probe: the client times how long its body takes to arrive; we report what we got. */
+    private void probeUp(Context ctx) {
+        auth.authenticate(ctx.header("Authorization"));
+        long declared = ctx.contentLength();
+        if (declared > MAX_PROBE_BYTES) {
+            throw ApiException.badRequest("probe body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
+        }
+        byte[] body = ctx.bodyAsBytes();
+        sendJson(ctx, Map.of("bytes", body.length));
+    }
+
+    /** Downlink probe ({@code ?bytes=N}, 0 for an RTT ping): N bytes of filler. */
+    private void probeDown(Context ctx) {
+        auth.authenticate(ctx.header("Authorization"));
+        int n;
+        try {
+            n = Integer.parseInt(ctx.queryParam("bytes") == null ? "0" : ctx.queryParam("bytes"));
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("bytes must be an integer");
+        }
+        if (n < 0 || n > MAX_PROBE_BYTES) {
+            throw ApiException.badRequest("bytes must be in [0, " + MAX_PROBE_BYTES + "], got " + n);
+        }
+        ctx.contentType("application/octet-stream").result(new byte[n]);
     }
 
     private <T> T parse(Context ctx, Class<T> type) {
