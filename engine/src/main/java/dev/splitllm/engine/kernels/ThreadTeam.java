@@ -21,6 +21,8 @@ public final class ThreadTeam implements AutoCloseable {
     }
 
     private static final long SPIN_NANOS = 50_000;
+    /** {@link Thread#onSpinWait} exists: every JDK since 9, but Android only from API level 33. */
+    private static final boolean ON_SPIN_WAIT = hasOnSpinWait();
 
     private final int threads;
     private final Thread[] workers;
@@ -75,7 +77,7 @@ public final class ThreadTeam implements AutoCloseable {
             mine = t;
         }
         while (pending.get() != 0) {
-            Thread.onSpinWait();
+            spinPause();
         }
         this.task = null;
         Throwable theirs = failure;
@@ -97,7 +99,7 @@ public final class ThreadTeam implements AutoCloseable {
             long spinStart = System.nanoTime();
             while (generation == seen && !closed) {
                 if (System.nanoTime() - spinStart < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    spinPause();
                 } else {
                     LockSupport.park(this);
                 }
@@ -122,6 +124,22 @@ public final class ThreadTeam implements AutoCloseable {
         closed = true;
         for (Thread w : workers) {
             LockSupport.unpark(w);
+        }
+    }
+
+    /** A busy-wait hint where the runtime has one; a plain retry elsewhere. */
+    private static void spinPause() {
+        if (ON_SPIN_WAIT) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static boolean hasOnSpinWait() {
+        try {
+            Thread.class.getMethod("onSpinWait");
+            return true;
+        } catch (NoSuchMethodException e) {
+            return false;
         }
     }
 }

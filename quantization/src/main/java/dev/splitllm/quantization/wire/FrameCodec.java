@@ -5,7 +5,6 @@ import dev.splitllm.quantization.codec.ByteReader;
 import dev.splitllm.quantization.codec.ByteWriter;
 import dev.splitllm.quantization.codec.CorruptPayloadException;
 import dev.splitllm.quantization.codec.OutlierChannels;
-import java.util.zip.CRC32C;
 
 /**
  * Encodes and decodes version-1 frames: a little-endian header, the codec-parameter block, an
@@ -79,9 +78,7 @@ public final class FrameCodec {
         }
         out.i32(payload.length);
         out.bytes(payload, 0, payload.length);
-        CRC32C crc = new CRC32C();
-        crc.update(out.array(), 0, out.size());
-        out.i32((int) crc.getValue());
+        out.i32(Crc32c.of(out.array(), 0, out.size()));
         return out.toByteArray();
     }
 
@@ -156,9 +153,7 @@ public final class FrameCodec {
             throw new FrameException(FrameException.Reason.TRAILING_BYTES, (bytes.length - expected) + " bytes after the checksum");
         }
         int payloadAt = in.position();
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, bytes.length - 4);
-        if ((int) crc.getValue() != intAt(bytes, bytes.length - 4)) {
+        if (Crc32c.of(bytes, 0, bytes.length - 4) != intAt(bytes, bytes.length - 4)) {
             throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch");
         }
 
