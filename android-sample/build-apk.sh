@@ -40,7 +40,7 @@ mkdir -p "$OUT/tools" "$OUT/classes" "$OUT/dex"
 # --- the SDK jars, the runtime classpath, D8 and android-all, all through Maven ----------------
 step "building the edge SDK jars (mvn package, tests skipped)"
 mvn -q -B -f "$ROOT/pom.xml" -pl android-sample -am -DskipTests package \
-    dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile=target/apk-runtime-classpath.txt
+    dependency:build-classpath -DincludeScope=runtime -Dmdep.outputFile=target/apk-runtime-classpath.txt
 mvn -q -B -f "$ROOT/pom.xml" -N dependency:copy -Dartifact="com.android.tools:r8:$R8_VERSION" \
     -DoutputDirectory="$OUT/tools" -Dmdep.stripVersion=true
 mvn -q -B -f "$ROOT/pom.xml" -N dependency:copy -Dartifact="org.robolectric:android-all:$ANDROID_ALL_VERSION" \
@@ -50,13 +50,15 @@ ANDROID_JAR="$OUT/tools/android-all.jar"
 
 # Runtime jars minus the ones an APK must not carry (see the header).
 LIBS=()
-while IFS= read -r jar; do
+while IFS= read -r jar || [[ -n "$jar" ]]; do
     case "$(basename "$jar")" in
         zstd-jni-*|annotations-13.0.jar) ;;
         *) LIBS+=("$jar") ;;
     esac
 done < <(tr ':' '\n' < "$HERE/target/apk-runtime-classpath.txt" | sed '/^$/d')
 CP="$(IFS=:; echo "${LIBS[*]}")"
+D8_CLASSPATH=()
+for jar in "${LIBS[@]}"; do D8_CLASSPATH+=(--classpath "$jar"); done
 
 # --- compile --------------------------------------------------------------------------------
 step "javac --release 17 against android-all"
@@ -67,15 +69,26 @@ javac -nowarn --release 17 -encoding UTF-8 -cp "$ANDROID_JAR:$CP" -d "$OUT/class
 # The libraries change rarely: their intermediate dex is cached, keyed by the jars' content.
 LIB_KEY="$( (echo "$R8_VERSION $MIN_API"; sha256sum "${LIBS[@]}" | cut -d' ' -f1) | sha256sum | cut -c1-16)"
 LIB_DEX="$OUT/libs-$LIB_KEY.zip"
-if [[ ! -f "$LIB_DEX" ]]; then
+LIB_GLOBALS="$OUT/libs-$LIB_KEY.globals.zip"
+d8() { # runs D8, hiding its notes about newer Kotlin metadata (harmless when dexing); fails when D8 fails
+    if ! java -cp "$R8" com.android.tools.r8.D8 "$@" > "$OUT/d8.log" 2>&1; then
+        cat "$OUT/d8.log" >&2
+        echo "build-apk: D8 failed" >&2
+        exit 1
+    fi
+    grep -v -i 'kotlin.metadata\|kotlin metadata' "$OUT/d8.log" || true
+}
+if [[ ! -f "$LIB_DEX" || ! -f "$LIB_GLOBALS" ]]; then
     rm -f "$OUT"/libs-*.zip
     step "D8: dexing ${#LIBS[@]} library jars (min API $MIN_API; cached for later builds)"
-    java -cp "$R8" com.android.tools.r8.D8 --release --intermediate --min-api "$MIN_API" --lib "$ANDROID_JAR" \
-        --output "$LIB_DEX.tmp.zip" "${LIBS[@]}" 2>&1 | grep -v -i 'kotlin.metadata\|kotlin metadata' || true
-    mv "$LIB_DEX.tmp.zip" "$LIB_DEX"
+    # Intermediate dex: the synthetics D8 shares globally (record desugaring) go to a globals file.
+    d8 --release --intermediate --min-api "$MIN_API" --lib "$ANDROID_JAR" \
+        --globals-output "$OUT/tmp-globals.zip" --output "$OUT/tmp-libs.zip" "${LIBS[@]}"
+    mv "$OUT/tmp-libs.zip" "$LIB_DEX"
+    mv "$OUT/tmp-globals.zip" "$LIB_GLOBALS"
 fi
 step "D8: dexing the app and merging"
-java -cp "$R8" com.android.tools.r8.D8 --release --min-api "$MIN_API" --lib "$ANDROID_JAR" --classpath "$CP" \
+d8 --release --min-api "$MIN_API" --lib "$ANDROID_JAR" "${D8_CLASSPATH[@]}" --globals "$LIB_GLOBALS" \
     --output "$OUT/dex" $(find "$OUT/classes" -name '*.class') "$LIB_DEX"
 
 # --- package, align, sign ------------------------------------------------------------------
