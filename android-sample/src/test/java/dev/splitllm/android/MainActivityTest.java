@@ -114,7 +114,9 @@ public class MainActivityTest {
         assertTrue(a.kernelsView().getText().toString(),
                 a.kernelsView().getText().toString().startsWith("kernels: scalar (module jdk.incubator.vector is not present"));
         assertTrue(a.generateButton().isEnabled());
+
         c.pause().stop().destroy();
+        assertTrue("the worker stops once the activity is destroyed", a.awaitWorker(30, TimeUnit.SECONDS));
     }
 
     @Test
