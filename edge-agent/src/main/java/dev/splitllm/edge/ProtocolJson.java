@@ -51,7 +51,7 @@ final class ProtocolJson {
     }
 
     static ErrorMessage error(JsonNode n) {
-        return new ErrorMessage(text(n, "type"), text(n, "code"), text(n, "message"), n.path("step").asLong(-1),
+        return new ErrorMessage(text(n, "type"), text(n, "code"), text(n, "message"), n.path("step").asLong(),
                 n.path("fatal").asBoolean());
     }
 
