@@ -1,8 +1,6 @@
 package dev.splitllm.edge;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.tokenizer.TextStream;
 import dev.splitllm.engine.tokenizer.Tokenizer;
@@ -43,8 +41,6 @@ import okhttp3.Response;
  */
 public final class EdgeSession implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json");
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private final EdgeModel model;
     private final EdgeOptions options;
@@ -75,7 +71,7 @@ public final class EdgeSession implements AutoCloseable {
                 .build();
         SessionRequest req = new SessionRequest(model.splitLayer(), options.codec().toString(), options.cloudWeights(),
                 options.maxSeqLen(), options.temperature(), options.topP(), options.seed());
-        SessionCreated created = post(http, options, "/v1/sessions", req, SessionCreated.class);
+        SessionCreated created = ProtocolJson.sessionCreated(post(http, options, "/v1/sessions", req));
         if (created.dim() != model.config().dim() || created.splitLayer() != model.splitLayer()) {
             throw new EdgeException("protocol", "server model (d=" + created.dim() + ") or split (" + created.splitLayer()
                     + ") does not match the edge's (d=" + model.config().dim() + ", split " + model.splitLayer() + ")");
@@ -215,18 +211,18 @@ public final class EdgeSession implements AutoCloseable {
             }
             JsonNode node;
             try {
-                node = MAPPER.readTree(ev.text());
+                node = ProtocolJson.parse(ev.text());
             } catch (IOException e) {
                 throw new EdgeException("protocol", "unreadable message from the server: " + ev.text());
             }
             String type = node.path("type").asText();
             if (TokenMessage.TYPE.equals(type)) {
-                TokenMessage msg = MAPPER.convertValue(node, TokenMessage.class);
+                TokenMessage msg = ProtocolJson.token(node);
                 if (msg.step() == step) return msg;
                 continue; // an answer to an earlier resend: already handled
             }
             if (ErrorMessage.TYPE.equals(type)) {
-                ErrorMessage err = MAPPER.convertValue(node, ErrorMessage.class);
+                ErrorMessage err = ProtocolJson.error(node);
                 throw new EdgeException(err.code(), "cloud refused step " + step + ": " + err.message());
             }
             throw new EdgeException("protocol", "unexpected message from the server: " + ev.text());
@@ -285,25 +281,27 @@ public final class EdgeSession implements AutoCloseable {
         http.connectionPool().evictAll();
     }
 
-    private static <T> T post(OkHttpClient http, EdgeOptions options, String path, Object body, Class<T> type) {
+    private static JsonNode post(OkHttpClient http, EdgeOptions options, String path, SessionRequest body) {
         try {
             Request req = new Request.Builder().url(url(options, path))
                     .header("Authorization", "Bearer " + options.token())
-                    .post(RequestBody.create(MAPPER.writeValueAsBytes(body), JSON)).build();
+                    .post(RequestBody.create(ProtocolJson.write(body), JSON)).build();
             try (Response resp = http.newCall(req).execute()) {
                 String text = resp.body().string();
                 if (!resp.isSuccessful()) {
                     String code = "http_" + resp.code(), message = text;
                     try {
-                        ErrorMessage err = MAPPER.readValue(text, ErrorMessage.class);
-                        code = err.code();
-                        message = err.message();
+                        ErrorMessage err = ProtocolJson.error(ProtocolJson.parse(text));
+                        if (err.code() != null) {
+                            code = err.code();
+                            message = err.message();
+                        }
                     } catch (IOException ignored) {
                         // not our JSON error body; show it raw
                     }
                     throw new EdgeException(code, "server refused " + path + " (HTTP " + resp.code() + "): " + message);
                 }
-                return MAPPER.readValue(text, type);
+                return ProtocolJson.parse(text);
             }
         } catch (IOException e) {
             throw new EdgeException("link", "cannot reach " + options.server() + ": " + e.getMessage(), e);

@@ -6,8 +6,10 @@ import java.util.Locale;
  * Picks the best kernels this runtime can run, in rank order: Vector API, then plain Java.
  * The Vector API class is loaded by name only after the module check, so a runtime that
  * lacks {@code jdk.incubator.vector} (Android, or a JVM started without
- * {@code --add-modules jdk.incubator.vector}) never resolves it. Each candidate must pass a
- * numeric smoke test before it is used.
+ * {@code --add-modules jdk.incubator.vector}) never resolves it. On Android's runtime (ART),
+ * which has neither the Vector API nor {@code java.lang.ModuleLayer}, the module check itself
+ * is skipped and the plain-Java kernels are used. Each candidate must pass a numeric smoke
+ * test before it is used; {@link #whyNotVector()} says why the Vector API is not in use.
  *
  * <p>{@code -Dsplitllm.kernels=scalar|vector|auto} forces a choice (default auto).
  */
@@ -67,7 +69,11 @@ public final class KernelProvider {
     }
 
     private static Kernels tryVector() {
-        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+        if (isAndroidRuntime()) {
+            whyNotVector = "the Android runtime has no Vector API (jdk.incubator.vector)";
+            return null;
+        }
+        if (!vectorModulePresent()) {
             whyNotVector = "module jdk.incubator.vector is not present (start the JVM with --add-modules jdk.incubator.vector)";
             return null;
         }
@@ -82,6 +88,23 @@ public final class KernelProvider {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             whyNotVector = "Vector API kernels could not load: " + e;
             return null;
+        }
+    }
+
+    /** True on Android's runtime (ART, which still reports itself as "Dalvik"). */
+    static boolean isAndroidRuntime() {
+        return "Dalvik".equals(System.getProperty("java.vm.name"));
+    }
+
+    /**
+     * Whether the boot layer holds {@code jdk.incubator.vector}. A runtime without
+     * {@code java.lang.ModuleLayer} (any Java 8-level library, such as ART's) has no such module.
+     */
+    private static boolean vectorModulePresent() {
+        try {
+            return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        } catch (LinkageError e) {
+            return false;
         }
     }
 

@@ -28,6 +28,8 @@ public final class ThreadTeam implements AutoCloseable {
     }
 
     private static final long SPIN_NANOS = 50_000;
+    /** {@link Thread#onSpinWait} exists: every JDK since 9, but Android only from API level 33. */
+    private static final boolean ON_SPIN_WAIT = hasOnSpinWait();
     /** Chunks per thread: enough to rebalance, few enough to keep hand-off cheap. */
     private static final int CHUNKS_PER_THREAD = 4;
 
@@ -106,7 +108,7 @@ public final class ThreadTeam implements AutoCloseable {
             job.work();
             job.inFlight.decrementAndGet();
             while (job.inFlight.get() != 0) {
-                Thread.onSpinWait();
+                spinPause();
             }
             current = null;
             Throwable t = job.failure;
@@ -126,7 +128,7 @@ public final class ThreadTeam implements AutoCloseable {
             long spinStart = System.nanoTime();
             while (generation == seen && !closed) {
                 if (System.nanoTime() - spinStart < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    spinPause();
                 } else {
                     LockSupport.park(this);
                 }
@@ -145,6 +147,22 @@ public final class ThreadTeam implements AutoCloseable {
             } finally {
                 job.inFlight.decrementAndGet();
             }
+        }
+    }
+
+    /** A busy-wait hint where the runtime has one; a plain retry elsewhere. */
+    private static void spinPause() {
+        if (ON_SPIN_WAIT) {
+            Thread.onSpinWait();
+        }
+    }
+
+    private static boolean hasOnSpinWait() {
+        try {
+            Thread.class.getMethod("onSpinWait");
+            return true;
+        } catch (NoSuchMethodException e) {
+            return false;
         }
     }
 

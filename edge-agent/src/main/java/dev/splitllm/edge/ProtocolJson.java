@@ -1,0 +1,63 @@
+package dev.splitllm.edge;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.SessionCreated;
+import dev.splitllm.quantization.protocol.SessionRequest;
+import dev.splitllm.quantization.protocol.TokenMessage;
+
+/**
+ * The edge's JSON mapping of the protocol records, written out field by field over Jackson's
+ * tree model. Jackson maps records by reflecting on their record components, which Android
+ * before API level 34 does not have (D8 desugars records into plain classes), so the edge SDK
+ * never asks Jackson to bind a record; the JSON is the same as the server's record binding.
+ */
+final class ProtocolJson {
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private ProtocolJson() {}
+
+    /** Parses a JSON document; throws on malformed text. */
+    static JsonNode parse(String text) throws JsonProcessingException {
+        return MAPPER.readTree(text);
+    }
+
+    /** The body of {@code POST /v1/sessions}. */
+    static byte[] write(SessionRequest r) throws JsonProcessingException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("splitLayer", r.splitLayer());
+        o.put("codec", r.codec());
+        o.put("cloudWeights", r.cloudWeights());
+        o.put("maxSeqLen", r.maxSeqLen());
+        o.put("temperature", r.temperature());
+        o.put("topP", r.topP());
+        o.put("seed", r.seed());
+        return MAPPER.writeValueAsBytes(o);
+    }
+
+    static SessionCreated sessionCreated(JsonNode n) {
+        return new SessionCreated(text(n, "sessionId"), text(n, "streamPath"), n.path("frameSession").asLong(),
+                n.path("splitLayer").asInt(), n.path("dim").asInt(), n.path("maxSeqLen").asInt(), text(n, "codec"),
+                text(n, "cloudWeights"), n.path("maxFrameBytes").asInt());
+    }
+
+    static TokenMessage token(JsonNode n) {
+        return new TokenMessage(text(n, "type"), n.path("step").asLong(), n.path("token").asInt(), n.path("cloudMs").asDouble());
+    }
+
+    static ErrorMessage error(JsonNode n) {
+        return new ErrorMessage(text(n, "type"), text(n, "code"), text(n, "message"), n.path("step").asLong(),
+                n.path("fatal").asBoolean());
+    }
+
+    /** A text field, or null when it is absent or JSON null (as record binding gives). */
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}
