@@ -1,0 +1,53 @@
+package dev.splitllm.engine.forward;
+
+import dev.splitllm.engine.model.LlamaConfig;
+
+/**
+ * One running layer range of one generation stream: the blocks [firstLayer, endLayer) of a
+ * model together with their KV cache. The edge half and the cloud half of a split each hold
+ * one; a monolithic run holds one covering every block. Backends (the Java engine, ONNX
+ * Runtime) implement it, so the runtime does not care which one computes.
+ *
+ * <p>Not thread-safe: one stream, one caller at a time.
+ */
+public interface Segment extends AutoCloseable {
+
+    LlamaConfig config();
+
+    int firstLayer();
+
+    int endLayer();
+
+    /** True when this segment can embed token ids (it starts at block 0 with the embedding). */
+    boolean hasEmbedding();
+
+    /** True when this segment can produce logits (it ends at block L with the head). */
+    boolean hasHead();
+
+    /** Positions already processed; the next token goes here. */
+    int position();
+
+    /** Maximum number of positions. */
+    int capacity();
+
+    /** Hidden states for token ids (T x dim). Requires {@link #hasEmbedding()}. */
+    float[] embed(int[] tokens);
+
+    /** Runs this segment's blocks over T hidden states (T x dim, in place) at the next T positions. */
+    void forward(float[] hidden, int tokens);
+
+    /** Next-token logits for the last of T rows of a hidden state that has passed every block. Requires {@link #hasHead()}. */
+    float[] lastLogits(float[] hidden, int tokens);
+
+    /** Forgets positions from {@code position} on (only shrinking). */
+    void truncate(int position);
+
+    /** Bytes of KV cache this segment holds. */
+    long kvBytes();
+
+    /** Short backend name for logs, e.g. "java/vector-256" or "onnxruntime/cpu". */
+    String backendName();
+
+    @Override
+    default void close() {}
+}
