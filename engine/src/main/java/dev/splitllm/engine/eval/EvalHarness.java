@@ -33,6 +33,8 @@ import java.util.Map;
 public final class EvalHarness {
     /** The default codec's TAB-Q budget; its tau is the calibrated 99.9th percentile. */
     public static final double DEFAULT_EPS = 1e-3;
+    /** Every bit-width 2..8, a finer TAB-Q bit set than the default {2,3,4,6,8}. */
+    public static final int FULL_BIT_SET = CodecSpec.maskOf(2, 3, 4, 5, 6, 7, 8);
 
     private EvalHarness() {}
 
@@ -99,26 +101,31 @@ public final class EvalHarness {
             configs.add(codec(s, base, "fp16", CodecSpec.fp16()));
             configs.add(codec(s, base, "q8_0", CodecSpec.q8_0()));
             for (int b : o.uniformBits()) {
-                configs.add(codec(s, base, "uniform (no TS)", CodecSpec.uniform(b)));
+                configs.add(codec(s, base, "uniform (no TS)", CodecSpec.uniform(b)).sweep(o.sweepPpl()));
             }
-            for (int pi = 0; pi < o.percentiles().size(); pi++) {
-                double p = o.percentiles().get(pi);
-                for (double e : o.epsilons()) {
-                    configs.add(codec(s, base, "TS+TAB-Q p" + p, CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, taus.get(s)[pi])));
-                }
+            // The sweep: TS at the first percentile, every budget, default bit set.
+            for (double e : o.epsilons()) {
+                Entry en = codec(s, base, "TS+TAB-Q p" + o.percentiles().get(0),
+                        CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, taus.get(s)[0]));
+                configs.add(e == DEFAULT_EPS ? en : en.sweep(o.sweepPpl()));
             }
             CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, tauDefault);
             configs.add(codec(s, base, "TS+TAB-Q +zstd", def.withZstd()));
             if (o.extras()) {
-                configs.add(codec(s, base, "TAB-Q (no TS)", CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, Float.POSITIVE_INFINITY)));
-                configs.add(codec(s, base, "TS+TAB-Q +rot", def.withRotation(CodecSpec.DEFAULT_ROTATION_SEED)));
-                configs.add(codec(s, base, "TS+TAB-Q +rot+zstd", def.withRotation(CodecSpec.DEFAULT_ROTATION_SEED).withZstd()));
+                // Other percentiles at the default budget, the full bit set 2..8, rotation.
+                for (int pi = 1; pi < o.percentiles().size(); pi++) {
+                    configs.add(codec(s, base, "TS+TAB-Q other tau", CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, taus.get(s)[pi])).sweep(o.sweepPpl()));
+                }
+                for (double e : List.of(DEFAULT_EPS, 3e-4)) {
+                    configs.add(codec(s, base, "TS+TAB-Q bits 2..8", CodecSpec.tabq((float) e, FULL_BIT_SET, tauDefault)).sweep(o.sweepPpl()));
+                }
+                configs.add(codec(s, base, "TS+TAB-Q +rot", def.withRotation(CodecSpec.DEFAULT_ROTATION_SEED)).sweep(o.sweepPpl()));
             }
         }
         if (o.extras()) {
             for (int s : o.splits()) {
                 CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE)).withZstd();
-                for (WeightFormat edge : List.of(WeightFormat.Q8_0, WeightFormat.Q4_0)) {
+                for (WeightFormat edge : List.of(WeightFormat.Q4_0)) {
                     PrecisionPlan plan = new PrecisionPlan(s, edge, WeightFormat.F32, WeightFormat.F32, WeightFormat.F32);
                     ModelVariant v = new ModelVariant("edge " + edge.id() + " / cloud f32",
                             new Transformer(ModelQuantizer.apply(fp32, plan), kernels, team));
@@ -137,7 +144,9 @@ public final class EvalHarness {
 
         // Unsplit fp32 perplexity.
         PerplexityStats refPp = new PerplexityStats(), refKjv = new PerplexityStats();
-        long units = pp.size() + kjv.size() + (long) o.prompts() + (long) (pp.size() + kjv.size() + o.prompts()) * configs.size();
+        long withPpl = configs.stream().filter(Entry::ppl).count();
+        long units = pp.size() + kjv.size() + (long) o.prompts() + (long) (pp.size() + kjv.size()) * withPpl
+                + (long) o.prompts() * configs.size();
         long done = 0;
         for (int[] w : pp) {
             ev.perplexity(w, refPp);
@@ -159,12 +168,18 @@ public final class EvalHarness {
         }
         for (int[] w : pp) {
             for (int i = 0; i < n; i++) {
+                if (!configs.get(i).ppl) {
+                    continue;
+                }
                 ev.perplexity(configs.get(i).config, w, ppS[i], tally[i]);
                 listener.progress("evaluate", ++done, units);
             }
         }
         for (int[] w : kjv) {
             for (int i = 0; i < n; i++) {
+                if (!configs.get(i).ppl) {
+                    continue;
+                }
                 ev.perplexity(configs.get(i).config, w, kjvS[i], tally[i]);
                 listener.progress("evaluate", ++done, units);
             }
@@ -249,10 +264,62 @@ public final class EvalHarness {
         return out;
     }
 
-    private static Entry codec(int split, ModelVariant v, String family, CodecSpec spec) {
-        return new Entry(family, new SplitConfig(split, v, new CodecWire(spec)));
+    /**
+     * Interim command line until {@code ./splitllm eval} is wired: {@code [--quick|--full]
+     * [--out DIR] [--threads N]}. Prints the markdown report; with {@code --out} also writes it
+     * and the charts there.
+     */
+    public static void main(String[] args) throws IOException {
+        EvalOptions o = EvalOptions.quick();
+        Path out = null;
+        int threads = 2;
+        String mode = "--quick";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick": o = EvalOptions.quick(); mode = args[i]; break;
+                case "--full": o = EvalOptions.full(); mode = args[i]; break;
+                case "--headline": o = EvalOptions.headline(); mode = args[i]; break;
+                case "--out":
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("--out needs a folder");
+                    out = Path.of(args[++i]);
+                    break;
+                case "--threads":
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("--threads needs a number");
+                    threads = Integer.parseInt(args[++i]);
+                    break;
+                default: throw new IllegalArgumentException("unknown argument " + args[i] + " (use --quick, --full, --out DIR, --threads N)");
+            }
+        }
+        o = new EvalOptions(o.modelDir(), threads, o.splits(), o.prompts(), o.generated(), o.pplTokens(), o.kjvTokens(),
+                o.calibTokens(), o.epsilons(), o.percentiles(), o.uniformBits(), o.extras(), o.bitsWindows(), o.sweepPpl());
+        long[] last = {0};
+        EvalReport r = run(o, (stage, done, total) -> {
+            long now = System.nanoTime();
+            if (done == total || now - last[0] > 5_000_000_000L) {
+                last[0] = now;
+                System.err.printf(Locale.ROOT, "%s %d/%d%n", stage, done, total);
+            }
+        });
+        String command = "java -cp <engine+quantization classes> dev.splitllm.engine.eval.EvalHarness " + mode
+                + " --threads " + threads + (out == null ? "" : " --out " + out);
+        if (out != null) {
+            System.err.println("wrote " + write(r, out, command));
+        }
+        System.out.println(r.markdown());
     }
 
-    /** A configuration and the family it is charted under. */
-    private record Entry(String family, SplitConfig config) {}
+    private static Entry codec(int split, ModelVariant v, String family, CodecSpec spec) {
+        return new Entry(family, new SplitConfig(split, v, new CodecWire(spec)), true);
+    }
+
+    /** A configuration, the family it is charted under, and whether its perplexity is measured. */
+    private record Entry(String family, SplitConfig config, boolean ppl) {
+        Entry(String family, SplitConfig config) {
+            this(family, config, true);
+        }
+
+        Entry sweep(boolean allPpl) {
+            return new Entry(family, config, allPpl);
+        }
+    }
 }

@@ -17,15 +17,19 @@ import java.util.List;
  * @param kjvTokens      scored tokens of KJV Genesis (from its start; 0 = none)
  * @param calibTokens    calibration tokens from Emma (for tau, SmoothQuant, Atom)
  * @param epsilons       TAB-Q budgets of the sweep
- * @param percentiles    TS percentiles of the sweep (tau calibrated per split layer)
+ * @param percentiles    TS percentiles (tau calibrated per split layer): the first is swept over
+ *                       every budget, the others (with extras) run at the default budget
  * @param uniformBits    bit-widths of the uniform per-token baseline
  * @param extras         also run rotation / zstd variants of the default codec, OPSC weight
  *                       plans and the SmoothQuant / Atom baselines
  * @param bitsWindows    text windows for the bits-per-element study (codec only, no quality)
+ * @param sweepPpl       measure perplexity for the sweep's extra points too (uniform, non-default
+ *                       budgets, other taus, bit sets, rotation); false keeps it to fp32, fp16,
+ *                       Q8_0, the default codec (+zstd), OPSC and the baselines
  */
 public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts, int generated, int pplTokens,
                           int kjvTokens, int calibTokens, List<Double> epsilons, List<Double> percentiles,
-                          List<Integer> uniformBits, boolean extras, int bitsWindows) {
+                          List<Integer> uniformBits, boolean extras, int bitsWindows, boolean sweepPpl) {
 
     public EvalOptions {
         if (modelDir == null) {
@@ -63,13 +67,24 @@ public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts,
     /** The smoke configuration: runs in well under a minute on 2 cores once the texts are cached. */
     public static EvalOptions quick() {
         return new EvalOptions(dev.splitllm.engine.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 4, 16, 255, 0, 510,
-                List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2);
+                List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2, true);
     }
 
-    /** The bounded full run behind docs/RESULTS.md. */
+    /**
+     * The bounded full run behind docs/RESULTS.md (80 configurations; sized for a heavily shared
+     * 2-core machine): every split layer 1..5, 8 prompts x 24 tokens, one 255-token window of
+     * Pride and Prejudice for the main configurations. {@link #headline()} is the 64 x 64 prompt
+     * set on the default split and codecs.
+     */
     public static EvalOptions full() {
-        return new EvalOptions(dev.splitllm.engine.fetch.ModelStore.stories15MDir(), 2, new int[] {1, 2, 3, 4, 5}, 64, 64,
-                1020, 510, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.0, 99.9), List.of(3, 4, 6, 8), true, 8);
+        return new EvalOptions(dev.splitllm.engine.fetch.ModelStore.stories15MDir(), 2, new int[] {1, 2, 3, 4, 5}, 8, 24,
+                255, 0, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.9, 99.0), List.of(4, 8), true, 8, false);
+    }
+
+    /** The full 64-prompt x 64-token set and longer text slices, for the default split and codecs only. */
+    public static EvalOptions headline() {
+        return new EvalOptions(dev.splitllm.engine.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 64, 64,
+                1020, 510, 2040, List.of(1e-3, 3e-4), List.of(99.9), List.of(), false, 8, true);
     }
 
     private static void check(String what, int v, int lo, int hi) {

@@ -70,7 +70,7 @@ public final class TauCalibrator {
         if (n == 0) {
             throw new IllegalStateException("no calibration data");
         }
-        int rank = (int) Math.ceil(percentile / 100.0 * n) - 1;
+        int rank = (int) Math.ceil(percentile / 100.0 * n - 1e-9) - 1; // nearest rank, robust to rounding
         return magnitudes[split][Math.max(0, Math.min(n - 1, rank))];
     }
 
