@@ -125,7 +125,7 @@ public final class EvalHarness {
         if (o.extras()) {
             for (int s : o.splits()) {
                 CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE)).withZstd();
-                for (WeightFormat edge : List.of(WeightFormat.Q4_0)) {
+                for (WeightFormat edge : List.of(WeightFormat.Q8_0, WeightFormat.Q4_0)) {
                     PrecisionPlan plan = new PrecisionPlan(s, edge, WeightFormat.F32, WeightFormat.F32, WeightFormat.F32);
                     ModelVariant v = new ModelVariant("edge " + edge.id() + " / cloud f32",
                             new Transformer(ModelQuantizer.apply(fp32, plan), kernels, team));

@@ -100,6 +100,7 @@ public final class EvalReport {
                     r.split, r.family, r.model, r.wire, f(r.prefillBits, 3), f(r.decodeBits, 3), f(r.agreement, 4),
                     kl(r.meanKl), f(r.prefix, 1), f(r.ppl, 2), signed(r.dPpl), f(r.kjvPpl, 2), signed(r.dKjv)));
         }
+        sb.append('\n').append(goalTable());
         if (!bits.isEmpty()) {
             sb.append("\n**Bits per element of the codec on real hidden states** (prefill: each text window as one frame; decode: each token as its own frame; side information and zstd header included)\n\n");
             sb.append("| split | codec | prefill b/el | decode b/el |\n|---:|---|---:|---:|\n");
@@ -133,17 +134,55 @@ public final class EvalReport {
 
     private long positions;
 
+    /**
+     * The design goal per split layer: the TS+TAB-Q configuration (any family whose wire is a
+     * tabq spec, weights f32) with the fewest decode bits per element whose mean KL is at most
+     * Q8_0's and whose top-1 agreement is at least Q8_0's; "none" when no configuration qualifies.
+     */
+    public String goalTable() {
+        StringBuilder sb = new StringBuilder("**Goal check: fewer bits than Q8_0 at equal or better KL and agreement**\n\n"
+                + "| split | Q8_0 b/el | Q8_0 KL | Q8_0 agree | cheapest TS+TAB-Q that matches | its decode b/el | its prefill b/el | its KL | its agree | verdict |\n"
+                + "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
+        for (int split : options.splits()) {
+            List<Row> q8 = find(split, "f32", "q8_0");
+            if (q8.isEmpty()) {
+                continue;
+            }
+            Row ref = q8.get(0);
+            Row best = null;
+            for (Row r : rows) {
+                if (r.split == split && r.model.equals("f32") && r.wire.startsWith("tabq") && r.meanKl <= ref.meanKl
+                        && r.agreement >= ref.agreement && (best == null || r.decodeBits < best.decodeBits)) {
+                    best = r;
+                }
+            }
+            String verdict = best == null ? "not met" : best.decodeBits < ref.decodeBits
+                    ? (best.decodeBits <= 6 ? "met, stretch (<= 6) met" : "met") : "not met (needs more bits)";
+            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", split, f(ref.decodeBits, 3),
+                    kl(ref.meanKl), f(ref.agreement, 4), best == null ? "none" : "`" + best.wire + "`",
+                    best == null ? "–" : f(best.decodeBits, 3), best == null ? "–" : f(best.prefillBits, 3),
+                    best == null ? "–" : kl(best.meanKl), best == null ? "–" : f(best.agreement, 4), verdict));
+        }
+        return sb.toString();
+    }
+
     void setPositions(long positions) {
         this.positions = positions;
     }
 
-    /** Mean KL against decode bits per element, one series per wire family, for split {@code split}. */
+    /** Wires above this many bits per element (fp16, fp32) are left off the charts to keep the low-bit region readable. */
+    public static final double CHART_MAX_BITS = 12;
+
+    /**
+     * Mean KL against decode bits per element, one series per wire family, for split
+     * {@code split}; lossless rows (KL 0) and wires above {@link #CHART_MAX_BITS} are left out.
+     */
     public String klChart(int split) {
         SvgChart chart = new SvgChart("Split after block " + split + ": mean KL(fp32 || split) vs bits per element",
                 "decode bits per element (side info included)", "mean KL, nats (log scale)", false, true);
         Map<String, List<Row>> fam = new LinkedHashMap<>();
         for (Row r : rows) {
-            if (r.split == split && r.meanKl > 0) {
+            if (r.split == split && r.meanKl > 0 && r.decodeBits <= CHART_MAX_BITS) {
                 fam.computeIfAbsent(r.family, k -> new ArrayList<>()).add(r);
             }
         }

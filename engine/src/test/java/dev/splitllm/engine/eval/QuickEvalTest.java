@@ -78,6 +78,8 @@ class QuickEvalTest {
         String md = report.markdown();
         assertTrue(md.contains("| 3 | q8_0 | f32 | `q8_0` | 8.500 | 8.500 |"), md);
         assertTrue(report.klChart(3).startsWith("<svg"));
+        assertTrue(md.contains("**Goal check"), md);
+        assertTrue(md.matches("(?s).*\\| 3 \\| 8\\.500 \\| .*"), md);
         assertEquals(List.of("texts", "calibration", "configurations", "evaluate", "bits study"), stages);
     }
 }

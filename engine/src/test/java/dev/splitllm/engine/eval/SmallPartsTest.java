@@ -99,4 +99,18 @@ class SmallPartsTest {
         assertEquals(PromptSet.STORIES.get(1), p.get(2));
         assertThrows(IllegalArgumentException.class, () -> PromptSet.prompts("Too short.", 4));
     }
+
+    @Test
+    void latencyChartReadsTheLinkEmulationCsv() {
+        List<String> csv = List.of("mode,codec,rate_mbit,rtt_ms,run,wall_ms,ttft_ms,per_token_ms",
+                "edge-only,-,0,0,1,900,NA,14.0",
+                "cloud-only,-,1,50,1,1200,80.0,52.0",
+                "cloud-only,-,10,50,1,1100,70.0,51.0",
+                "split,q8_0,1,50,1,2000,120.0,60.0",
+                "split,q8_0,10,50,1,1500,90.0,55.0",
+                "split,q8_0,10,20,1,1400,60.0,NA");
+        String svg = LatencyChart.render(csv, 50, false);
+        assertTrue(svg.contains(">split q8_0<") && svg.contains(">cloud-only<") && svg.contains(">edge-only<"), svg);
+        assertThrows(IllegalArgumentException.class, () -> LatencyChart.render(List.of("x,y"), 50, false));
+    }
 }
