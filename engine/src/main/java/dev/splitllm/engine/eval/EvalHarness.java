@@ -111,6 +111,14 @@ public final class EvalHarness {
             }
             CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, tauDefault);
             configs.add(codec(s, base, "TS+TAB-Q +zstd", def.withZstd()));
+            // Hadamard rotation at the tighter budgets (where the rotation pays off most).
+            for (double e : o.epsilons()) {
+                if (e <= DEFAULT_EPS) {
+                    Entry en = codec(s, base, "TS+TAB-Q +rot",
+                            CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED));
+                    configs.add(e == DEFAULT_EPS ? en.sweep(o.sweepPpl()) : en);
+                }
+            }
             if (o.extras()) {
                 // Other percentiles at the default budget, the full bit set 2..8, rotation.
                 for (int pi = 1; pi < o.percentiles().size(); pi++) {
@@ -119,7 +127,10 @@ public final class EvalHarness {
                 for (double e : List.of(DEFAULT_EPS, 3e-4)) {
                     configs.add(codec(s, base, "TS+TAB-Q bits 2..8", CodecSpec.tabq((float) e, FULL_BIT_SET, tauDefault)).sweep(o.sweepPpl()));
                 }
-                configs.add(codec(s, base, "TS+TAB-Q +rot", def.withRotation(CodecSpec.DEFAULT_ROTATION_SEED)).sweep(o.sweepPpl()));
+                configs.add(codec(s, base, "TS+TAB-Q +rot bits 2..8",
+                        CodecSpec.tabq(3e-4f, FULL_BIT_SET, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED)).sweep(o.sweepPpl()));
+                configs.add(codec(s, base, "TS+TAB-Q +rot +zstd",
+                        CodecSpec.tabq(3e-4f, CodecSpec.DEFAULT_BIT_MASK, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED).withZstd()).sweep(o.sweepPpl()));
             }
         }
         if (o.extras()) {
