@@ -71,7 +71,7 @@ public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts,
     }
 
     /**
-     * The bounded full run behind docs/RESULTS.md (90 configurations; sized for a heavily shared
+     * The bounded full run behind docs/RESULTS.md (105 configurations, 270 s; sized for a heavily shared
      * 2-core machine): every split layer 1..5, 8 prompts x 24 tokens, one 255-token window of
      * Pride and Prejudice for the main configurations. {@link #headline()} is the 64 x 64 prompt
      * set on the default split and codecs.
