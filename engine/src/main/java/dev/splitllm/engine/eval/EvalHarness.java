@@ -38,6 +38,11 @@ public final class EvalHarness {
 
     private EvalHarness() {}
 
+    /** Runs {@code options} without progress reports. */
+    public static EvalReport run(EvalOptions options) throws IOException {
+        return run(options, EvalListener.NONE);
+    }
+
     /** Runs {@code options}, reporting progress to {@code listener}. */
     public static EvalReport run(EvalOptions options, EvalListener listener) throws IOException {
         long t0 = System.nanoTime();
