@@ -24,8 +24,19 @@ public final class Transformer {
     private final ThreadTeam team;
     /** RoPE inverse frequencies, one per rotated pair within a head. */
     private final float[] invFreq;
+    /** Hook on every matmul input, or null (the default: plain forward). */
+    private final ActivationQuantizer activationQuantizer;
 
     public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team) {
+        this(weights, kernels, team, null);
+    }
+
+    /**
+     * A forward pass whose matmul inputs go through {@code activationQuantizer} first (null for
+     * none). The classifier input is not hooked.
+     */
+    public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team, ActivationQuantizer activationQuantizer) {
+        this.activationQuantizer = activationQuantizer;
         this.weights = weights;
         this.config = weights.config();
         this.kernels = kernels;
@@ -98,15 +109,17 @@ public final class Transformer {
         s.ensure(config, T);
         ropeTables(s, start, T);
         for (int l = state.firstLayer(); l < state.endLayer(); l++) {
-            block(weights.layer(l), state, l - state.firstLayer(), s, x, T, start);
+            block(weights.layer(l), l, state, l - state.firstLayer(), s, x, T, start);
         }
         state.advance(T);
     }
 
-    private void block(LayerWeights w, SegmentState state, int li, Scratch s, float[] x, int T, int start) {
+    private void block(LayerWeights w, int layer, SegmentState state, int li, Scratch s, float[] x, int T, int start) {
         int d = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
         // Attention.
         rmsnorm(s.xb, x, w.rmsAtt(), T, d);
+        ActivationQuantizer aq = activationQuantizer;
+        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, T, d);
         matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), T);
@@ -119,16 +132,19 @@ public final class Transformer {
         System.arraycopy(s.k, 0, kc, start * kvDim, T * kvDim);
         System.arraycopy(s.v, 0, vc, start * kvDim, T * kvDim);
         attention(s, kc, vc, T, start);
+        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, T, d);
         matmul(s.att, T, w.wo(), s.xb);
         add(x, s.xb, T * d);
         // SwiGLU feed-forward.
         rmsnorm(s.xb, x, w.rmsFfn(), T, d);
+        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.FFN_UP, s.xb, T, d);
         matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2);
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, n = T * hidden; i < n; i++) {
             float g = hb[i];
             hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
         }
+        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.FFN_DOWN, hb, T, hidden);
         matmul(hb, T, w.w2(), s.xb);
         add(x, s.xb, T * d);
     }
