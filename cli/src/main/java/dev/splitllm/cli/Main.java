@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
                 "each has --help with an example."},
         subcommands = {FetchModelCommand.class, GenerateCommand.class, DemoCommand.class, ServeCommand.class, EdgeCommand.class,
                 ConvertCommand.class, ProfileCommand.class, CalibrateCommand.class, PlanCommand.class,
+                EvalCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 runtime failure, 2 usage error.", "",
                 "Example:", "  ./splitllm demo", "  ./splitllm generate --prompt \"Once upon a time\" -n 64 --temperature 0"})
