@@ -21,15 +21,17 @@ import picocli.CommandLine.Spec;
 /**
  * {@code splitllm bench engine}: decode speed of the whole model, greedy from BOS, one token
  * per forward (the full-vocabulary logits and argmax included, as in llama2.c's run.c). One
- * warm-up run, then {@code --runs} timed runs, on 1 thread and on {@code --threads}.
+ * warm-up runs, then {@code --runs} timed runs, on 1 thread and on {@code --threads}.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true,
         description = {"Decode speed of the engine: generates --tokens tokens greedily from BOS, one forward per token",
-                "(logits over the full vocabulary and argmax included), after one warm-up run; prints each run's",
+                "(logits over the full vocabulary and argmax included), after three warm-up runs; prints each run's",
                 "tok/s and the median, on 1 thread and on --threads threads, with the kernels and the JDK."},
         footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5",
                 "  JAVA_OPTS=-Dsplitllm.kernels=scalar ./splitllm bench engine --threads 2"})
 public final class BenchEngineCommand implements Callable<Integer> {
+    /** Untimed runs before the timed ones, per thread count. */
+    static final int WARMUP_RUNS = 3;
     /** Upper bound on --runs. */
     public static final int MAX_RUNS = 1000;
 
@@ -58,7 +60,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--tokens must be in 1.." + ctx + " (the model's context), got " + tokens);
         }
         String why = KernelProvider.whyNotVector();
-        out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after 1 warm-up%n",
+        out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after " + WARMUP_RUNS + " warm-up runs%n",
                 m.modelFile().getFileName(), tokens, runs);
         out.printf(Locale.ROOT, "JDK %s (%s), kernels %s%s%n", Runtime.version(), System.getProperty("java.vm.name"),
                 KernelProvider.best().name(), why.isEmpty() ? "" : " (Vector API not used: " + why + ")");
@@ -67,7 +69,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
         for (int threads : counts) {
             try (ThreadTeam team = new ThreadTeam(threads)) {
                 Transformer tf = new Transformer(m.weights(), KernelProvider.best(), team);
+                // Warm-up: the JIT needs a few hundred forwards before the hot loops are fully compiled.
                 int[] reference = decode(tf, ctx, null);
+                for (int w = 0; w < WARMUP_RUNS - 1; w++) {
+                    decode(tf, ctx, reference);
+                }
                 double[] rates = new double[runs];
                 StringBuilder line = new StringBuilder();
                 for (int r = 0; r < runs; r++) {
