@@ -8,6 +8,7 @@ import dev.splitllm.edge.EdgeException;
 import dev.splitllm.edge.EdgeModel;
 import dev.splitllm.edge.EdgeSession;
 import dev.splitllm.edge.GenerationResult;
+import dev.splitllm.engine.forward.Generation;
 import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.kernels.KernelProvider;
@@ -93,22 +94,13 @@ public final class DemoCommand implements Callable<Integer> {
     /** Runs the unsplit fp32 model with the same sampler and reports how far the split run agrees. */
     private void agreement(GenerationResult r, ModelLoader.Loaded m, ThreadTeam team, PrintWriter err) {
         Sampler sampler = new Sampler(split.temperature, split.topP, split.seed);
-        int[] ref = new int[r.tokens().length];
+        int[] ref;
         try (Segment seg = new JavaBackend(m.weights(), KernelProvider.best(), team).open(split.maxSeqLen)) {
-            int[] ids = r.promptTokens();
-            float[] x = seg.embed(ids);
-            seg.forward(x, ids.length);
-            int next = sampler.sample(seg.lastLogits(x, ids.length));
-            for (int i = 0; i < ref.length; i++) {
-                ref[i] = next;
-                if (i + 1 == ref.length) break;
-                x = seg.embed(new int[] {next});
-                seg.forward(x, 1);
-                next = sampler.sample(seg.lastLogits(x, 1));
-            }
+            ref = Generation.generate(seg, r.promptTokens(), r.tokens().length, sampler, m.tokenizer().eos());
         }
         int prefix = 0;
-        while (prefix < ref.length && ref[prefix] == r.tokens()[prefix]) prefix++;
+        int common = Math.min(ref.length, r.tokens().length);
+        while (prefix < common && ref[prefix] == r.tokens()[prefix]) prefix++;
         err.printf(Locale.ROOT, "agreement with the unsplit fp32 model: first %d of %d tokens identical%s%n", prefix, ref.length,
                 prefix == ref.length ? " (the whole story)" : "; after the first difference the stories diverge, as sampling does");
         err.flush();

@@ -1,11 +1,11 @@
 package dev.splitllm.cloud;
 
+import dev.splitllm.engine.forward.Generation;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.protocol.CompletionRequest;
 import dev.splitllm.quantization.protocol.CompletionResponse;
-import java.util.Arrays;
 
 /** Plain cloud-only text completion ({@code POST /v1/completions}) on the whole model. */
 final class CompletionService {
@@ -40,28 +40,16 @@ final class CompletionService {
         int budget = Math.min(req.maxTokens(), maxSeqLen - prompt.length);
         try (Segment seg = host.nativeBackend().open(maxSeqLen)) {
             long t0 = System.nanoTime();
-            float[] x = seg.embed(prompt);
-            seg.forward(x, prompt.length);
-            int next = sampler.sample(seg.lastLogits(x, prompt.length));
-            long t1 = System.nanoTime();
-            int[] out = new int[budget];
-            int n = 0;
-            while (true) {
-                out[n++] = next;
-                if (next == tok.eos() || n == budget) break;
-                float[] h = seg.embed(new int[] {next});
-                seg.forward(h, 1);
-                next = sampler.sample(seg.lastLogits(h, 1));
-            }
+            int[] tokens = Generation.generate(seg, prompt, budget, sampler, tok.eos());
             long t2 = System.nanoTime();
-            int[] tokens = Arrays.copyOf(out, n);
+            int n = tokens.length;
             int[] all = new int[prompt.length + n];
             System.arraycopy(prompt, 0, all, 0, prompt.length);
             System.arraycopy(tokens, 0, all, prompt.length, n);
             String full = tok.decode(all);
             String promptText = tok.decode(prompt);
             String text = full.startsWith(promptText) ? full.substring(promptText.length()) : full;
-            return new CompletionResponse(text, tokens, prompt.length, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+            return new CompletionResponse(text, tokens, prompt.length, (t2 - t0) / 1e6);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.splitllm.cloud.CloudServer;
 import dev.splitllm.cloud.ModelHost;
 import dev.splitllm.cloud.ServerConfig;
 import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.engine.forward.Generation;
 import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.kernels.KernelProvider;
@@ -19,7 +20,6 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Set;
 
 /** A real cloud server on loopback serving the real stories15M, and helpers to run edges against it. */
@@ -82,20 +82,7 @@ final class Fixture implements AutoCloseable {
     int[] monolithic(String prompt, int n, Sampler sampler) {
         JavaBackend backend = new JavaBackend(full, KernelProvider.best(), team);
         try (Segment seg = backend.open(128)) {
-            int[] ids = tokenizer.encode(prompt, true);
-            int[] out = new int[n];
-            float[] x = seg.embed(ids);
-            seg.forward(x, ids.length);
-            int next = sampler.sample(seg.lastLogits(x, ids.length));
-            int count = 0;
-            while (true) {
-                out[count++] = next;
-                if (next == tokenizer.eos() || count == n) break;
-                x = seg.embed(new int[] {next});
-                seg.forward(x, 1);
-                next = sampler.sample(seg.lastLogits(x, 1));
-            }
-            return Arrays.copyOf(out, count);
+            return Generation.generate(seg, tokenizer.encode(prompt, true), n, sampler, tokenizer.eos());
         }
     }
 

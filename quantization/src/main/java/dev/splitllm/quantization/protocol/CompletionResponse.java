@@ -6,8 +6,7 @@ package dev.splitllm.quantization.protocol;
  * @param text         the generated continuation (prompt excluded)
  * @param tokens       generated token ids
  * @param promptTokens prompt length in tokens, BOS included
- * @param prefillMs    time of the batched prompt forward
- * @param decodeMs     time of all decode steps
+ * @param elapsedMs    model time: the batched prompt forward and every decode step
  */
-public record CompletionResponse(String text, int[] tokens, int promptTokens, double prefillMs, double decodeMs) {
+public record CompletionResponse(String text, int[] tokens, int promptTokens, double elapsedMs) {
 }
