@@ -204,8 +204,9 @@ public final class BenchLinkCommand implements Callable<Integer> {
             }
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);
+        } finally {
+            if (!rows.isEmpty()) write(rows); // what was measured, also when a cell fails
         }
-        write(rows);
         out.printf(Locale.ROOT, "%nwrote %s (%d rows) in %.0f s%n", csv, rows.size(), (System.nanoTime() - t0) / 1e9);
         if (charts != null) {
             List<String> lines = Files.readAllLines(csv);
