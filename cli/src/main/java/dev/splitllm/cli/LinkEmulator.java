@@ -152,9 +152,9 @@ public final class LinkEmulator implements AutoCloseable {
                 long now = System.nanoTime();
                 long serialization = Math.round(n * 8e9 / bitsPerSecond);
                 linkFree = Math.max(now, linkFree) + serialization;
-                queue.put(new Packet(Arrays.copyOf(buf, n), linkFree + oneWayNanos));
+                if (!enqueue(queue, new Packet(Arrays.copyOf(buf, n), linkFree + oneWayNanos), to)) return;
             }
-            queue.put(new Packet(null, Math.max(System.nanoTime(), linkFree) + oneWayNanos));
+            enqueue(queue, new Packet(null, Math.max(System.nanoTime(), linkFree) + oneWayNanos), to);
         } catch (IOException e) {
             // reset or closed: end both ways
             closeQuietly(from);
@@ -164,6 +164,14 @@ public final class LinkEmulator implements AutoCloseable {
             closeQuietly(from);
             closeQuietly(to);
         }
+    }
+
+    /** Waits for queue space; false once the far side is closed (the sender has given up). */
+    private static boolean enqueue(BlockingQueue<Packet> queue, Packet p, Socket to) throws InterruptedException {
+        while (!queue.offer(p, 1, TimeUnit.SECONDS)) {
+            if (to.isClosed()) return false;
+        }
+        return true;
     }
 
     /** Delivers packets on time; at end of stream half-closes, and closes both sockets once both directions ended. */
