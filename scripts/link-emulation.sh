@@ -106,6 +106,7 @@ ip netns exec "$NS" ip link set "$VN" up
 ip netns exec "$NS" ip link set lo up
 if ! tc qdisc add dev "$VH" root netem delay 1ms 2>/dev/null; then
   echo "link-emulation: 'tc qdisc ... netem' failed: the kernel lacks sch_netem (modprobe sch_netem)" >&2
+  echo "  userspace fallback (no root, no netem): ./splitllm bench link --charts docs/eval" >&2
   exit 3
 fi
 
