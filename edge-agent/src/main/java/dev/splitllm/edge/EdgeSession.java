@@ -104,7 +104,7 @@ public final class EdgeSession implements AutoCloseable {
                     + options.maxSeqLen() + " positions");
         }
         long wall0 = System.nanoTime();
-        TextStream text = new TextStream(tok);
+        TextStream text = new TextStream(tok, promptIds[promptIds.length - 1]);
         StringBuilder story = new StringBuilder();
         List<StepStats> steps = new ArrayList<>();
         int[] generated = new int[maxTokens];

@@ -49,6 +49,19 @@ class SplitRuntimeTest {
     }
 
     @Test
+    void streamedTextContinuesThePromptExactly() {
+        try (EdgeModel edge = fx.edge(2); EdgeSession s = EdgeSession.open(edge, fx.options())) {
+            StringBuilder streamed = new StringBuilder();
+            GenerationResult r = s.generate("The little dragon", 12, (id, text, stats) -> streamed.append(text));
+            int[] all = java.util.Arrays.copyOf(r.promptTokens(), r.promptTokens().length + r.tokens().length);
+            System.arraycopy(r.tokens(), 0, all, r.promptTokens().length, r.tokens().length);
+            // The first generated piece keeps its leading space: it follows the prompt, not BOS.
+            assertEquals(fx.tokenizer.decode(all), "The little dragon" + streamed);
+            assertEquals(streamed.toString(), r.text());
+        }
+    }
+
+    @Test
     void fp16CodecMatchesMonolithicGreedy() {
         int[] expected = fx.monolithic("Once upon a time", 30, Sampler.greedy());
         int[] got = run(3, fx.options().withCodec(CodecSpec.parse("fp16")), "Once upon a time", 30);

@@ -18,8 +18,16 @@ public final class TextStream {
     private int previous;
 
     public TextStream(Tokenizer tokenizer) {
+        this(tokenizer, tokenizer.bos());
+    }
+
+    /**
+     * A stream that continues after {@code previous} (e.g. the last prompt token), so the first
+     * piece keeps its leading space; only a piece right after BOS loses it.
+     */
+    public TextStream(Tokenizer tokenizer, int previous) {
         this.tokenizer = tokenizer;
-        this.previous = tokenizer.bos();
+        this.previous = previous;
     }
 
     /** Text completed by this token (possibly empty). */
