@@ -52,7 +52,7 @@ public final class CloudServer implements AutoCloseable {
         this.auth = new Auth(config.tokens());
         this.registry = new SessionRegistry(config, host);
         this.metrics = new Metrics(registry::active, registry::reservedKvBytes);
-        this.completions = new CompletionService(host);
+        this.completions = new CompletionService(host, registry);
         LlamaConfig c = host.config();
         this.frameLimits = new FrameLimits(Math.min(c.seqLen(), config.maxSeqLen()), c.dim(), config.maxFrameBytes());
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -67,6 +67,7 @@ public final class CloudServer implements AutoCloseable {
         app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
+            cfg.http.maxRequestSize = MAX_PROBE_BYTES; // JSON bodies have their own, smaller cap in parse()
             cfg.jetty.modifyWebSocketServletFactory(f -> {
                 // Jetty refuses (close 1009) anything past twice our own limit; between the two,
                 // the frame is read and refused with a JSON reason while the session goes on.
@@ -201,8 +202,17 @@ public final class CloudServer implements AutoCloseable {
         ctx.contentType("application/octet-stream").result(new byte[n]);
     }
 
+    /** Largest JSON request body. */
+    static final int MAX_JSON_BYTES = 256 * 1024;
+
     private <T> T parse(Context ctx, Class<T> type) {
+        if (ctx.contentLength() > MAX_JSON_BYTES) {
+            throw ApiException.badRequest(type.getSimpleName() + " body of " + ctx.contentLength() + " bytes exceeds " + MAX_JSON_BYTES);
+        }
         String body = ctx.body();
+        if (body.length() > MAX_JSON_BYTES) {
+            throw ApiException.badRequest(type.getSimpleName() + " body exceeds " + MAX_JSON_BYTES + " bytes");
+        }
         if (body.isBlank()) {
             throw ApiException.badRequest("request body must be a JSON " + type.getSimpleName());
         }

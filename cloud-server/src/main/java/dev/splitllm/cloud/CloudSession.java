@@ -87,6 +87,21 @@ final class CloudSession {
         }
     }
 
+    /** Closes the session if it is still idle longer than {@code limitNanos}, checked under its lock. */
+    boolean closeIfIdle(long limitNanos) {
+        lock.lock();
+        try {
+            if (closed || idleNanos() <= limitNanos) {
+                return false;
+            }
+            closed = true;
+            segment.close();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Outcome of one frame: exactly one of answer / error is set. */
     record Outcome(TokenMessage answer, ErrorMessage error, boolean replayed, Phase phase) {
         static Outcome error(String code, String message, long step, boolean fatal) {
@@ -127,13 +142,25 @@ final class CloudSession {
                 return Outcome.error("context_full", "position " + segment.position() + " + " + h.tokens()
                         + " tokens exceeds the session's max sequence length " + maxSeqLen, h.step(), false);
             }
+            OutlierChannels previousChannels = channels;
             if (frame.channelsInFrame()) {
                 channels = frame.channels();
             }
             long t0 = System.nanoTime();
             float[] hidden = frame.hidden();
-            segment.forward(hidden, h.tokens());
-            int token = sampler.sample(segment.lastLogits(hidden, h.tokens()));
+            int start = segment.position();
+            long samplerState = sampler.state();
+            int token;
+            try {
+                segment.forward(hidden, h.tokens());
+                token = sampler.sample(segment.lastLogits(hidden, h.tokens()));
+            } catch (RuntimeException | Error e) {
+                // Roll back so the same step can be sent again: nothing of it stays in the state.
+                segment.truncate(Math.min(start, segment.position()));
+                channels = previousChannels;
+                sampler.restoreState(samplerState);
+                throw e;
+            }
             lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6);
             lastAnsweredStep = h.step();
             nextStep = h.step() + 1;

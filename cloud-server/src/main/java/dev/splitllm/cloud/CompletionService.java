@@ -11,9 +11,11 @@ import dev.splitllm.quantization.protocol.CompletionResponse;
 final class CompletionService {
     static final int MAX_PROMPT_CHARS = 64 * 1024;
     private final ModelHost host;
+    private final SessionRegistry registry;
 
-    CompletionService(ModelHost host) {
+    CompletionService(ModelHost host, SessionRegistry registry) {
         this.host = host;
+        this.registry = registry;
     }
 
     CompletionResponse complete(CompletionRequest req, int maxSeqLen) {
@@ -38,7 +40,10 @@ final class CompletionService {
             throw ApiException.badRequest("prompt is " + prompt.length + " tokens; the context holds " + maxSeqLen);
         }
         int budget = Math.min(req.maxTokens(), maxSeqLen - prompt.length);
-        try (Segment seg = host.nativeBackend().open(maxSeqLen)) {
+        int positions = prompt.length + budget;
+        long kv = 2L * host.config().nLayers() * positions * host.config().kvDim() * Float.BYTES;
+        registry.reserveKv(kv, "this completion");
+        try (Segment seg = host.nativeBackend().open(positions)) {
             long t0 = System.nanoTime();
             int[] tokens = Generation.generate(seg, prompt, budget, sampler, tok.eos());
             long t2 = System.nanoTime();
@@ -50,6 +55,8 @@ final class CompletionService {
             String promptText = tok.decode(prompt);
             String text = full.startsWith(promptText) ? full.substring(promptText.length()) : full;
             return new CompletionResponse(text, tokens, prompt.length, (t2 - t0) / 1e6);
+        } finally {
+            registry.releaseKv(kv);
         }
     }
 }

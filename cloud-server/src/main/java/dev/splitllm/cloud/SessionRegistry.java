@@ -26,6 +26,8 @@ final class SessionRegistry {
     private final Map<String, CloudSession> sessions = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
     private long reservedKv;
+    /** Sessions admitted (counted under the lock, so concurrent creates cannot overshoot the cap). */
+    private int admitted;
 
     SessionRegistry(ServerConfig config, ModelHost host) {
         this.config = config;
@@ -63,19 +65,16 @@ final class SessionRegistry {
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage());
         }
-        Backend backend = host.backend(format);
         long kv = 2L * (layers - req.splitLayer()) * req.maxSeqLen() * host.config().kvDim() * Float.BYTES;
         synchronized (this) {
-            if (sessions.size() >= config.maxSessions()) {
+            if (admitted >= config.maxSessions()) {
                 throw new ApiException(503, "limit", "session limit reached (" + config.maxSessions() + " open); retry later");
             }
-            if (reservedKv + kv > config.maxKvBytes()) {
-                throw new ApiException(503, "limit", "KV memory limit reached: this session needs " + kv + " bytes, "
-                        + (config.maxKvBytes() - reservedKv) + " of " + config.maxKvBytes() + " are free");
-            }
-            reservedKv += kv;
+            reserveKv(kv, "this session");
+            admitted++;
         }
         try {
+            Backend backend = host.backend(format);
             Segment segment = backend.open(req.splitLayer(), layers, req.maxSeqLen());
             byte[] idBytes = new byte[16];
             random.nextBytes(idBytes);
@@ -85,9 +84,28 @@ final class SessionRegistry {
             sessions.put(id, s);
             return s;
         } catch (RuntimeException | Error e) {
-            release(kv);
+            synchronized (this) {
+                admitted--;
+            }
+            releaseKv(kv);
             throw e;
         }
+    }
+
+    /**
+     * Reserves KV-cache bytes against the server's budget (sessions and plain completions share
+     * it); throws 503 when they do not fit. Callers must {@link #releaseKv} them.
+     */
+    synchronized void reserveKv(long bytes, String forWhat) {
+        if (reservedKv + bytes > config.maxKvBytes()) {
+            throw new ApiException(503, "limit", "KV memory limit reached: " + forWhat + " needs " + bytes + " bytes, "
+                    + (config.maxKvBytes() - reservedKv) + " of " + config.maxKvBytes() + " are free");
+        }
+        reservedKv += bytes;
+    }
+
+    synchronized void releaseKv(long bytes) {
+        reservedKv -= bytes;
     }
 
     /** The session, if it exists and belongs to this token; 404 otherwise (never revealing which). */
@@ -102,7 +120,10 @@ final class SessionRegistry {
     boolean close(CloudSession s) {
         if (sessions.remove(s.id, s)) {
             s.close();
-            release(s.kvBytes);
+            synchronized (this) {
+                admitted--;
+            }
+            releaseKv(s.kvBytes);
             return true;
         }
         return false;
@@ -117,7 +138,12 @@ final class SessionRegistry {
         }
         int n = 0;
         for (CloudSession s : idle) {
-            if (close(s)) {
+            // Re-checked under the session's lock: a frame may have arrived since the scan.
+            if (s.closeIfIdle(limit) && sessions.remove(s.id, s)) {
+                synchronized (this) {
+                    admitted--;
+                }
+                releaseKv(s.kvBytes);
                 onExpire.accept(s);
                 n++;
             }
@@ -129,7 +155,4 @@ final class SessionRegistry {
         for (CloudSession s : new ArrayList<>(sessions.values())) close(s);
     }
 
-    private synchronized void release(long kv) {
-        reservedKv -= kv;
-    }
 }

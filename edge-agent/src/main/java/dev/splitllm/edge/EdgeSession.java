@@ -72,11 +72,19 @@ public final class EdgeSession implements AutoCloseable {
         SessionRequest req = new SessionRequest(model.splitLayer(), options.codec().toString(), options.cloudWeights(),
                 options.maxSeqLen(), options.temperature(), options.topP(), options.seed());
         SessionCreated created = ProtocolJson.sessionCreated(post(http, options, "/v1/sessions", req));
-        if (created.dim() != model.config().dim() || created.splitLayer() != model.splitLayer()) {
-            throw new EdgeException("protocol", "server model (d=" + created.dim() + ") or split (" + created.splitLayer()
-                    + ") does not match the edge's (d=" + model.config().dim() + ", split " + model.splitLayer() + ")");
+        try {
+            if (created.dim() != model.config().dim() || created.splitLayer() != model.splitLayer()) {
+                throw new EdgeException("protocol", "server model (d=" + created.dim() + ") or split (" + created.splitLayer()
+                        + ") does not match the edge's (d=" + model.config().dim() + ", split " + model.splitLayer() + ")");
+            }
+            checkStreamPath(created);
+            return new EdgeSession(model, options, http, created);
+        } catch (RuntimeException e) {
+            // Do not leave the cloud half holding a slot and KV memory until it expires.
+            delete(http, options, created.sessionId());
+            http.dispatcher().executorService().shutdown();
+            throw e;
         }
-        return new EdgeSession(model, options, http, created);
     }
 
     public String sessionId() {
@@ -130,6 +138,10 @@ public final class EdgeSession implements AutoCloseable {
                 frame = frames.encode(header, hidden);
             }
             long t2 = System.nanoTime();
+            if (frame.length > created.maxFrameBytes()) {
+                throw new EdgeException("too_large", "step " + step + " frame is " + frame.length + " bytes; the server accepts "
+                        + created.maxFrameBytes() + " (shorten the prompt or use a smaller codec)");
+            }
             Exchange ex = exchange(frame, step);
             long t3 = System.nanoTime();
             StepStats stats = new StepStats(step, input.length, (t1 - t0) / 1e6, (t2 - t1) / 1e6, frame.length,
@@ -270,15 +282,29 @@ public final class EdgeSession implements AutoCloseable {
             connection = null;
         }
         segment.close();
-        Request req = new Request.Builder().url(url(options, "/v1/sessions/" + created.sessionId()))
+        delete(http, options, created.sessionId());
+        http.dispatcher().executorService().shutdown();
+        http.connectionPool().evictAll();
+    }
+
+    /** {@code DELETE /v1/sessions/{id}}, best effort: a 404 (already expired) or an unreachable server is fine. */
+    private static void delete(OkHttpClient http, EdgeOptions options, String sessionId) {
+        Request req = new Request.Builder().url(url(options, "/v1/sessions/" + sessionId))
                 .header("Authorization", "Bearer " + options.token()).delete().build();
         try (Response ignored = http.newCall(req).execute()) {
             // 204, or 404 if it already expired: either way it is gone
         } catch (IOException e) {
             // the server will expire it
         }
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
+    }
+
+    /** The stream path comes from the server: accept only our own path shape, never another host. */
+    private static void checkStreamPath(SessionCreated created) {
+        String id = created.sessionId();
+        String p = created.streamPath();
+        if (id == null || !id.matches("[0-9a-f]{32}") || !("/v1/sessions/" + id + "/stream").equals(p)) {
+            throw new EdgeException("protocol", "unexpected session id or stream path from the server: " + id + ", " + p);
+        }
     }
 
     private static JsonNode post(OkHttpClient http, EdgeOptions options, String path, SessionRequest body) {

@@ -104,6 +104,9 @@ public final class Sampler {
         for (int i = 0; i < n; i++) {
             if (probs[i] >= cutoff) order[m++] = i;
         }
+        if (m == 0) {
+            return argmaxOfProbs(); // degenerate distribution (e.g. NaN logits): nothing passes the cutoff
+        }
         Integer[] boxed = new Integer[m];
         for (int i = 0; i < m; i++) boxed[i] = order[i];
         Arrays.sort(boxed, (a, b) -> {
@@ -126,6 +129,14 @@ public final class Sampler {
             if (r < cdf) return boxed[i];
         }
         return boxed[last];
+    }
+
+    private int argmaxOfProbs() {
+        int best = 0;
+        for (int i = 1; i < probs.length; i++) {
+            if (probs[i] > probs[best]) best = i;
+        }
+        return best;
     }
 
     /** xorshift* as in llama2.c: uniform in [0, 1). */
