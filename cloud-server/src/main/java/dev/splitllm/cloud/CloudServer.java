@@ -101,6 +101,10 @@ public final class CloudServer implements AutoCloseable {
                     CloudSession s = registry.get(ctx.pathParam("id"), auth.authenticate(ctx.header("Authorization")));
                     ctx.attribute(SESSION_ATTR, s);
                     sockets.computeIfAbsent(s.id, k -> ConcurrentHashMap.newKeySet()).add(ctx);
+                    if (s.closed()) { // deleted or expired while this socket was connecting
+                        forget(ctx);
+                        ctx.closeSession(1000, "session closed");
+                    }
                 });
                 ws.onBinaryMessage(this::onFrame);
                 ws.onMessage(ctx -> sendError(ctx, new ErrorMessage("bad_frame",
@@ -289,8 +293,10 @@ public final class CloudServer implements AutoCloseable {
     private void forget(WsContext ctx) {
         CloudSession s = ctx.attribute(SESSION_ATTR);
         if (s != null) {
-            Set<WsContext> set = sockets.get(s.id);
-            if (set != null) set.remove(ctx);
+            sockets.computeIfPresent(s.id, (id, set) -> {
+                set.remove(ctx);
+                return set.isEmpty() ? null : set;
+            });
         }
     }
 

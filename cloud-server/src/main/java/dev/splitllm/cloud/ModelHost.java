@@ -25,6 +25,8 @@ public final class ModelHost {
     private final Tokenizer tokenizer;
     private final Function<ModelWeights, Backend> backendFactory;
     private final String backendName;
+    /** The backend of the loaded format: completions use it without taking the conversion lock. */
+    private final Backend nativeBackend;
     private final Set<WeightFormat> allowedFormats;
     private final BiFunction<ModelWeights, WeightFormat, ModelWeights> converter;
     private final Map<WeightFormat, Backend> backends = new EnumMap<>(WeightFormat.class);
@@ -59,6 +61,7 @@ public final class ModelHost {
         this.converter = converter;
         Backend first = backendFactory.apply(weights);
         this.backendName = first.name();
+        this.nativeBackend = first;
         backends.put(nativeFormat(), first);
     }
 
@@ -96,7 +99,7 @@ public final class ModelHost {
 
     /** The backend of the loaded format, used for plain completions. */
     public Backend nativeBackend() {
-        return backend(nativeFormat());
+        return nativeBackend;
     }
 
     /** Name of the backend computing the cloud segments, e.g. "java/vector-512" or "onnxruntime/cpu". */
