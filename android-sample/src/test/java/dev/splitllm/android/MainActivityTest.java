@@ -11,7 +11,7 @@ import android.view.View;
 import dev.splitllm.cloud.CloudServer;
 import dev.splitllm.cloud.ModelHost;
 import dev.splitllm.cloud.ServerConfig;
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.Llama2cCheckpoint;

@@ -12,7 +12,7 @@ import dev.splitllm.edge.EdgeOptions;
 import dev.splitllm.edge.EdgeSession;
 import dev.splitllm.edge.GenerationResult;
 import dev.splitllm.edge.StepStats;
-import dev.splitllm.engine.eval.LatencyChart;
+import dev.splitllm.eval.LatencyChart;
 import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.kernels.KernelProvider;

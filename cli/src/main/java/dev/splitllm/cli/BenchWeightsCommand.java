@@ -1,6 +1,6 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.bench.DecodeBenchmark;
+import dev.splitllm.tools.bench.DecodeBenchmark;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.convert.ModelConverter;
+import dev.splitllm.tools.convert.ModelConverter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -1,10 +1,10 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.eval.EvalHarness;
-import dev.splitllm.engine.eval.EvalOptions;
-import dev.splitllm.engine.eval.EvalReport;
-import dev.splitllm.engine.fetch.FetchException;
-import dev.splitllm.engine.fetch.ModelFetcher;
+import dev.splitllm.eval.EvalHarness;
+import dev.splitllm.eval.EvalOptions;
+import dev.splitllm.eval.EvalReport;
+import dev.splitllm.fetch.FetchException;
+import dev.splitllm.fetch.ModelFetcher;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;

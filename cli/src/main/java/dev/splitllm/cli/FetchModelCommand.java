@@ -1,9 +1,9 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.fetch.FetchException;
-import dev.splitllm.engine.fetch.ModelFetcher;
-import dev.splitllm.engine.fetch.ModelSpec;
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.FetchException;
+import dev.splitllm.fetch.ModelFetcher;
+import dev.splitllm.fetch.ModelSpec;
+import dev.splitllm.fetch.ModelStore;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

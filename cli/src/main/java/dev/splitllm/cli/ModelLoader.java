@@ -1,8 +1,8 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.fetch.FetchException;
-import dev.splitllm.engine.fetch.ModelFetcher;
-import dev.splitllm.engine.fetch.ModelSpec;
+import dev.splitllm.fetch.FetchException;
+import dev.splitllm.fetch.ModelFetcher;
+import dev.splitllm.fetch.ModelSpec;
 import dev.splitllm.engine.model.ModelFiles;
 import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelSource;

@@ -1,7 +1,7 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.fetch.FetchListener;
-import dev.splitllm.engine.fetch.FetchStep;
+import dev.splitllm.fetch.FetchListener;
+import dev.splitllm.fetch.FetchStep;
 import java.io.PrintStream;
 import java.util.Locale;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;

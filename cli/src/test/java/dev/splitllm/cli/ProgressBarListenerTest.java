@@ -2,7 +2,7 @@ package dev.splitllm.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.splitllm.engine.fetch.FetchStep;
+import dev.splitllm.fetch.FetchStep;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,7 @@ package dev.splitllm.edge;
 import dev.splitllm.cloud.CloudServer;
 import dev.splitllm.cloud.ModelHost;
 import dev.splitllm.cloud.ServerConfig;
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.forward.Generation;
 import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;

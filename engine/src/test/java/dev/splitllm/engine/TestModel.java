@@ -1,8 +1,8 @@
 package dev.splitllm.engine;
 
-import dev.splitllm.engine.fetch.FetchException;
-import dev.splitllm.engine.fetch.FetchListener;
-import dev.splitllm.engine.fetch.ModelFetcher;
+import dev.splitllm.fetch.FetchException;
+import dev.splitllm.fetch.FetchListener;
+import dev.splitllm.fetch.ModelFetcher;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.Llama2cCheckpoint;

@@ -2,7 +2,7 @@ package dev.splitllm.optimizer;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.optimizer.profile.CalibrationTable;
 import dev.splitllm.optimizer.profile.CodecPoint;

@@ -2,7 +2,7 @@ package dev.splitllm.optimizer;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;

@@ -1,6 +1,6 @@
 package dev.splitllm.optimizer;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.optimizer.plan.PlanFile;
 import dev.splitllm.optimizer.profile.CalibrationTable;

@@ -1,6 +1,6 @@
 package dev.splitllm.engine.onnx;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.forward.Backend;
 import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;

@@ -1,6 +1,6 @@
 package dev.splitllm.engine.onnx;
 
-import dev.splitllm.engine.fetch.ModelStore;
+import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.forward.Transformer;

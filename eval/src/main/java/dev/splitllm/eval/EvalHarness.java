@@ -1,0 +1,341 @@
+package dev.splitllm.eval;
+
+import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.kernels.KernelProvider;
+import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.ThreadTeam;
+import dev.splitllm.engine.model.Llama2cCheckpoint;
+import dev.splitllm.engine.model.ModelQuantizer;
+import dev.splitllm.engine.model.ModelSlice;
+import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.model.PrecisionPlan;
+import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
+import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.weights.WeightFormat;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The evaluation run behind {@code ./splitllm eval}: loads stories15M and the texts, calibrates
+ * the TS thresholds and the baselines on Emma, then measures every configuration (split layer x
+ * OPSC weight precisions x wire) against the unsplit fp32 model with {@link SplitEvaluator}:
+ * perplexity on fixed slices of Pride and Prejudice and KJV Genesis, top-1 agreement, KL and
+ * greedy prefix on the fixed prompt set, bits per element of every frame; plus the codec-only
+ * bits study at every split layer 1..L-1. Entry points take plain parameters.
+ */
+public final class EvalHarness {
+    /** The default codec's TAB-Q budget; its tau is the calibrated 99.9th percentile. */
+    public static final double DEFAULT_EPS = 1e-3;
+    /** Every bit-width 2..8, a finer TAB-Q bit set than the default {2,3,4,6,8}. */
+    public static final int FULL_BIT_SET = CodecSpec.maskOf(2, 3, 4, 5, 6, 7, 8);
+
+    private EvalHarness() {}
+
+    /** Runs {@code options} without progress reports. */
+    public static EvalReport run(EvalOptions options) throws IOException {
+        return run(options, EvalListener.NONE);
+    }
+
+    /** Runs {@code options}, reporting progress to {@code listener}. */
+    public static EvalReport run(EvalOptions options, EvalListener listener) throws IOException {
+        long t0 = System.nanoTime();
+        Path ckpt = options.modelDir().resolve("stories15M.bin");
+        Path tokFile = options.modelDir().resolve("tokenizer.bin");
+        if (!Files.isRegularFile(ckpt) || !Files.isRegularFile(tokFile)) {
+            throw new IOException("stories15M not found in " + options.modelDir() + " (run ./splitllm fetch-model first)");
+        }
+        ModelWeights fp32 = Llama2cCheckpoint.load(ckpt, ModelSlice.all(Llama2cCheckpoint.readConfig(ckpt).nLayers()));
+        Llama2Tokenizer tok = Llama2Tokenizer.load(tokFile, fp32.config().vocabSize());
+        int layers = fp32.config().nLayers();
+        for (int s : options.splits()) {
+            if (s < 1 || s >= layers) {
+                throw new IllegalArgumentException("split layer must be in 1.." + (layers - 1) + ", got " + s);
+            }
+        }
+        try (ThreadTeam team = new ThreadTeam(options.threads())) {
+            return run(options, fp32, tok, team, EvalTexts.inUserCache(), listener, t0);
+        }
+    }
+
+    /** The same with everything supplied (tests share one model). */
+    public static EvalReport run(EvalOptions o, ModelWeights fp32, Llama2Tokenizer tok, ThreadTeam team, EvalTexts texts,
+                                 EvalListener listener, long startNanos) throws IOException {
+        Kernels kernels = KernelProvider.best();
+        Transformer reference = new Transformer(fp32, kernels, team);
+        SplitEvaluator ev = new SplitEvaluator(reference);
+        int bos = tok.bos();
+        int layers = fp32.config().nLayers();
+        List<String> notes = new ArrayList<>();
+
+        listener.progress("texts", 0, 3);
+        List<int[]> pp = o.pplTokens() == 0 ? List.of() : TextWindows.windows(TextWindows.stream(tok,
+                TextWindows.paragraphs(texts.austen(EvalTexts.Novel.PRIDE_AND_PREJUDICE)), o.pplTokens()), bos);
+        listener.progress("texts", 1, 3);
+        List<int[]> kjv = o.kjvTokens() == 0 ? List.of() : TextWindows.windows(TextWindows.stream(tok,
+                texts.kjvBook("Ge"), o.kjvTokens()), bos);
+        listener.progress("texts", 2, 3);
+        List<int[]> calib = TextWindows.windows(TextWindows.stream(tok,
+                TextWindows.paragraphs(texts.austen(EvalTexts.Novel.EMMA)), o.calibTokens()), bos);
+        List<String> promptText = PromptSet.prompts(texts.austen(EvalTexts.Novel.SENSE_AND_SENSIBILITY), o.prompts());
+        listener.progress("texts", 3, 3);
+
+        Calibration cal = Calibration.collect(fp32, kernels, team, calib);
+        listener.progress("calibration", 1, 1);
+        Map<Integer, float[]> taus = new LinkedHashMap<>();
+        for (int s : o.splits()) {
+            float[] t = new float[o.percentiles().size()];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = cal.tau().tau(s, o.percentiles().get(i));
+            }
+            taus.put(s, t);
+        }
+
+        // Configurations, grouped by model variant and split so the edge output is reused.
+        ModelVariant base = new ModelVariant("f32", reference);
+        List<Entry> configs = new ArrayList<>();
+        for (int s : o.splits()) {
+            float tauDefault = cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE);
+            configs.add(codec(s, base, "lossless", CodecSpec.fp32()));
+            configs.add(codec(s, base, "fp16", CodecSpec.fp16()));
+            configs.add(codec(s, base, "q8_0", CodecSpec.q8_0()));
+            for (int b : o.uniformBits()) {
+                configs.add(codec(s, base, "uniform (no TS)", CodecSpec.uniform(b)).sweep(o.sweepPpl()));
+            }
+            // The sweep: TS at the first percentile, every budget, default bit set.
+            for (double e : o.epsilons()) {
+                Entry en = codec(s, base, "TS+TAB-Q p" + o.percentiles().get(0),
+                        CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, taus.get(s)[0]));
+                configs.add(e == DEFAULT_EPS ? en : en.sweep(o.sweepPpl()));
+            }
+            CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, tauDefault);
+            configs.add(codec(s, base, "TS+TAB-Q +zstd", def.withZstd()));
+            // Hadamard rotation at the tighter budgets (where the rotation pays off most).
+            for (double e : o.epsilons()) {
+                if (e <= DEFAULT_EPS) {
+                    Entry en = codec(s, base, "TS+TAB-Q +rot",
+                            CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED));
+                    configs.add(e == DEFAULT_EPS ? en.sweep(o.sweepPpl()) : en);
+                }
+            }
+            if (o.extras()) {
+                // Other percentiles at the default budget, the full bit set 2..8, rotation.
+                for (int pi = 1; pi < o.percentiles().size(); pi++) {
+                    configs.add(codec(s, base, "TS+TAB-Q other tau", CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, taus.get(s)[pi])).sweep(o.sweepPpl()));
+                }
+                for (double e : List.of(DEFAULT_EPS, 3e-4)) {
+                    configs.add(codec(s, base, "TS+TAB-Q bits 2..8", CodecSpec.tabq((float) e, FULL_BIT_SET, tauDefault)).sweep(o.sweepPpl()));
+                }
+                configs.add(codec(s, base, "TS+TAB-Q +rot bits 2..8",
+                        CodecSpec.tabq(3e-4f, FULL_BIT_SET, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED)).sweep(o.sweepPpl()));
+                configs.add(codec(s, base, "TS+TAB-Q +rot +zstd",
+                        CodecSpec.tabq(3e-4f, CodecSpec.DEFAULT_BIT_MASK, tauDefault).withRotation(CodecSpec.DEFAULT_ROTATION_SEED).withZstd()).sweep(o.sweepPpl()));
+            }
+        }
+        if (o.extras()) {
+            for (int s : o.splits()) {
+                CodecSpec def = CodecSpec.tabq((float) DEFAULT_EPS, CodecSpec.DEFAULT_BIT_MASK, cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE)).withZstd();
+                for (WeightFormat edge : List.of(WeightFormat.Q8_0, WeightFormat.Q4_0)) {
+                    PrecisionPlan plan = new PrecisionPlan(s, edge, WeightFormat.F32, WeightFormat.F32, WeightFormat.F32);
+                    ModelVariant v = new ModelVariant("edge " + edge.id() + " / cloud f32",
+                            new Transformer(ModelQuantizer.apply(fp32, plan), kernels, team));
+                    configs.add(new Entry("OPSC + TS+TAB-Q +zstd", new SplitConfig(s, v, new CodecWire(def))));
+                }
+            }
+            Baseline sq = SmoothQuantBaseline.build(fp32, cal, SmoothQuantBaseline.DEFAULT_ALPHA, kernels, team);
+            Baseline atom = AtomBaseline.build(fp32, cal, AtomBaseline.DEFAULT_OUTLIERS, AtomBaseline.DEFAULT_GROUP, kernels, team);
+            for (int s : o.splits()) {
+                configs.add(new Entry("SmoothQuant W8A8", sq.at(s)));
+                configs.add(new Entry("Atom W4A4", atom.at(s)));
+            }
+            notes.add("Baselines: " + sq.description() + ". " + atom.description() + ".");
+        }
+        listener.progress("configurations", configs.size(), configs.size());
+
+        // Unsplit fp32 perplexity.
+        PerplexityStats refPp = new PerplexityStats(), refKjv = new PerplexityStats();
+        long withPpl = configs.stream().filter(Entry::ppl).count();
+        long units = pp.size() + kjv.size() + (long) o.prompts() + (long) (pp.size() + kjv.size()) * withPpl
+                + (long) o.prompts() * configs.size();
+        long done = 0;
+        for (int[] w : pp) {
+            ev.perplexity(w, refPp);
+            listener.progress("evaluate", ++done, units);
+        }
+        for (int[] w : kjv) {
+            ev.perplexity(w, refKjv);
+            listener.progress("evaluate", ++done, units);
+        }
+        int n = configs.size();
+        PerplexityStats[] ppS = new PerplexityStats[n], kjvS = new PerplexityStats[n];
+        QualityStats[] q = new QualityStats[n];
+        BitsTally[] tally = new BitsTally[n];
+        for (int i = 0; i < n; i++) {
+            ppS[i] = new PerplexityStats();
+            kjvS[i] = new PerplexityStats();
+            q[i] = new QualityStats();
+            tally[i] = new BitsTally();
+        }
+        for (int[] w : pp) {
+            for (int i = 0; i < n; i++) {
+                if (!configs.get(i).ppl) {
+                    continue;
+                }
+                ev.perplexity(configs.get(i).config, w, ppS[i], tally[i]);
+                listener.progress("evaluate", ++done, units);
+            }
+        }
+        for (int[] w : kjv) {
+            for (int i = 0; i < n; i++) {
+                if (!configs.get(i).ppl) {
+                    continue;
+                }
+                ev.perplexity(configs.get(i).config, w, kjvS[i], tally[i]);
+                listener.progress("evaluate", ++done, units);
+            }
+        }
+        for (String text : promptText) {
+            int[] prompt = tok.encode(text, true);
+            Reference ref = ev.reference(prompt, o.generated());
+            listener.progress("evaluate", ++done, units);
+            for (int i = 0; i < n; i++) {
+                ev.compare(configs.get(i).config, ref, q[i], tally[i]);
+                listener.progress("evaluate", ++done, units);
+            }
+        }
+        List<EvalReport.Row> rows = new ArrayList<>();
+        double basePpl = refPp.perplexity(), baseKjv = refKjv.perplexity();
+        for (int i = 0; i < n; i++) {
+            SplitConfig c = configs.get(i).config;
+            rows.add(new EvalReport.Row(c.split(), configs.get(i).family, c.variant().name(), c.wire().name(),
+                    tally[i].prefillBitsPerElement(), tally[i].decodeBitsPerElement(), q[i].agreement(), q[i].meanKl(),
+                    q[i].meanPrefix(), ppS[i].perplexity(), ppS[i].perplexity() - basePpl, kjvS[i].perplexity(),
+                    kjvS[i].perplexity() - baseKjv));
+        }
+        List<EvalReport.BitsRow> bits = bitsStudy(reference, cal, pp.isEmpty() ? calib : pp, o, layers, listener);
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        EvalReport report = new EvalReport(o, basePpl, baseKjv, rows, bits, taus, notes, seconds);
+        report.setPositions(q.length == 0 ? 0 : q[0].positions());
+        return report;
+    }
+
+    /** Codec-only bits per element at every split layer 1..L-1 for the TAB-Q budgets, prefill and decode, with and without zstd. */
+    static List<EvalReport.BitsRow> bitsStudy(Transformer tf, Calibration cal, List<int[]> windows, EvalOptions o, int layers,
+                                               EvalListener listener) {
+        List<int[]> use = windows.subList(0, Math.min(o.bitsWindows(), windows.size()));
+        List<float[][]> hidden = new ArrayList<>();
+        for (int[] w : use) {
+            hidden.add(ResidualCapture.afterEachBlock(tf, w));
+        }
+        int d = tf.config().dim();
+        ActivationCodec codec = new ActivationCodec();
+        List<EvalReport.BitsRow> out = new ArrayList<>();
+        for (int s = 1; s < layers; s++) {
+            float tau = cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE);
+            List<CodecSpec> specs = new ArrayList<>();
+            specs.add(CodecSpec.q8_0());
+            for (double e : o.epsilons()) {
+                CodecSpec spec = CodecSpec.tabq((float) e, CodecSpec.DEFAULT_BIT_MASK, tau);
+                specs.add(spec);
+                specs.add(spec.withZstd());
+            }
+            for (CodecSpec spec : specs) {
+                BitsTally t = new BitsTally();
+                for (int wi = 0; wi < use.size(); wi++) {
+                    float[] h = hidden.get(wi)[s];
+                    int tokens = use.get(wi).length;
+                    t.add(true, 8L * codec.encode(spec, h, tokens, d).length, (long) tokens * d);
+                    float[] row = new float[d];
+                    for (int r = 0; r < tokens; r++) {
+                        System.arraycopy(h, r * d, row, 0, d);
+                        t.add(false, 8L * codec.encode(spec, row, 1, d).length, d);
+                    }
+                }
+                out.add(new EvalReport.BitsRow(s, spec.toString(), t.prefillBitsPerElement(), t.decodeBitsPerElement()));
+            }
+            listener.progress("bits study", s, layers - 1);
+        }
+        return out;
+    }
+
+    /** Writes RESULTS-style markdown and one KL chart per split layer into {@code dir}; returns the markdown path. */
+    public static Path write(EvalReport report, Path dir, String command) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder md = new StringBuilder();
+        md.append("Generated by `").append(command).append("`.\n\n");
+        md.append(report.markdown());
+        for (int s : report.options().splits()) {
+            String name = String.format(Locale.ROOT, "kl-vs-bits-split%d.svg", s);
+            Files.writeString(dir.resolve(name), report.klChart(s));
+            md.append("\n![mean KL vs bits per element, split ").append(s).append("](").append(name).append(")\n");
+        }
+        Path out = dir.resolve("eval-results.md");
+        Files.writeString(out, md.toString());
+        return out;
+    }
+
+    /**
+     * Interim command line until {@code ./splitllm eval} is wired: {@code [--quick|--full]
+     * [--out DIR] [--threads N]}. Prints the markdown report; with {@code --out} also writes it
+     * and the charts there.
+     */
+    public static void main(String[] args) throws IOException {
+        EvalOptions o = EvalOptions.quick();
+        Path out = null;
+        int threads = 2;
+        String mode = "--quick";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick": o = EvalOptions.quick(); mode = args[i]; break;
+                case "--full": o = EvalOptions.full(); mode = args[i]; break;
+                case "--headline": o = EvalOptions.headline(); mode = args[i]; break;
+                case "--out":
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("--out needs a folder");
+                    out = Path.of(args[++i]);
+                    break;
+                case "--threads":
+                    if (i + 1 >= args.length) throw new IllegalArgumentException("--threads needs a number");
+                    threads = Integer.parseInt(args[++i]);
+                    break;
+                default: throw new IllegalArgumentException("unknown argument " + args[i] + " (use --quick, --full, --out DIR, --threads N)");
+            }
+        }
+        o = new EvalOptions(o.modelDir(), threads, o.splits(), o.prompts(), o.generated(), o.pplTokens(), o.kjvTokens(),
+                o.calibTokens(), o.epsilons(), o.percentiles(), o.uniformBits(), o.extras(), o.bitsWindows(), o.sweepPpl());
+        long[] last = {0};
+        EvalReport r = run(o, (stage, done, total) -> {
+            long now = System.nanoTime();
+            if (done == total || now - last[0] > 5_000_000_000L) {
+                last[0] = now;
+                System.err.printf(Locale.ROOT, "%s %d/%d%n", stage, done, total);
+            }
+        });
+        String command = "java -cp <engine+quantization classes> dev.splitllm.eval.EvalHarness " + mode
+                + " --threads " + threads + (out == null ? "" : " --out " + out);
+        if (out != null) {
+            System.err.println("wrote " + write(r, out, command));
+        }
+        System.out.println(r.markdown());
+    }
+
+    private static Entry codec(int split, ModelVariant v, String family, CodecSpec spec) {
+        return new Entry(family, new SplitConfig(split, v, new CodecWire(spec)), true);
+    }
+
+    /** A configuration, the family it is charted under, and whether its perplexity is measured. */
+    private record Entry(String family, SplitConfig config, boolean ppl) {
+        Entry(String family, SplitConfig config) {
+            this(family, config, true);
+        }
+
+        Entry sweep(boolean allPpl) {
+            return new Entry(family, config, allPpl);
+        }
+    }
+}

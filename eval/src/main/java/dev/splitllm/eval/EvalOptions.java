@@ -1,0 +1,95 @@
+package dev.splitllm.eval;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What an evaluation run measures. {@link #quick()} is the smoke configuration (one split,
+ * a handful of codecs, short text, few prompts); {@link #full()} is the bounded run behind
+ * docs/RESULTS.md. All sizes are validated against hard bounds.
+ *
+ * @param modelDir       folder holding stories15M.bin and tokenizer.bin
+ * @param threads        worker threads for the forward pass (1..64)
+ * @param splits         split layers to evaluate (each 1..L-1)
+ * @param prompts        prompts of the fixed set to use (1..64; half stories, half Austen, interleaved)
+ * @param generated      greedy tokens per prompt (1..192)
+ * @param pplTokens      scored tokens of Pride and Prejudice (from its start; 0 = none)
+ * @param kjvTokens      scored tokens of KJV Genesis (from its start; 0 = none)
+ * @param calibTokens    calibration tokens from Emma (for tau, SmoothQuant, Atom)
+ * @param epsilons       TAB-Q budgets of the sweep
+ * @param percentiles    TS percentiles (tau calibrated per split layer): the first is swept over
+ *                       every budget, the others (with extras) run at the default budget
+ * @param uniformBits    bit-widths of the uniform per-token baseline
+ * @param extras         also run rotation / zstd variants of the default codec, OPSC weight
+ *                       plans and the SmoothQuant / Atom baselines
+ * @param bitsWindows    text windows for the bits-per-element study (codec only, no quality)
+ * @param sweepPpl       measure perplexity for the sweep's extra points too (uniform, non-default
+ *                       budgets, other taus, bit sets, rotation); false keeps it to fp32, fp16,
+ *                       Q8_0, the default codec (+zstd), OPSC and the baselines
+ */
+public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts, int generated, int pplTokens,
+                          int kjvTokens, int calibTokens, List<Double> epsilons, List<Double> percentiles,
+                          List<Integer> uniformBits, boolean extras, int bitsWindows, boolean sweepPpl) {
+
+    public EvalOptions {
+        if (modelDir == null) {
+            throw new IllegalArgumentException("model folder is missing");
+        }
+        check("threads", threads, 1, 64);
+        if (splits == null || splits.length == 0) {
+            throw new IllegalArgumentException("at least one split layer is needed");
+        }
+        splits = splits.clone();
+        check("prompts", prompts, 1, PromptSet.SIZE);
+        check("generated tokens", generated, 1, 192);
+        check("Pride and Prejudice tokens", pplTokens, 0, 64_000);
+        check("KJV tokens", kjvTokens, 0, 64_000);
+        check("calibration tokens", calibTokens, 1, 64_000);
+        check("bits-study windows", bitsWindows, 1, 64);
+        epsilons = List.copyOf(epsilons);
+        percentiles = List.copyOf(percentiles);
+        uniformBits = List.copyOf(uniformBits);
+        for (double e : epsilons) {
+            if (!(e > 0 && e <= 1)) {
+                throw new IllegalArgumentException("eps must be in (0, 1], got " + e);
+            }
+        }
+        for (double p : percentiles) {
+            if (!(p > 0 && p < 100)) {
+                throw new IllegalArgumentException("percentile must be in (0, 100), got " + p);
+            }
+        }
+        for (int b : uniformBits) {
+            check("uniform bits", b, 1, 8);
+        }
+    }
+
+    /** The smoke configuration: runs in well under a minute on 2 cores once the texts are cached. */
+    public static EvalOptions quick() {
+        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 4, 16, 255, 0, 510,
+                List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2, true);
+    }
+
+    /**
+     * The bounded full run behind docs/RESULTS.md (105 configurations, 270 s; sized for a heavily shared
+     * 2-core machine): every split layer 1..5, 8 prompts x 24 tokens, one 255-token window of
+     * Pride and Prejudice for the main configurations. {@link #headline()} is the 64 x 64 prompt
+     * set on the default split and codecs.
+     */
+    public static EvalOptions full() {
+        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {1, 2, 3, 4, 5}, 8, 24,
+                255, 0, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.9, 99.0), List.of(4, 8), true, 8, false);
+    }
+
+    /** The full 64-prompt x 64-token set and longer text slices, for the default split and codecs only. */
+    public static EvalOptions headline() {
+        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 64, 64,
+                1020, 510, 2040, List.of(1e-3, 3e-4), List.of(99.9), List.of(), false, 8, true);
+    }
+
+    private static void check(String what, int v, int lo, int hi) {
+        if (v < lo || v > hi) {
+            throw new IllegalArgumentException(what + " must be in " + lo + ".." + hi + ", got " + v);
+        }
+    }
+}
