@@ -3,7 +3,7 @@ package dev.splitllm.cli;
 import dev.splitllm.fetch.FetchException;
 import dev.splitllm.fetch.ModelFetcher;
 import dev.splitllm.fetch.ModelSpec;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelSlice;

@@ -1,6 +1,6 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.optimizer.DerivedProfiles;
 import dev.splitllm.optimizer.plan.PlanFile;

@@ -3,7 +3,7 @@ package dev.splitllm.cli;
 import dev.splitllm.edge.EdgeOptions;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.weights.WeightFormat;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.optimizer.plan.Plan;
 import dev.splitllm.optimizer.plan.PlanFile;

@@ -7,7 +7,7 @@ import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.Llama2cCheckpoint;
 import dev.splitllm.engine.model.LlamaConfig;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelQuantizer;
 import dev.splitllm.engine.model.ModelSource;

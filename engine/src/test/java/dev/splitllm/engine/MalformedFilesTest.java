@@ -3,7 +3,7 @@ package dev.splitllm.engine;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.splitllm.engine.model.Llama2cCheckpoint;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import java.nio.ByteBuffer;

@@ -2,7 +2,7 @@ package dev.splitllm.engine.gguf;
 
 import dev.splitllm.engine.model.LayerWeights;
 import dev.splitllm.engine.model.LlamaConfig;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.tensor.WeightMatrix;

@@ -1,6 +1,6 @@
 package dev.splitllm.engine.gguf;
 
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.RopePermutation;
 import dev.splitllm.engine.tensor.BF16Matrix;
 import dev.splitllm.engine.tensor.F16Matrix;

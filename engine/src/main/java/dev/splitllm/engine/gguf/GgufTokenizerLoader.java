@@ -1,6 +1,6 @@
 package dev.splitllm.engine.gguf;
 
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.engine.tokenizer.PreTokenizerPattern;

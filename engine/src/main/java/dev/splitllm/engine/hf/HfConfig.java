@@ -3,7 +3,7 @@ package dev.splitllm.engine.hf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.engine.model.LlamaConfig;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

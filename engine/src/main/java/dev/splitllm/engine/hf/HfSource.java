@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.engine.model.LayerWeights;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.model.ModelFormat;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;

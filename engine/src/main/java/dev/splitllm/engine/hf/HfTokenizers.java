@@ -1,6 +1,6 @@
 package dev.splitllm.engine.hf;
 
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.io.IOException;

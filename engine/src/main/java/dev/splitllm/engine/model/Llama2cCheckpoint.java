@@ -1,5 +1,7 @@
 package dev.splitllm.engine.model;
 
+import dev.splitllm.engine.ModelFormatException;
+
 import dev.splitllm.engine.tensor.F32Matrix;
 import java.io.IOException;
 import java.nio.ByteBuffer;

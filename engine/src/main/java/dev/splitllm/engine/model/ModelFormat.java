@@ -1,5 +1,7 @@
 package dev.splitllm.engine.model;
 
+import dev.splitllm.engine.ModelFormatException;
+
 /** The model file formats {@link ModelFiles} recognises (by content, never by file name). */
 public enum ModelFormat {
     /** karpathy/llama2.c checkpoint (.bin): a 28-byte header whose shape matches the file size. */

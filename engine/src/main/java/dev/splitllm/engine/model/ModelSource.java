@@ -1,5 +1,7 @@
 package dev.splitllm.engine.model;
 
+import dev.splitllm.engine.ModelFormatException;
+
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.io.IOException;
 

@@ -46,7 +46,7 @@ class GgufReaderTest {
             assertArrayEquals(new long[] {1, 2}, (long[]) rows[0].value());
             assertArrayEquals(new long[] {3}, (long[]) rows[1].value());
             assertEquals("llama", f.getString("general.architecture", null));
-            var e = assertThrows(dev.splitllm.engine.model.ModelFormatException.class, () -> f.getString("t.u8", null));
+            var e = assertThrows(dev.splitllm.engine.ModelFormatException.class, () -> f.getString("t.u8", null));
             assertTrue(e.getMessage().contains("t.u8"), e.getMessage());
         }
     }

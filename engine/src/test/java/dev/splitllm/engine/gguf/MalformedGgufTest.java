@@ -2,8 +2,8 @@ package dev.splitllm.engine.gguf;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.splitllm.engine.model.ModelFiles;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.load.ModelFiles;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.tokenizer.Tokenizer;

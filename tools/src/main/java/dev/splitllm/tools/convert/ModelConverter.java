@@ -1,6 +1,6 @@
 package dev.splitllm.tools.convert;
 
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import java.nio.charset.StandardCharsets;

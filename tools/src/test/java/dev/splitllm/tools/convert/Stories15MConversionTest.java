@@ -8,7 +8,7 @@ import dev.splitllm.tools.convert.ModelConverter;
 import dev.splitllm.engine.gguf.GgufFile;
 import dev.splitllm.engine.gguf.GgmlType;
 import dev.splitllm.engine.model.LoadedModel;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelQuantizer;
 import dev.splitllm.engine.model.ModelSlice;

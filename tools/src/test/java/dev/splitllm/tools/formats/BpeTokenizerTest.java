@@ -9,7 +9,7 @@ import dev.splitllm.engine.gguf.GgufValue;
 import dev.splitllm.engine.gguf.GgufValueType;
 import dev.splitllm.engine.gguf.GgufWriter;
 import dev.splitllm.engine.hf.djl.DjlTokenizer;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
 import dev.splitllm.engine.tokenizer.ByteLevelMapping;

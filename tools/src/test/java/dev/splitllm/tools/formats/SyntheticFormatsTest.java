@@ -8,7 +8,7 @@ import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.model.LoadedModel;
-import dev.splitllm.engine.model.ModelFiles;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelFormat;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelWeights;

@@ -3,7 +3,7 @@ package dev.splitllm.engine.hf.djl;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.splitllm.engine.model.ModelFormatException;
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.tokenizer.ByteLevelMapping;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.io.IOException;

@@ -1,8 +1,13 @@
-package dev.splitllm.engine.model;
+package dev.splitllm.engine.load;
 
 import dev.splitllm.engine.gguf.GgufFile;
 import dev.splitllm.engine.gguf.GgufSource;
 import dev.splitllm.engine.hf.HfSource;
+import dev.splitllm.engine.model.Llama2cSource;
+import dev.splitllm.engine.model.LoadedModel;
+import dev.splitllm.engine.model.ModelFormat;
+import dev.splitllm.engine.model.ModelSlice;
+import dev.splitllm.engine.model.ModelSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

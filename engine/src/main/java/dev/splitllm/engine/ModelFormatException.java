@@ -1,4 +1,4 @@
-package dev.splitllm.engine.model;
+package dev.splitllm.engine;
 
 import java.io.IOException;
 
