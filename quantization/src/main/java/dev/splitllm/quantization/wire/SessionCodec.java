@@ -1,0 +1,111 @@
+package dev.splitllm.quantization.wire;
+
+import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CorruptPayloadException;
+import dev.splitllm.quantization.codec.OutlierChannels;
+
+/**
+ * One session's codec at the cut, with the state the codec keeps for a session: the outlier
+ * channel set of {@code channels=session} specs, chosen by the edge from the prefill frame,
+ * carried in that frame, and used for every later frame on both sides. The edge, the cloud and
+ * the measurement path (eval, calibrate, profile) all go through this class, so they encode and
+ * count exactly the same bytes.
+ *
+ * <ul>
+ *   <li>edge: {@link #encodeFrame} (the first frame chooses and carries the set);</li>
+ *   <li>cloud: {@link #decodeFrame}, then {@link #accept} once the step is committed
+ *       (a failed step leaves the session's set as it was);</li>
+ *   <li>measurement: {@link #roundTrip}, the payload encoded to bytes and decoded back, counting
+ *       what the wire carries for it apart from the fixed frame header.</li>
+ * </ul>
+ *
+ * Not thread-safe: one instance per session (codec scratch buffers are reused).
+ */
+public final class SessionCodec {
+    private final CodecSpec spec;
+    private final ActivationCodec codec = new ActivationCodec();
+    private final FrameCodec frames = new FrameCodec();
+    private OutlierChannels channels;
+
+    public SessionCodec(CodecSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("codec spec is missing");
+        }
+        this.spec = spec;
+    }
+
+    public CodecSpec spec() {
+        return spec;
+    }
+
+    /** The session's outlier channel set, or null before the first frame (or when the spec has none). */
+    public OutlierChannels channels() {
+        return channels;
+    }
+
+    /** Bytes the channel announcement adds to a frame: u16 count + u16 per channel. */
+    public static long announcementBytes(OutlierChannels set) {
+        return set == null ? 0 : 2 + 2L * set.size();
+    }
+
+    /**
+     * Edge: encodes {@code header.tokens() x header.dim()} rows of {@code hidden} as one frame. In
+     * session-channel mode the first frame chooses the set from its own rows and carries it.
+     */
+    public byte[] encodeFrame(FrameHeader header, float[] hidden) {
+        if (!spec.equals(header.codec())) {
+            throw new IllegalArgumentException("frame codec " + header.codec() + " != session's " + spec);
+        }
+        boolean announce = chooseChannels(hidden, header.tokens(), header.dim());
+        return frames.encode(header, hidden, channels, announce);
+    }
+
+    /**
+     * Cloud: decodes and validates a frame against the session's channel set. The set a frame
+     * carries takes effect only through {@link #accept}, after the step succeeded.
+     */
+    public Frame decodeFrame(byte[] bytes, FrameLimits limits) throws FrameException {
+        return frames.decode(bytes, limits, channels);
+    }
+
+    /** Cloud: the step of {@code frame} was committed; adopt the channel set it carried, if any. */
+    public void accept(Frame frame) {
+        if (frame.channelsInFrame()) {
+            channels = frame.channels();
+        }
+    }
+
+    /**
+     * Measurement: what the cloud reconstructs from {@code tokens x dim} rows sent as one frame.
+     * The payload is really encoded to bytes and decoded from them; {@code counter} receives the
+     * bytes the wire carries for it (payload, plus the channel announcement on the frame that
+     * carries it; the fixed frame header is not included, see {@link FrameCodec#overheadBytes}).
+     */
+    public float[] roundTrip(float[] x, int tokens, int dim, ByteCounter counter) {
+        boolean announce = chooseChannels(x, tokens, dim);
+        byte[] payload = codec.encode(spec, x, tokens, dim, channels);
+        counter.add(payload.length + (announce ? announcementBytes(channels) : 0));
+        try {
+            return codec.decode(spec, payload, tokens, dim, channels);
+        } catch (CorruptPayloadException e) {
+            throw new IllegalStateException("the codec could not decode its own payload for " + spec + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Where {@link #roundTrip} reports the bytes of each frame. */
+    public interface ByteCounter {
+        ByteCounter NONE = bytes -> { };
+
+        void add(long bytes);
+    }
+
+    /** Chooses the session's channel set from the first frame's rows; true when this frame must carry it. */
+    private boolean chooseChannels(float[] x, int tokens, int dim) {
+        if (!spec.sessionChannels() || channels != null) {
+            return false;
+        }
+        channels = OutlierChannels.select(x, tokens, dim, spec.tau());
+        return true;
+    }
+}
