@@ -11,10 +11,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Golden vectors from karpathy/llama2.c run.c on stories15M (research/models.md). */
-class GoldenVectorsTest {
+public class GoldenVectorsTest {
 
-    static final int[] PROMPT_IDS = {1, 9038, 2501, 263, 931};
-    static final int[] GREEDY_21 = {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304, 1708,
+    public static final int[] PROMPT_IDS = {1, 9038, 2501, 263, 931};
+    public static final int[] GREEDY_21 = {29892, 727, 471, 263, 2217, 7826, 4257, 365, 2354, 29889, 2296, 18012, 304, 1708,
             5377, 297, 278, 6575, 845, 457, 29889};
 
     @Test

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * model: greedy continuation of "Once upon a time" and the logits along that F32 continuation
  * (teacher-forced, so both models see the same tokens).
  */
-class QuantizedQualityTest {
+public class QuantizedQualityTest {
 
     static final int STEPS = 10;
     private static float[][] f32Logits;
@@ -28,7 +28,7 @@ class QuantizedQualityTest {
     }
 
     /** Greedy ids after the prompt. */
-    static int[] greedy(ModelWeights w, int steps) {
+    public static int[] greedy(ModelWeights w, int steps) {
         Transformer tf = new Transformer(w, KernelProvider.best(), TestModel.TEAM);
         SegmentState st = tf.newState(64);
         float[] x = tf.embed(GoldenVectorsTest.PROMPT_IDS);
@@ -45,7 +45,7 @@ class QuantizedQualityTest {
     }
 
     /** Logits (positions x vocab) of the prompt followed by the F32 greedy continuation. */
-    static float[][] teacherForcedLogits(ModelWeights w) {
+    public static float[][] teacherForcedLogits(ModelWeights w) {
         Transformer tf = new Transformer(w, KernelProvider.best(), TestModel.TEAM);
         int[] ids = GoldenVectorsTest.concat(GoldenVectorsTest.PROMPT_IDS, java.util.Arrays.copyOf(GoldenVectorsTest.GREEDY_21, STEPS));
         SegmentState st = tf.newState(64);
@@ -62,7 +62,7 @@ class QuantizedQualityTest {
      * {max |a - b| over all logits, RMS of a - b, top-1 agreement, mean KL(p_ref || p_got) in
      * nats of the next-token distributions}.
      */
-    static double[] compare(float[][] ref, float[][] got) {
+    public static double[] compare(float[][] ref, float[][] got) {
         double maxDiff = 0, sq = 0, kl = 0;
         long n = 0;
         int agree = 0;

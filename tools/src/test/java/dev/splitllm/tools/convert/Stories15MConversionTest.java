@@ -1,5 +1,7 @@
 package dev.splitllm.tools.convert;
 
+import dev.splitllm.engine.GoldenVectorsTest;
+import dev.splitllm.engine.QuantizedQualityTest;
 import dev.splitllm.engine.TestModel;
 
 import static org.junit.jupiter.api.Assertions.*;
