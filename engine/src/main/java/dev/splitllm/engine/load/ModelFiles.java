@@ -1,8 +1,10 @@
 package dev.splitllm.engine.load;
 
+import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.gguf.GgufFile;
 import dev.splitllm.engine.gguf.GgufSource;
 import dev.splitllm.engine.hf.HfSource;
+import dev.splitllm.engine.model.Llama2cCheckpoint;
 import dev.splitllm.engine.model.Llama2cSource;
 import dev.splitllm.engine.model.LoadedModel;
 import dev.splitllm.engine.model.ModelFormat;

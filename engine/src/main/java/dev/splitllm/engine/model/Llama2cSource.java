@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** A llama2.c checkpoint as a {@link ModelSource}; its tokenizer is {@code tokenizer.bin} beside it, if present. */
-final class Llama2cSource implements ModelSource {
+public final class Llama2cSource implements ModelSource {
     private final Path file;
     private final LlamaConfig config;
 
-    Llama2cSource(Path file) throws IOException {
+    public Llama2cSource(Path file) throws IOException {
         this.file = file;
         this.config = Llama2cCheckpoint.readConfig(file);
     }
