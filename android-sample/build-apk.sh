@@ -6,7 +6,11 @@
 # The dex holds the app, the edge SDK (edge-agent, engine, quantization) and their runtime
 # dependencies (OkHttp, okio, kotlin-stdlib, Jackson). zstd-jni is left out: it carries no Android
 # natives, and only the optional zstd codec stage needs it.
+# After dexing it lists the dex's classes (Debian's dexdump when present, else the type descriptors
+# D8 writes into the dex string table) and fails if any class of dev.splitllm.eval, .tools or .fetch
+# (host-only modules) got in.
 # Usage: android-sample/build-apk.sh            (output: android-sample/target/apk/splitllm-sample-debug.apk)
+#        android-sample/build-apk.sh --check-dex DIR   (only the class check, on DIR/classes*.dex)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -19,9 +23,45 @@ START=$(date +%s)
 
 step() { echo "build-apk: $*"; }
 
+# Lists the classes of DIR/classes*.dex and fails if a host-only package is among them.
+check_dex() {
+    local dir="$1" classes lister bad n
+    compgen -G "$dir/classes*.dex" >/dev/null || { echo "build-apk: no classes*.dex in $dir" >&2; exit 1; }
+    if command -v dexdump >/dev/null; then
+        lister=dexdump
+        classes="$(for d in "$dir"/classes*.dex; do dexdump "$d"; done \
+            | sed -n "s/^ *Class descriptor *: *'L\(.*\);'\$/\1/p" | sort -u)"
+    else
+        # Every class D8 writes (and every type it references) is a descriptor Lpkg/Name; in the string table.
+        lister="the dex string table (no dexdump: apt-get install dexdump)"
+        classes="$(grep -a -o -h 'Ldev/splitllm/[A-Za-z0-9_/$]*;' "$dir"/classes*.dex | sed 's/^L//; s/;$//' | sort -u)"
+    fi
+    n="$(grep -c '^dev/splitllm/' <<<"$classes" || true)"
+    if [[ "$n" -eq 0 ]]; then
+        echo "build-apk: found no dev.splitllm class in $dir with $lister: cannot check it" >&2
+        exit 1
+    fi
+    bad="$(grep -E '^dev/splitllm/(eval|tools|fetch)/' <<<"$classes" || true)"
+    if [[ -n "$bad" ]]; then
+        echo "build-apk: host-only classes (dev.splitllm.eval/tools/fetch) are in the dex:" >&2
+        sed 's/^/  /' <<<"$bad" >&2
+        exit 1
+    fi
+    step "dex classes listed with $lister: $n of dev.splitllm, none of dev.splitllm.eval/tools/fetch"
+}
+
+if [[ "${1:-}" == "--check-dex" ]]; then
+    check_dex "${2:?usage: build-apk.sh --check-dex DIR}"
+    exit 0
+fi
+
 # --- tools ---------------------------------------------------------------------------------
 missing=()
 for t in aapt zipalign apksigner; do command -v "$t" >/dev/null || missing+=("$t"); done
+# dexdump lists the dex's classes for the host-only check; optional (the check falls back without it).
+if ! command -v dexdump >/dev/null && [[ "$(id -u)" -eq 0 ]] && apt-cache policy dexdump 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    missing+=(dexdump)
+fi
 if ((${#missing[@]})); then
     if [[ "$(id -u)" -ne 0 ]]; then
         echo "build-apk: missing ${missing[*]}: run 'sudo apt-get install -y aapt zipalign apksigner'" >&2
@@ -90,6 +130,7 @@ fi
 step "D8: dexing the app and merging"
 d8 --release --min-api "$MIN_API" --lib "$ANDROID_JAR" "${D8_CLASSPATH[@]}" --globals "$LIB_GLOBALS" \
     --output "$OUT/dex" $(find "$OUT/classes" -name '*.class') "$LIB_DEX"
+check_dex "$OUT/dex"
 
 # --- package, align, sign ------------------------------------------------------------------
 step "aapt package"

@@ -17,7 +17,8 @@ import java.util.concurrent.CancellationException;
  * cloud, streams the story to a {@link StoryView}, and closes the session however it ends. Every
  * failure (bad settings, missing model, refused token, unreachable server, lost link) ends in
  * {@link StoryView#failed} with a readable message instead of an exception. {@link #cancel}
- * stops it at the next token; the session is closed on the way out.
+ * stops it promptly, even in the middle of a wait for the cloud ({@link EdgeSession#cancel});
+ * the session is closed on the way out.
  */
 public final class StoryRun implements Runnable {
     private final ModelSlot model;
@@ -27,6 +28,8 @@ public final class StoryRun implements Runnable {
     private final int maxTokens;
     private final StoryView view;
     private volatile boolean cancelled;
+    /** The open session, so {@link #cancel} can end a wait for the cloud at once. */
+    private volatile EdgeSession session;
 
     public StoryRun(ModelSlot model, String prompt, String server, String token, int maxTokens, StoryView view) {
         this.model = model;
@@ -40,6 +43,10 @@ public final class StoryRun implements Runnable {
     /** Asks the run to stop; it closes its session and reports nothing more. */
     public void cancel() {
         cancelled = true;
+        EdgeSession s = session;
+        if (s != null) {
+            s.cancel(); // thread-safe: generate returns promptly, the run then closes the session
+        }
     }
 
     @Override
@@ -51,6 +58,8 @@ public final class StoryRun implements Runnable {
             view.started(kernelsLine(edge));
             StatsLine stats = new StatsLine();
             try (EdgeSession session = EdgeSession.open(edge, options)) {
+                this.session = session;
+                if (cancelled) return; // cancelled while the session was being created; closed on the way out
                 GenerationResult r = session.generate(prompt, maxTokens, (id, piece, step) -> {
                     if (cancelled) throw new CancellationException("the activity went away");
                     stats.add(step);

@@ -1,6 +1,6 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.quantization.bench.CodecBenchmark;
+import dev.splitllm.tools.bench.CodecBenchmark;
 import dev.splitllm.quantization.codec.CodecSpec;
 import java.io.PrintWriter;
 import java.util.List;

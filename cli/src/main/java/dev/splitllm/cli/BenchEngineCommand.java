@@ -19,9 +19,10 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code splitllm bench engine}: decode speed of the whole model, greedy from BOS, one token
- * per forward (the full-vocabulary logits and argmax included, as in llama2.c's run.c). One
- * warm-up runs, then {@code --runs} timed runs, on 1 thread and on {@code --threads}.
+ * {@code splitllm bench engine}: decode speed of the whole model (any format {@code --model}
+ * accepts), greedy from the vocabulary's BOS, one token per forward (the full-vocabulary logits
+ * and argmax included, as in llama2.c's run.c). {@link #WARMUP_RUNS} warm-up runs, then
+ * {@code --runs} timed runs, on 1 thread and on {@code --threads}.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true,
         description = {"Decode speed of the engine: generates --tokens tokens greedily from BOS, one forward per token",
@@ -59,6 +60,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
         if (tokens < 1 || tokens > ctx) {
             throw new ParameterException(spec.commandLine(), "--tokens must be in 1.." + ctx + " (the model's context), got " + tokens);
         }
+        int bos = m.tokenizer().bos();
+        if (bos < 0) {
+            throw new CliFailure(m.modelFile() + ": the vocabulary has no BOS token to decode from");
+        }
         String why = KernelProvider.whyNotVector();
         out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after " + WARMUP_RUNS + " warm-up runs%n",
                 m.modelFile().getFileName(), tokens, runs);
@@ -70,15 +75,15 @@ public final class BenchEngineCommand implements Callable<Integer> {
             try (ThreadTeam team = new ThreadTeam(threads)) {
                 Transformer tf = new Transformer(m.weights(), KernelProvider.best(), team);
                 // Warm-up: the JIT needs a few hundred forwards before the hot loops are fully compiled.
-                int[] reference = decode(tf, ctx, null);
+                int[] reference = decode(tf, ctx, bos, null);
                 for (int w = 0; w < WARMUP_RUNS - 1; w++) {
-                    decode(tf, ctx, reference);
+                    decode(tf, ctx, bos, reference);
                 }
                 double[] rates = new double[runs];
                 StringBuilder line = new StringBuilder();
                 for (int r = 0; r < runs; r++) {
                     long t0 = System.nanoTime();
-                    int[] ids = decode(tf, ctx, reference);
+                    int[] ids = decode(tf, ctx, bos, reference);
                     rates[r] = ids.length / (Math.max(System.nanoTime() - t0, 1) / 1e9);
                     line.append(String.format(Locale.ROOT, " %.1f", rates[r]));
                 }
@@ -89,11 +94,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Greedy decode from BOS; when {@code expected} is given, checks the run produced the same ids. */
-    private int[] decode(Transformer tf, int ctx, int[] expected) {
+    /** Greedy decode from {@code bos}; when {@code expected} is given, checks the run produced the same ids. */
+    private int[] decode(Transformer tf, int ctx, int bos, int[] expected) {
         SegmentState state = tf.newState(ctx);
         int[] ids = new int[tokens];
-        int token = 1; // BOS
+        int token = bos;
         for (int i = 0; i < tokens; i++) {
             float[] x = tf.embed(new int[] {token});
             tf.forward(state, x, 1);

@@ -15,7 +15,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code splitllm bench weights}: decode speed of the whole model at each weight format. */
+/**
+ * {@code splitllm bench weights}: decode speed of the whole model at each weight format; the
+ * model is any format {@code --model} accepts (llama2.c, GGUF, Hugging Face directory).
+ */
 @Command(name = "weights", mixinStandardHelpOptions = true,
         description = {"Decode tok/s of the whole model with every block, the embedding and the classifier stored at each",
                 "weight format (F32, Q8_0, Q4_0, ...): greedy from BOS, formats interleaved run by run, median of --runs."},
@@ -50,7 +53,7 @@ public final class BenchWeightsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader.ModelPaths paths = ModelLoader.resolve(shared, System.err);
         try {
-            for (DecodeBenchmark.Result r : DecodeBenchmark.run(paths.model(), fs, KernelProvider.best(), shared.threads(), runs, tokens)) {
+            for (DecodeBenchmark.Result r : DecodeBenchmark.run(paths.model(), paths.tokenizer(), fs, KernelProvider.best(), shared.threads(), runs, tokens)) {
                 out.println(r);
             }
         } catch (IllegalArgumentException e) {

@@ -4,7 +4,6 @@ import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.optimizer.Calibrator;
-import dev.splitllm.optimizer.RealCodecProbe;
 import dev.splitllm.optimizer.profile.CalibrationTable;
 import dev.splitllm.optimizer.profile.ProfileJson;
 import dev.splitllm.quantization.weights.WeightFormat;
@@ -23,11 +22,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code splitllm calibrate}: payload and quality of each split layer and codec setting, through the real codec. */
+/**
+ * {@code splitllm calibrate}: payload and quality of each split layer and codec setting, through the real codec and
+ * the eval meter, on any model format ({@code --model}; the tokenizer is the model's own unless {@code --tokenizer}).
+ */
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
         description = {"For each split layer and codec setting, run calibration text through the edge blocks, the real codec and",
-                "the cloud blocks, teacher-forced against the unsplit fp32 model: bits per element (prefill, decode), top-1",
-                "agreement, mean KL(fp32 || split), delta-PPL; plus the quality of each weight format -> a calibration table (JSON)."},
+                "the cloud blocks, teacher-forced against the unsplit fp32 model (the first min(64, n/2) tokens as one prefill",
+                "frame, every later token as a one-token decode frame, as ./splitllm eval measures): bits per element (prefill,",
+                "decode), top-1 agreement, mean KL(fp32 || split), delta-PPL; plus the quality of each weight format",
+                "-> a calibration table (JSON)."},
         footer = {"", "Example:", "  ./splitllm calibrate --out calibration.json",
                 "  ./splitllm calibrate --codecs \"fp16;q8_0;tabq:eps=1e-3;tabq:eps=3e-3\" --text my-text.txt --out k.json"})
 public final class CalibrateCommand implements Callable<Integer> {
@@ -73,7 +77,7 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         try {
             List<WeightFormat> wf = weightFormats.stream().map(WeightFormat::parse).toList();
-            CalibrationTable table = Calibrator.run(paths.model(), tokens, new RealCodecProbe(), codecs, splits, wf, shared.threads(),
+            CalibrationTable table = Calibrator.run(paths.model(), tokens, codecs, splits, wf, shared.threads(),
                     text == null ? "built-in story (" + tokens.length + " tokens)" : text.getFileName() + " (" + tokens.length + " tokens)");
             ProfileJson.write(out, table);
         } catch (IllegalArgumentException e) {

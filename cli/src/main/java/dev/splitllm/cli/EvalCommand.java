@@ -3,8 +3,6 @@ package dev.splitllm.cli;
 import dev.splitllm.eval.EvalHarness;
 import dev.splitllm.eval.EvalOptions;
 import dev.splitllm.eval.EvalReport;
-import dev.splitllm.fetch.FetchException;
-import dev.splitllm.fetch.ModelFetcher;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -19,10 +17,11 @@ import picocli.CommandLine.Spec;
 
 /** {@code splitllm eval}: quality, payload and baselines through the real codec, on real text. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = {"Evaluate split configurations against the unsplit fp32 model on the built-in stories15M: perplexity on",
-                "Jane Austen and the King James Bible (fetched once with apt-get download, parsed in Java, checked by sha256),",
-                "teacher-forced top-1 agreement and mean KL on a fixed prompt set, bits per element; TS + TAB-Q (+ rotation,",
-                "+ zstd) next to the baselines fp16, Q8_0 wire, uniform b-bit, SmoothQuant W8A8 and Atom W4A4.",
+        description = {"Evaluate split configurations against the unsplit fp32 model (--model: any format; default the built-in",
+                "stories15M): perplexity on Jane Austen and the King James Bible (fetched once with apt-get download, parsed",
+                "in Java, checked by sha256), teacher-forced top-1 agreement and mean KL on a fixed prompt set, bits per",
+                "element; TS + TAB-Q (+ rotation, + zstd) next to the baselines fp16, Q8_0 wire, uniform b-bit, SmoothQuant",
+                "W8A8 and Atom W4A4.",
                 "--quick is a smoke run (about 30 s); --full the bounded sweep behind docs/RESULTS.md; --headline the",
                 "64 prompts x 64 tokens comparison at split 3."},
         footer = {"", "Example:", "  ./splitllm eval --quick", "  ./splitllm eval --full --out docs/eval"})
@@ -51,19 +50,11 @@ public final class EvalCommand implements Callable<Integer> {
         if ((quick ? 1 : 0) + (full ? 1 : 0) + (headline ? 1 : 0) > 1) {
             throw new ParameterException(spec.commandLine(), "choose one of --quick, --full, --headline");
         }
-        if (shared.model() != null) {
-            throw new ParameterException(spec.commandLine(), "eval runs on the built-in stories15M; --model is not supported here yet");
-        }
-        try {
-            ModelFetcher.ensureStories15M(new ProgressBarListener(System.err, false));
-        } catch (FetchException e) {
-            throw new CliFailure(e.getMessage(), e);
-        }
+        ModelLoader.ModelPaths paths = ModelLoader.resolve(shared, System.err);
         EvalOptions base = full ? EvalOptions.full() : headline ? EvalOptions.headline() : EvalOptions.quick();
         String mode = full ? "--full" : headline ? "--headline" : "--quick";
-        EvalOptions o = new EvalOptions(base.modelDir(), shared.threads(), base.splits(), base.prompts(), base.generated(),
-                base.pplTokens(), base.kjvTokens(), base.calibTokens(), base.epsilons(), base.percentiles(), base.uniformBits(),
-                base.extras(), base.bitsWindows(), base.sweepPpl());
+        // tokenizer null: the model's own (GGUF, Hugging Face, or the tokenizer.bin beside a llama2.c file)
+        EvalOptions o = base.withModel(paths.model(), paths.tokenizer()).withThreads(shared.threads());
         PrintWriter err = spec.commandLine().getErr();
         long[] last = {0};
         EvalReport report;
@@ -83,7 +74,8 @@ public final class EvalCommand implements Callable<Integer> {
         }
         PrintWriter o2 = spec.commandLine().getOut();
         if (out != null) {
-            Path written = EvalHarness.write(report, out, "./splitllm eval " + mode + " --threads " + shared.threads() + " --out " + out);
+            Path written = EvalHarness.write(report, out, "./splitllm eval " + mode
+                    + (shared.model() == null ? "" : " --model " + shared.model()) + " --threads " + shared.threads() + " --out " + out);
             err.println("wrote " + written);
         }
         o2.println(report.markdown());

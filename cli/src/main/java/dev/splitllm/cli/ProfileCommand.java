@@ -1,7 +1,6 @@
 package dev.splitllm.cli;
 
 import dev.splitllm.optimizer.Profiler;
-import dev.splitllm.optimizer.RealCodecProbe;
 import dev.splitllm.optimizer.profile.DeviceProfile;
 import dev.splitllm.optimizer.profile.LinkProfile;
 import dev.splitllm.optimizer.profile.ProfileJson;
@@ -95,7 +94,7 @@ public final class ProfileCommand implements Callable<Integer> {
         shared.describeKernels(spec.commandLine().getErr());
         DeviceProfile p;
         try {
-            p = Profiler.run(paths.model(), name, fs, shared.threads(), reps, new RealCodecProbe(), codecs);
+            p = Profiler.run(paths.model(), name, fs, shared.threads(), reps, codecs);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -14,6 +14,7 @@ import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.quantization.weights.WeightFormat;
 import dev.splitllm.optimizer.plan.Plan;
 import dev.splitllm.optimizer.plan.PlanFile;
+import dev.splitllm.optimizer.profile.Units;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +62,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-kv", defaultValue = "512MB", description = "KV-cache memory all sessions may reserve (default: ${DEFAULT-VALUE}).")
     String maxKv;
 
-    @Option(names = "--idle-timeout", defaultValue = "5m", description = "Close sessions idle this long (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--idle-timeout", defaultValue = "5min", description = "Close sessions idle this long (default: ${DEFAULT-VALUE}).")
     String idleTimeout;
 
     @Option(names = "--max-frame", defaultValue = "16MB", description = "Largest uplink frame (default: ${DEFAULT-VALUE}).")
@@ -129,7 +130,7 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ServerConfig config() {
+    ServerConfig config() { // package-private for UnitsOptionsTest
         Set<String> all = new LinkedHashSet<>(tokens);
         all.addAll(ServerConfig.parseTokens(System.getenv("SPLITLLM_TOKENS")));
         if (all.isEmpty()) {
@@ -137,8 +138,8 @@ public final class ServeCommand implements Callable<Integer> {
         }
         try {
             ServerConfig base = ServerConfig.defaults(all);
-            return new ServerConfig(host, port, all, maxSessions, Sizes.bytes(maxKv), Sizes.duration(idleTimeout),
-                    (int) Math.min(Integer.MAX_VALUE, Sizes.bytes(maxFrame)), base.maxSeqLen());
+            return new ServerConfig(host, port, all, maxSessions, Units.parseBytes(maxKv), Units.parseDuration(idleTimeout),
+                    (int) Math.min(Integer.MAX_VALUE, Units.parseBytes(maxFrame)), base.maxSeqLen());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -7,6 +7,7 @@ import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.optimizer.plan.Plan;
 import dev.splitllm.optimizer.plan.PlanFile;
+import dev.splitllm.optimizer.profile.Units;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -114,7 +115,7 @@ public final class SplitOptions {
 
     EdgeOptions edgeOptions(URI server, String token) {
         try {
-            Duration timeout = Sizes.duration(stepTimeout);
+            Duration timeout = Units.parseDuration(stepTimeout);
             return new EdgeOptions(server, token, codecSpec(), cloudFormat().id(), maxSeqLen, temperature, topP, seed, timeout, 5);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(mixee.commandLine(), e.getMessage());

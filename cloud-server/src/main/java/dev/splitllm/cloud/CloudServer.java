@@ -324,7 +324,7 @@ public final class CloudServer implements AutoCloseable {
         }
     }
 
-    /** Decoded JSON view of the metrics text, for tests and the demo. */
+    /** The Prometheus text exposition that {@code GET /metrics} serves, for tests and the demo. */
     public String metricsText() {
         return metrics.render();
     }

@@ -7,11 +7,11 @@ import dev.splitllm.quantization.codec.OutlierChannels;
 import dev.splitllm.quantization.protocol.ErrorMessage;
 import dev.splitllm.quantization.protocol.TokenMessage;
 import dev.splitllm.quantization.wire.Frame;
-import dev.splitllm.quantization.wire.FrameCodec;
 import dev.splitllm.quantization.wire.FrameException;
 import dev.splitllm.quantization.wire.FrameHeader;
 import dev.splitllm.quantization.wire.FrameLimits;
 import dev.splitllm.quantization.wire.Phase;
+import dev.splitllm.quantization.wire.SessionCodec;
 import java.security.MessageDigest;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -32,15 +32,17 @@ final class CloudSession {
     final CodecSpec codec;
     final String cloudWeights;
     final int maxSeqLen;
-    final long kvBytes;
+    /** KV bytes the registry reserved for this session: exactly what it releases when the session goes. */
+    final long reservedKvBytes;
     private final byte[] ownerDigest;
     private final Segment segment;
     private final Sampler sampler;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Frame decoder with its scratch buffers; used only under the lock. */
-    private final FrameCodec frames = new FrameCodec();
-    /** Outlier channels announced by the edge (session-channel codec mode), or null. */
-    private OutlierChannels channels;
+    /**
+     * The session's codec with its state (the outlier channels the edge announced); used only
+     * under the lock, and a frame's channels are adopted only once its step is committed.
+     */
+    private final SessionCodec wire;
     private long nextStep;
     private long lastAnsweredStep = -1;
     private TokenMessage lastAnswer;
@@ -48,7 +50,7 @@ final class CloudSession {
     private volatile boolean closed;
 
     CloudSession(String id, long frameTag, byte[] ownerDigest, int splitLayer, CodecSpec codec, String cloudWeights,
-                 int maxSeqLen, Segment segment, Sampler sampler) {
+                 int maxSeqLen, long reservedKvBytes, Segment segment, Sampler sampler) {
         this.id = id;
         this.frameTag = frameTag;
         this.ownerDigest = ownerDigest;
@@ -58,7 +60,8 @@ final class CloudSession {
         this.maxSeqLen = maxSeqLen;
         this.segment = segment;
         this.sampler = sampler;
-        this.kvBytes = segment.kvBytes();
+        this.reservedKvBytes = reservedKvBytes;
+        this.wire = new SessionCodec(codec);
     }
 
     boolean ownedBy(byte[] tokenDigest) {
@@ -119,7 +122,7 @@ final class CloudSession {
             }
             Frame frame;
             try {
-                frame = frames.decode(bytes, limits, channels);
+                frame = wire.decodeFrame(bytes, limits);
             } catch (FrameException e) {
                 return Outcome.error("bad_frame", e.getMessage(), -1, false);
             }
@@ -142,10 +145,6 @@ final class CloudSession {
                 return Outcome.error("context_full", "position " + segment.position() + " + " + h.tokens()
                         + " tokens exceeds the session's max sequence length " + maxSeqLen, h.step(), false);
             }
-            OutlierChannels previousChannels = channels;
-            if (frame.channelsInFrame()) {
-                channels = frame.channels();
-            }
             long t0 = System.nanoTime();
             float[] hidden = frame.hidden();
             int start = segment.position();
@@ -155,12 +154,13 @@ final class CloudSession {
                 segment.forward(hidden, h.tokens());
                 token = sampler.sample(segment.lastLogits(hidden, h.tokens()));
             } catch (RuntimeException | Error e) {
-                // Roll back so the same step can be sent again: nothing of it stays in the state.
+                // Roll back so the same step can be sent again: nothing of it stays in the state
+                // (the frame's channel set was never accepted).
                 segment.truncate(Math.min(start, segment.position()));
-                channels = previousChannels;
                 sampler.restoreState(samplerState);
                 throw e;
             }
+            wire.accept(frame); // committed: from now on the session decodes with the set it carried
             lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6);
             lastAnsweredStep = h.step();
             nextStep = h.step() + 1;
@@ -180,6 +180,16 @@ final class CloudSession {
         if (h.step() == 0 && h.phase() != Phase.PREFILL) return "step 0 must be a PREFILL frame";
         if (h.step() > 0 && (h.phase() != Phase.DECODE || h.tokens() != 1)) return "steps after 0 must be DECODE frames of one token";
         return null;
+    }
+
+    /** The outlier channel set the session decodes with (null before a committed frame carried one). */
+    OutlierChannels channels() {
+        lock.lock();
+        try {
+            return wire.channels();
+        } finally {
+            lock.unlock();
+        }
     }
 
     long nextStep() {

@@ -2,6 +2,7 @@ package dev.splitllm.cloud;
 
 import dev.splitllm.engine.forward.Generation;
 import dev.splitllm.engine.forward.Segment;
+import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.protocol.CompletionRequest;
@@ -41,7 +42,7 @@ final class CompletionService {
         }
         int budget = Math.min(req.maxTokens(), maxSeqLen - prompt.length);
         int positions = prompt.length + budget;
-        long kv = 2L * host.config().nLayers() * positions * host.config().kvDim() * Float.BYTES;
+        long kv = MemoryAccount.kvCacheBytes(host.config(), host.config().nLayers(), positions);
         registry.reserveKv(kv, "this completion");
         try (Segment seg = host.nativeBackend().open(positions)) {
             long t0 = System.nanoTime();

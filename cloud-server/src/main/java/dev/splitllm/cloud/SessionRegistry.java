@@ -2,12 +2,15 @@ package dev.splitllm.cloud;
 
 import dev.splitllm.engine.forward.Backend;
 import dev.splitllm.engine.forward.Segment;
+import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +45,11 @@ final class SessionRegistry {
         return reservedKv;
     }
 
+    /** The open sessions (a live view). */
+    Collection<CloudSession> sessions() {
+        return Collections.unmodifiableCollection(sessions.values());
+    }
+
     CloudSession create(SessionRequest req, byte[] ownerDigest) {
         int layers = host.config().nLayers();
         if (req.splitLayer() < 0 || req.splitLayer() > layers) {
@@ -65,7 +73,7 @@ final class SessionRegistry {
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage());
         }
-        long kv = 2L * (layers - req.splitLayer()) * req.maxSeqLen() * host.config().kvDim() * Float.BYTES;
+        long kv = MemoryAccount.kvCacheBytes(host.config(), layers - req.splitLayer(), req.maxSeqLen());
         synchronized (this) {
             if (admitted >= config.maxSessions()) {
                 throw new ApiException(503, "limit", "session limit reached (" + config.maxSessions() + " open); retry later");
@@ -80,7 +88,7 @@ final class SessionRegistry {
             random.nextBytes(idBytes);
             String id = HexFormat.of().formatHex(idBytes);
             CloudSession s = new CloudSession(id, random.nextLong(), ownerDigest, req.splitLayer(), codec, format.id(),
-                    req.maxSeqLen(), segment, sampler);
+                    req.maxSeqLen(), kv, segment, sampler);
             sessions.put(id, s);
             return s;
         } catch (RuntimeException | Error e) {
@@ -123,7 +131,7 @@ final class SessionRegistry {
             synchronized (this) {
                 admitted--;
             }
-            releaseKv(s.kvBytes);
+            releaseKv(s.reservedKvBytes);
             return true;
         }
         return false;
@@ -143,7 +151,7 @@ final class SessionRegistry {
                 synchronized (this) {
                     admitted--;
                 }
-                releaseKv(s.kvBytes);
+                releaseKv(s.reservedKvBytes);
                 onExpire.accept(s);
                 n++;
             }

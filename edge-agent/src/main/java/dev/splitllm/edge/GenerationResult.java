@@ -10,7 +10,7 @@ import java.util.List;
  * @param text         generated text
  * @param steps        per-step figures, step 0 first
  * @param wallMs       total time of the call
- * @param stopReason   "eos", "max_tokens" or "context_full"
+ * @param stopReason   "eos", "max_tokens", "context_full", or "cancelled" ({@link EdgeSession#cancel})
  */
 public record GenerationResult(int[] promptTokens, int[] tokens, String text, List<StepStats> steps, double wallMs,
                                String stopReason) {

@@ -25,6 +25,15 @@ final class StreamConnection implements AutoCloseable {
         static Event end(String why) {
             return new Event(null, true, why, 0);
         }
+
+        /** Nothing arrived: the waiter is woken to look at its session (e.g. a cancel). */
+        static Event wake() {
+            return new Event(null, false, null, 0);
+        }
+
+        boolean isWake() {
+            return !ended && text == null;
+        }
     }
 
     private final WebSocket socket;
@@ -66,6 +75,11 @@ final class StreamConnection implements AutoCloseable {
     /** The next event, or null after {@code millis}. */
     Event poll(long millis) throws InterruptedException {
         return events.poll(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Wakes a thread waiting in {@link #poll} with a {@link Event#wake} event. */
+    void wake() {
+        events.add(Event.wake());
     }
 
     /** Drops the connection at once (no close handshake), as a lost link would. */

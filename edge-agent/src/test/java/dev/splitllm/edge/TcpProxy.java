@@ -14,13 +14,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A loopback TCP forwarder between an edge and a server that can cut the link the way a
  * mobile network does: {@link #armDropOnNextDownstream()} makes it kill the connection the
- * moment the server's next bytes arrive, so they are lost after the server has acted.
+ * moment the server's next bytes arrive, so they are lost after the server has acted;
+ * {@link #holdNextDownstream()} swallows them and everything after on that connection while
+ * keeping it open, so the edge waits for an answer that never comes.
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicBoolean dropArmed = new AtomicBoolean();
+    private final AtomicBoolean holdArmed = new AtomicBoolean();
+    /** Downstream bytes swallowed by a held connection. */
+    final AtomicInteger held = new AtomicInteger();
     final AtomicInteger drops = new AtomicInteger();
     final AtomicInteger connections = new AtomicInteger();
 
@@ -38,6 +43,10 @@ final class TcpProxy implements AutoCloseable {
 
     void armDropOnNextDownstream() {
         dropArmed.set(true);
+    }
+
+    void holdNextDownstream() {
+        holdArmed.set(true);
     }
 
     private void acceptLoop() {
@@ -59,9 +68,15 @@ final class TcpProxy implements AutoCloseable {
     private void pump(Socket from, Socket to, boolean downstream) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
+            boolean holding = false;
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (downstream && (holding || holdArmed.compareAndSet(true, false))) {
+                        holding = true;
+                        held.addAndGet(n);
+                        continue;
+                    }
                     if (downstream && dropArmed.compareAndSet(true, false)) {
                         drops.incrementAndGet();
                         closeQuietly(from);

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Golden vectors from karpathy/llama2.c run.c on stories15M (research/models.md). */
+/** Golden vectors from karpathy/llama2.c run.c on stories15M (docs/MODEL.md). */
 public class GoldenVectorsTest {
 
     public static final int[] PROMPT_IDS = {1, 9038, 2501, 263, 931};

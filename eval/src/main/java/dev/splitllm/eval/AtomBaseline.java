@@ -1,7 +1,7 @@
 package dev.splitllm.eval;
 
 import dev.splitllm.engine.forward.ActivationQuantizer;
-import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.forward.HookedTransformer;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.LayerWeights;
@@ -47,7 +47,7 @@ public final class AtomBaseline {
         ModelWeights q = new ModelWeights(fp32.config(), fp32.slice(), fp32.tokenEmbedding(), out, fp32.rmsFinal(),
                 fp32.classifier());
         ActivationQuantizer hook = (layer, site, x, tokens, width) -> formats[layer][site.ordinal()].apply(x, tokens, width);
-        ModelVariant variant = new ModelVariant("atom-w4a4", new Transformer(q, kernels, team, hook));
+        ModelVariant variant = new ModelVariant("atom-w4a4", new HookedTransformer(q, kernels, team, hook));
         String desc = "Atom W4A4: " + outliers + " int8 outlier channels per linear input (by calibrated max |x|), the rest "
                 + "4-bit in groups of " + group + " (asymmetric per token and group); weights int8 on outlier columns, "
                 + "4-bit symmetric RTN per row and group elsewhere; calibrated on " + cal.tokens() + " tokens; "

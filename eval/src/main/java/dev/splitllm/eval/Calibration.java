@@ -1,5 +1,6 @@
 package dev.splitllm.eval;
 
+import dev.splitllm.engine.forward.HookedTransformer;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
@@ -32,7 +33,7 @@ public final class Calibration {
         }
         int layers = weights.config().nLayers(), d = weights.config().dim();
         ChannelRecorder rec = new ChannelRecorder(layers);
-        Transformer tf = new Transformer(weights, kernels, team, rec);
+        Transformer tf = new HookedTransformer(weights, kernels, team, rec);
         TauCalibrator tau = new TauCalibrator(layers);
         float[][] cut = new float[layers + 1][d];
         long tokens = 0;

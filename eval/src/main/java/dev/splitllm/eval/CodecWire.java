@@ -1,15 +1,14 @@
 package dev.splitllm.eval;
 
-import dev.splitllm.quantization.codec.ActivationCodec;
 import dev.splitllm.quantization.codec.CodecSpec;
-import dev.splitllm.quantization.codec.CorruptPayloadException;
-import dev.splitllm.quantization.codec.OutlierChannels;
+import dev.splitllm.quantization.wire.SessionCodec;
 
 /**
- * The real activation codec at the cut: every frame is encoded to bytes with
- * {@link ActivationCodec#encode} and decoded from those bytes, and the payload length is what is
- * counted. In per-session channel mode the channel set is selected from the prefill frame (as
- * the runtime does) and its one-time cost (u16 count plus u16 per channel) is charged to that frame.
+ * The real activation codec at the cut: each session is a {@link SessionCodec} (the class the
+ * edge and the cloud use), every frame goes through {@link SessionCodec#roundTrip} (encoded to
+ * bytes and decoded from them), and the bytes it reports are what is counted: the payload, plus
+ * the per-session channel announcement on the frame that carries it (the fixed frame header is
+ * not counted).
  */
 public final class CodecWire implements Wire {
     private final CodecSpec spec;
@@ -32,26 +31,9 @@ public final class CodecWire implements Wire {
 
     @Override
     public Session open(BitsTally tally) {
-        ActivationCodec codec = new ActivationCodec();
-        return new Session() {
-            OutlierChannels channels;
-
-            @Override
-            public float[] transmit(float[] x, int tokens, int dim, boolean prefill) {
-                long extra = 0;
-                if (spec.sessionChannels() && channels == null) {
-                    channels = OutlierChannels.select(x, tokens, dim, spec.tau());
-                    extra = 2 + 2L * channels.size();
-                }
-                byte[] payload = codec.encode(spec, x, tokens, dim, channels);
-                tally.add(prefill, 8L * (payload.length + extra), (long) tokens * dim);
-                try {
-                    return codec.decode(spec, payload, tokens, dim, channels);
-                } catch (CorruptPayloadException e) {
-                    throw new IllegalStateException("codec could not decode its own payload for " + spec, e);
-                }
-            }
-        };
+        SessionCodec codec = new SessionCodec(spec);
+        return (x, tokens, dim, prefill) ->
+                codec.roundTrip(x, tokens, dim, bytes -> tally.add(prefill, 8L * bytes, (long) tokens * dim));
     }
 
     @Override

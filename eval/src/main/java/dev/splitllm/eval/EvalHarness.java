@@ -4,13 +4,14 @@ import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
-import dev.splitllm.engine.model.Llama2cCheckpoint;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelQuantizer;
 import dev.splitllm.engine.model.ModelSlice;
+import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
-import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
@@ -23,11 +24,14 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The evaluation run behind {@code ./splitllm eval}: loads stories15M and the texts, calibrates
+ * The evaluation run behind {@code ./splitllm eval}: loads the model (any format, through
+ * {@link ModelFiles}; stories15M by default) and the texts, calibrates
  * the TS thresholds and the baselines on Emma, then measures every configuration (split layer x
  * OPSC weight precisions x wire) against the unsplit fp32 model with {@link SplitEvaluator}:
  * perplexity on fixed slices of Pride and Prejudice and KJV Genesis, top-1 agreement, KL and
- * greedy prefix on the fixed prompt set, bits per element of every frame; plus the codec-only
+ * greedy prefix on the fixed prompt set, bits per element of every frame (each text window is a
+ * measured sequence whose prompt is the whole window; each prompt is followed by its greedy
+ * fp32 continuation, one decode frame per token); plus the codec-only
  * bits study at every split layer 1..L-1. Entry points take plain parameters.
  */
 public final class EvalHarness {
@@ -46,13 +50,16 @@ public final class EvalHarness {
     /** Runs {@code options}, reporting progress to {@code listener}. */
     public static EvalReport run(EvalOptions options, EvalListener listener) throws IOException {
         long t0 = System.nanoTime();
-        Path ckpt = options.modelDir().resolve("stories15M.bin");
-        Path tokFile = options.modelDir().resolve("tokenizer.bin");
-        if (!Files.isRegularFile(ckpt) || !Files.isRegularFile(tokFile)) {
-            throw new IOException("stories15M not found in " + options.modelDir() + " (run ./splitllm fetch-model first)");
+        ModelWeights fp32;
+        Tokenizer tok;
+        try (ModelSource src = ModelFiles.open(options.model())) {
+            // The reference is the unsplit model at F32 (a no-op for F32 files).
+            fp32 = ModelQuantizer.apply(src.load(ModelSlice.all(src.config().nLayers())), PrecisionPlan.uniform(WeightFormat.F32));
+            tok = options.tokenizer() != null ? Llama2Tokenizer.load(options.tokenizer(), src.config().vocabSize()) : src.tokenizer();
         }
-        ModelWeights fp32 = Llama2cCheckpoint.load(ckpt, ModelSlice.all(Llama2cCheckpoint.readConfig(ckpt).nLayers()));
-        Llama2Tokenizer tok = Llama2Tokenizer.load(tokFile, fp32.config().vocabSize());
+        if (tok == null) {
+            throw new IOException(options.model() + " carries no tokenizer; name one (a llama2.c tokenizer.bin)");
+        }
         int layers = fp32.config().nLayers();
         for (int s : options.splits()) {
             if (s < 1 || s >= layers) {
@@ -65,11 +72,11 @@ public final class EvalHarness {
     }
 
     /** The same with everything supplied (tests share one model). */
-    public static EvalReport run(EvalOptions o, ModelWeights fp32, Llama2Tokenizer tok, ThreadTeam team, EvalTexts texts,
+    public static EvalReport run(EvalOptions o, ModelWeights fp32, Tokenizer tok, ThreadTeam team, EvalTexts texts,
                                  EvalListener listener, long startNanos) throws IOException {
         Kernels kernels = KernelProvider.best();
         Transformer reference = new Transformer(fp32, kernels, team);
-        SplitEvaluator ev = new SplitEvaluator(reference);
+        SplitEvaluator ev = new SplitEvaluator(reference, tok.eos());
         int bos = tok.bos();
         int layers = fp32.config().nLayers();
         List<String> notes = new ArrayList<>();
@@ -158,55 +165,44 @@ public final class EvalHarness {
         }
         listener.progress("configurations", configs.size(), configs.size());
 
-        // Unsplit fp32 perplexity.
+        // Every figure comes from SplitEvaluator.measure: text windows (prompt = the whole window) for
+        // perplexity, prompts with their greedy fp32 continuation for agreement, KL and prefix.
         PerplexityStats refPp = new PerplexityStats(), refKjv = new PerplexityStats();
         long withPpl = configs.stream().filter(Entry::ppl).count();
         long units = pp.size() + kjv.size() + (long) o.prompts() + (long) (pp.size() + kjv.size()) * withPpl
                 + (long) o.prompts() * configs.size();
-        long done = 0;
-        for (int[] w : pp) {
-            ev.perplexity(w, refPp);
-            listener.progress("evaluate", ++done, units);
-        }
-        for (int[] w : kjv) {
-            ev.perplexity(w, refKjv);
-            listener.progress("evaluate", ++done, units);
-        }
+        long[] done = {0};
         int n = configs.size();
-        PerplexityStats[] ppS = new PerplexityStats[n], kjvS = new PerplexityStats[n];
-        QualityStats[] q = new QualityStats[n];
+        QualityStats[] ppS = new QualityStats[n], kjvS = new QualityStats[n], q = new QualityStats[n];
         BitsTally[] tally = new BitsTally[n];
         for (int i = 0; i < n; i++) {
-            ppS[i] = new PerplexityStats();
-            kjvS[i] = new PerplexityStats();
+            ppS[i] = new QualityStats();
+            kjvS[i] = new QualityStats();
             q[i] = new QualityStats();
             tally[i] = new BitsTally();
         }
-        for (int[] w : pp) {
-            for (int i = 0; i < n; i++) {
-                if (!configs.get(i).ppl) {
-                    continue;
+        for (List<int[]> text : List.of(pp, kjv)) {
+            PerplexityStats fp32Stats = text == pp ? refPp : refKjv;
+            QualityStats[] stats = text == pp ? ppS : kjvS;
+            for (int[] w : text) {
+                Reference ref = ev.text(w, w.length);
+                ev.perplexity(ref, fp32Stats);
+                listener.progress("evaluate", ++done[0], units);
+                for (int i = 0; i < n; i++) {
+                    if (!configs.get(i).ppl) {
+                        continue;
+                    }
+                    ev.measure(configs.get(i).config, ref, stats[i], tally[i]);
+                    listener.progress("evaluate", ++done[0], units);
                 }
-                ev.perplexity(configs.get(i).config, w, ppS[i], tally[i]);
-                listener.progress("evaluate", ++done, units);
-            }
-        }
-        for (int[] w : kjv) {
-            for (int i = 0; i < n; i++) {
-                if (!configs.get(i).ppl) {
-                    continue;
-                }
-                ev.perplexity(configs.get(i).config, w, kjvS[i], tally[i]);
-                listener.progress("evaluate", ++done, units);
             }
         }
         for (String text : promptText) {
-            int[] prompt = tok.encode(text, true);
-            Reference ref = ev.reference(prompt, o.generated());
-            listener.progress("evaluate", ++done, units);
+            Reference ref = ev.reference(tok.encode(text, true), o.generated());
+            listener.progress("evaluate", ++done[0], units);
             for (int i = 0; i < n; i++) {
-                ev.compare(configs.get(i).config, ref, q[i], tally[i]);
-                listener.progress("evaluate", ++done, units);
+                ev.measure(configs.get(i).config, ref, q[i], tally[i]);
+                listener.progress("evaluate", ++done[0], units);
             }
         }
         List<EvalReport.Row> rows = new ArrayList<>();
@@ -215,8 +211,8 @@ public final class EvalHarness {
             SplitConfig c = configs.get(i).config;
             rows.add(new EvalReport.Row(c.split(), configs.get(i).family, c.variant().name(), c.wire().name(),
                     tally[i].prefillBitsPerElement(), tally[i].decodeBitsPerElement(), q[i].agreement(), q[i].meanKl(),
-                    q[i].meanPrefix(), ppS[i].perplexity(), ppS[i].perplexity() - basePpl, kjvS[i].perplexity(),
-                    kjvS[i].perplexity() - baseKjv));
+                    q[i].meanPrefix(), ppS[i].split().perplexity(), ppS[i].split().perplexity() - basePpl,
+                    kjvS[i].split().perplexity(), kjvS[i].split().perplexity() - baseKjv));
         }
         List<EvalReport.BitsRow> bits = bitsStudy(reference, cal, pp.isEmpty() ? calib : pp, o, layers, listener);
         double seconds = (System.nanoTime() - startNanos) / 1e9;
@@ -234,7 +230,6 @@ public final class EvalHarness {
             hidden.add(ResidualCapture.afterEachBlock(tf, w));
         }
         int d = tf.config().dim();
-        ActivationCodec codec = new ActivationCodec();
         List<EvalReport.BitsRow> out = new ArrayList<>();
         for (int s = 1; s < layers; s++) {
             float tau = cal.tau().tau(s, TauCalibrator.DEFAULT_PERCENTILE);
@@ -250,11 +245,13 @@ public final class EvalHarness {
                 for (int wi = 0; wi < use.size(); wi++) {
                     float[] h = hidden.get(wi)[s];
                     int tokens = use.get(wi).length;
-                    t.add(true, 8L * codec.encode(spec, h, tokens, d).length, (long) tokens * d);
+                    // Codec only: the window as one prefill frame, then each of its rows again as a decode frame.
+                    Wire.Session session = new CodecWire(spec).open(t);
+                    session.transmit(h, tokens, d, true);
                     float[] row = new float[d];
                     for (int r = 0; r < tokens; r++) {
                         System.arraycopy(h, r * d, row, 0, d);
-                        t.add(false, 8L * codec.encode(spec, row, 1, d).length, d);
+                        session.transmit(row, 1, d, false);
                     }
                 }
                 out.add(new EvalReport.BitsRow(s, spec.toString(), t.prefillBitsPerElement(), t.decodeBitsPerElement()));
@@ -306,8 +303,7 @@ public final class EvalHarness {
                 default: throw new IllegalArgumentException("unknown argument " + args[i] + " (use --quick, --full, --out DIR, --threads N)");
             }
         }
-        o = new EvalOptions(o.modelDir(), threads, o.splits(), o.prompts(), o.generated(), o.pplTokens(), o.kjvTokens(),
-                o.calibTokens(), o.epsilons(), o.percentiles(), o.uniformBits(), o.extras(), o.bitsWindows(), o.sweepPpl());
+        o = o.withThreads(threads);
         long[] last = {0};
         EvalReport r = run(o, (stage, done, total) -> {
             long now = System.nanoTime();

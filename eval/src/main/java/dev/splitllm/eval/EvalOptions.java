@@ -8,7 +8,11 @@ import java.util.List;
  * a handful of codecs, short text, few prompts); {@link #full()} is the bounded run behind
  * docs/RESULTS.md. All sizes are validated against hard bounds.
  *
- * @param modelDir       folder holding stories15M.bin and tokenizer.bin
+ * @param model          the model: a llama2.c .bin, a .gguf, or a Hugging Face directory (read
+ *                       through {@link dev.splitllm.engine.load.ModelFiles}, any precision; the
+ *                       reference is its F32 conversion)
+ * @param tokenizer      a llama2.c tokenizer.bin, or null for the one the model carries (GGUF,
+ *                       Hugging Face, or a tokenizer.bin beside a llama2.c checkpoint)
  * @param threads        worker threads for the forward pass (1..64)
  * @param splits         split layers to evaluate (each 1..L-1)
  * @param prompts        prompts of the fixed set to use (1..64; half stories, half Austen, interleaved)
@@ -27,13 +31,13 @@ import java.util.List;
  *                       budgets, other taus, bit sets, rotation); false keeps it to fp32, fp16,
  *                       Q8_0, the default codec (+zstd), OPSC and the baselines
  */
-public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts, int generated, int pplTokens,
+public record EvalOptions(Path model, Path tokenizer, int threads, int[] splits, int prompts, int generated, int pplTokens,
                           int kjvTokens, int calibTokens, List<Double> epsilons, List<Double> percentiles,
                           List<Integer> uniformBits, boolean extras, int bitsWindows, boolean sweepPpl) {
 
     public EvalOptions {
-        if (modelDir == null) {
-            throw new IllegalArgumentException("model folder is missing");
+        if (model == null) {
+            throw new IllegalArgumentException("model is missing");
         }
         check("threads", threads, 1, 64);
         if (splits == null || splits.length == 0) {
@@ -66,7 +70,7 @@ public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts,
 
     /** The smoke configuration: runs in well under a minute on 2 cores once the texts are cached. */
     public static EvalOptions quick() {
-        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 4, 16, 255, 0, 510,
+        return new EvalOptions(builtIn(), null, 2, new int[] {3}, 4, 16, 255, 0, 510,
                 List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2, true);
     }
 
@@ -77,14 +81,31 @@ public record EvalOptions(Path modelDir, int threads, int[] splits, int prompts,
      * set on the default split and codecs.
      */
     public static EvalOptions full() {
-        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {1, 2, 3, 4, 5}, 8, 24,
+        return new EvalOptions(builtIn(), null, 2, new int[] {1, 2, 3, 4, 5}, 8, 24,
                 255, 0, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.9, 99.0), List.of(4, 8), true, 8, false);
     }
 
     /** The full 64-prompt x 64-token set and longer text slices, for the default split and codecs only. */
     public static EvalOptions headline() {
-        return new EvalOptions(dev.splitllm.fetch.ModelStore.stories15MDir(), 2, new int[] {3}, 64, 64,
+        return new EvalOptions(builtIn(), null, 2, new int[] {3}, 64, 64,
                 1020, 510, 2040, List.of(1e-3, 3e-4), List.of(99.9), List.of(), false, 8, true);
+    }
+
+    /** The same options on another model (tokenizer null: the model's own). */
+    public EvalOptions withModel(Path model, Path tokenizer) {
+        return new EvalOptions(model, tokenizer, threads, splits, prompts, generated, pplTokens, kjvTokens, calibTokens, epsilons,
+                percentiles, uniformBits, extras, bitsWindows, sweepPpl);
+    }
+
+    /** The same options with {@code threads} worker threads. */
+    public EvalOptions withThreads(int threads) {
+        return new EvalOptions(model, tokenizer, threads, splits, prompts, generated, pplTokens, kjvTokens, calibTokens, epsilons,
+                percentiles, uniformBits, extras, bitsWindows, sweepPpl);
+    }
+
+    /** The built-in stories15M checkpoint (its tokenizer.bin lies beside it). */
+    static Path builtIn() {
+        return dev.splitllm.fetch.ModelStore.stories15MDir().resolve(dev.splitllm.fetch.ModelSpec.STORIES15M.modelFile());
     }
 
     private static void check(String what, int v, int lo, int hi) {

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The evaluation texts (research/models.md section 3), fetched once and cached under
+ * The evaluation texts (docs/MODEL.md, "Evaluation texts"), fetched once and cached under
  * {@code ModelStore.cacheDir()/texts/}: Jane Austen's six novels parsed in Java from Debian
  * {@code r-cran-janeaustenr}'s R lazy-load DB, and the King James Bible dumped by the
  * {@code bible} program of Debian {@code bible-kjv} from {@code bible-kjv-text}. Every file

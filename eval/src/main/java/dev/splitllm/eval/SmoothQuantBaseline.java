@@ -1,7 +1,7 @@
 package dev.splitllm.eval;
 
 import dev.splitllm.engine.forward.ActivationQuantizer;
-import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.forward.HookedTransformer;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.LayerWeights;
@@ -50,7 +50,7 @@ public final class SmoothQuantBaseline {
                 fp32.classifier());
         PerTokenInt8 a8 = new PerTokenInt8();
         ActivationQuantizer hook = (layer, site, x, tokens, width) -> a8.apply(x, tokens, width);
-        ModelVariant variant = new ModelVariant("smoothquant-w8a8", new Transformer(q, kernels, team, hook));
+        ModelVariant variant = new ModelVariant("smoothquant-w8a8", new HookedTransformer(q, kernels, team, hook));
         String desc = "SmoothQuant W8A8: alpha " + alpha + ", smoothing folded into RMSNorm + Wq/Wk/Wv and W1/W3 columns, "
                 + "int8 per-output-channel weights, int8 per-token activations at every linear input, "
                 + "calibrated on " + cal.tokens() + " tokens; cut in per-token int8";

@@ -4,20 +4,28 @@ import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.sample.Sampler;
+import java.util.Arrays;
 
 /**
- * Measures a split configuration against the unsplit fp32 model. The split path is the
- * runtime's: the edge runs blocks [0, l) with its own state, the hidden state crosses the
- * {@link Wire} (for the codec: real bytes, encoded and decoded), and the cloud runs blocks
- * [l, L) with its own state, so its KV cache is built from the decoded hidden states. The
- * prompt (or text window) travels as one prefill frame, every later position as its own
- * one-token decode frame.
+ * The one teacher-forced quality meter, used by {@code eval}, {@code calibrate} and the
+ * optimizer alike. It measures a split configuration against the unsplit fp32 model on a
+ * {@link Reference} sequence. The split path is the runtime's: the edge runs blocks [0, l) with
+ * its own state, the hidden state crosses the {@link Wire} (for the codec: {@link CodecWire},
+ * the session codec's real bytes, encoded and decoded), and the cloud runs blocks [l, L) with
+ * its own state, so its KV cache is built from the decoded hidden states. The sequence's prompt
+ * travels as ONE prefill frame, every later position as its own ONE-token decode frame.
  *
- * <p>Metrics: teacher-forced top-1 agreement and mean KL(fp32 || split) on the fp32 model's
- * greedy continuation ({@link #compare}); the free-running greedy prefix match, which equals the
- * number of teacher-forced positions before the first disagreement (until then the split model
- * has been fed exactly the fp32 tokens, so its states are the teacher-forced ones); perplexity
- * on text windows ({@link #perplexity}); bits per element of every frame ({@link BitsTally}).
+ * <p>Figures ({@link #measure}), one definition for every caller: top-1 agreement with the fp32
+ * argmax and mean KL(fp32 || split) at the scored positions; the perplexity of the sequence's
+ * actual next tokens under both models (ΔPPL = split minus fp32); the free-running greedy prefix
+ * match, which equals the number of scored positions before the first disagreement (until then
+ * the split model has been fed exactly the fp32 tokens, so its states are the teacher-forced
+ * ones); bits per element of the prefill and of the decode frames ({@link BitsTally}).
+ *
+ * <p>Sequences: {@link #reference(int[], int)} is the fp32 model's greedy continuation of a
+ * prompt (scored at the generated positions); {@link #text(int[], int)} is a given text with a
+ * chosen prompt length (scored at every position that has a next token; a text window for
+ * perplexity is a text whose prompt is the whole window).
  *
  * <p>Batching: by default the cloud runs all decoded rows of a sequence in one forward and the
  * classifier scores all positions at once. The engine computes each row with the same
@@ -31,6 +39,7 @@ public final class SplitEvaluator {
 
     private final Transformer fp32;
     private final LlamaConfig config;
+    private final int eos;
     private boolean stepwise;
 
     // One-entry cache of the edge output: configurations are usually evaluated variant by variant.
@@ -39,10 +48,14 @@ public final class SplitEvaluator {
     private int[] cachedTokens;
     private float[] cachedHidden;
 
-    /** @param fp32 the unsplit fp32 model, the reference for every metric */
-    public SplitEvaluator(Transformer fp32) {
+    /**
+     * @param fp32 the unsplit fp32 model, the reference for every metric
+     * @param eos  the end-of-sequence id that ends a greedy continuation (the tokenizer's), or -1 for none
+     */
+    public SplitEvaluator(Transformer fp32, int eos) {
         this.fp32 = fp32;
         this.config = fp32.config();
+        this.eos = eos;
         if (fp32.weights().tokenEmbedding() == null || fp32.weights().classifier() == null
                 || fp32.weights().slice().layerCount() != config.nLayers()) {
             throw new IllegalArgumentException("the reference must be the full model (embedding, every block, head)");
@@ -61,7 +74,9 @@ public final class SplitEvaluator {
 
     /**
      * The fp32 model's greedy continuation of {@code prompt} (which must start with BOS if the
-     * caller wants one) for up to {@code n} tokens, stopping after EOS, with its logits.
+     * caller wants one) for up to {@code n} tokens, stopping after EOS, with its logits. Measured,
+     * the prompt is the prefill frame and each generated token but the last a decode frame; the
+     * scored positions are the generated ones.
      */
     public Reference reference(int[] prompt, int n) {
         if (prompt == null || prompt.length == 0) {
@@ -74,6 +89,7 @@ public final class SplitEvaluator {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens plus " + n
                     + " generated exceeds the context of " + config.seqLen());
         }
+        checkIds(prompt);
         int vocab = config.vocabSize();
         SegmentState st = fp32.newState(prompt.length + n - 1);
         float[] x = fp32.embed(prompt);
@@ -86,33 +102,64 @@ public final class SplitEvaluator {
             int next = Sampler.argmax(logits);
             System.arraycopy(logits, 0, lp, count * vocab, vocab);
             gen[count++] = next;
-            if (count == n || next == 2) {
+            if (count == n || next == eos) {
                 break;
             }
             float[] h = fp32.embed(new int[] {next});
             fp32.forward(st, h, 1);
             logits = fp32.lastLogits(h, 1);
         }
-        return new Reference(prompt, java.util.Arrays.copyOf(gen, count), java.util.Arrays.copyOf(lp, count * vocab), vocab);
+        gen = Arrays.copyOf(gen, count);
+        int[] seq = new int[prompt.length + count - 1];
+        System.arraycopy(prompt, 0, seq, 0, prompt.length);
+        System.arraycopy(gen, 0, seq, prompt.length, count - 1);
+        // The continuation is the fp32 argmax at every scored position.
+        return new Reference(seq, prompt.length, prompt.length - 1, gen, gen, Arrays.copyOf(lp, count * vocab), vocab);
     }
 
     /**
-     * Teacher-forced comparison on one reference: both models see the fp32 greedy tokens; adds
-     * every generated position's agreement and KL, and the sequence's greedy prefix match, to
-     * {@code stats}; the frames' bits to {@code tally}.
+     * A given text as a measured sequence: its first {@code prompt} tokens are the prefill frame,
+     * each later token a decode frame; every position that has a next token in the text is scored.
+     * A text window for perplexity is {@code text(window, window.length)}.
      */
-    public void compare(SplitConfig cfg, Reference ref, QualityStats stats, BitsTally tally) {
-        int[] seq = ref.teacherInput();
-        int p = ref.promptLength(), n = ref.length(), vocab = config.vocabSize();
-        float[] logits = splitLogits(cfg, seq, p, p - 1, n, tally);
+    public Reference text(int[] tokens, int prompt) {
+        checkWindow(tokens);
+        if (prompt < 1 || prompt > tokens.length) {
+            throw new IllegalArgumentException("prompt length must be in 1.." + tokens.length + ", got " + prompt);
+        }
+        checkIds(tokens);
+        int scored = tokens.length - 1, vocab = config.vocabSize();
+        SegmentState st = fp32.newState(tokens.length);
+        float[] x = fp32.embed(tokens);
+        fp32.forward(st, x, tokens.length);
+        float[] logits = new float[scored * vocab];
+        fp32.logits(x, 0, scored, logits);
+        int[] arg = new int[scored];
+        for (int i = 0; i < scored; i++) {
+            arg[i] = argmax(logits, i * vocab, vocab);
+        }
+        return new Reference(tokens, prompt, 0, Arrays.copyOfRange(tokens, 1, tokens.length), arg, logits, vocab);
+    }
+
+    /**
+     * Measures {@code cfg} on one sequence: adds every scored position's agreement and KL, the
+     * sequence's greedy prefix and next-token NLL (split and fp32) to {@code stats}, and the
+     * frames' bits to {@code tally}.
+     */
+    public void measure(SplitConfig cfg, Reference ref, QualityStats stats, BitsTally tally) {
+        if (ref.vocab() != config.vocabSize()) {
+            throw new IllegalArgumentException("the reference was made with another vocabulary");
+        }
+        int n = ref.length(), vocab = config.vocabSize();
+        float[] logits = splitLogits(cfg, ref.tokens(), ref.prefill(), ref.from(), n, tally);
         float[] ref32 = ref.logits();
         double[] lp = new double[vocab];
         double[] lq = new double[vocab];
         int prefix = -1;
+        double splitNll = 0, fp32Nll = 0;
         for (int i = 0; i < n; i++) {
             int off = i * vocab;
-            int arg = argmax(logits, off, vocab);
-            boolean agrees = arg == ref.generatedAt(i);
+            boolean agrees = argmax(logits, off, vocab) == ref.fp32ArgmaxAt(i);
             if (!agrees && prefix < 0) {
                 prefix = i;
             }
@@ -124,31 +171,27 @@ public final class SplitEvaluator {
                 kl += Math.exp(a) * (a - lq[v]);
             }
             stats.addPosition(agrees, Math.max(0.0, kl));
+            splitNll -= lq[ref.nextAt(i)];
+            fp32Nll -= lp[ref.nextAt(i)];
         }
-        stats.addSequence(prefix < 0 ? n : prefix, n);
+        stats.addSequence(prefix < 0 ? n : prefix, n, splitNll, fp32Nll);
     }
 
-    /**
-     * Adds the negative log-likelihood of {@code window[1..]} given its prefix (window[0] is
-     * normally BOS) under the split configuration, the whole window sent as one prefill frame.
-     */
-    public void perplexity(SplitConfig cfg, int[] window, PerplexityStats stats, BitsTally tally) {
-        checkWindow(window);
-        int scored = window.length - 1, vocab = config.vocabSize();
-        float[] logits = splitLogits(cfg, window, window.length, 0, scored, tally);
-        stats.add(nll(logits, window, scored, vocab), scored);
-    }
-
-    /** The same for the unsplit fp32 model. */
+    /** Adds the unsplit fp32 model's NLL of {@code window[1..]} given its prefix (window[0] is normally BOS). */
     public void perplexity(int[] window, PerplexityStats stats) {
-        checkWindow(window);
-        int scored = window.length - 1, vocab = config.vocabSize();
-        SegmentState st = fp32.newState(window.length);
-        float[] x = fp32.embed(window);
-        fp32.forward(st, x, window.length);
-        float[] logits = new float[scored * vocab];
-        fp32.logits(x, 0, scored, logits);
-        stats.add(nll(logits, window, scored, vocab), scored);
+        perplexity(text(window, window.length), stats);
+    }
+
+    /** Adds the unsplit fp32 model's NLL of {@code ref}'s next tokens at its scored positions. */
+    public void perplexity(Reference ref, PerplexityStats stats) {
+        int vocab = config.vocabSize();
+        double[] lp = new double[vocab];
+        double nll = 0;
+        for (int i = 0; i < ref.length(); i++) {
+            logSoftmax(ref.logits(), i * vocab, vocab, lp);
+            nll -= lp[ref.nextAt(i)];
+        }
+        stats.add(nll, ref.length());
     }
 
     /**
@@ -157,7 +200,7 @@ public final class SplitEvaluator {
      */
     public float[] edgeHidden(ModelVariant variant, int split, int[] tokens) {
         Transformer tf = variant.transformer();
-        if (tf == cachedEdge && split == cachedSplit && java.util.Arrays.equals(tokens, cachedTokens)) {
+        if (tf == cachedEdge && split == cachedSplit && Arrays.equals(tokens, cachedTokens)) {
             return cachedHidden;
         }
         float[] x = tf.embed(tokens);
@@ -182,7 +225,7 @@ public final class SplitEvaluator {
         float[] hidden = edgeHidden(cfg.variant(), l, seq);
         Wire.Session session = cfg.wire().open(tally);
         float[] received = new float[total * d];
-        float[] first = session.transmit(java.util.Arrays.copyOf(hidden, prefill * d), prefill, d, true);
+        float[] first = session.transmit(Arrays.copyOf(hidden, prefill * d), prefill, d, true);
         System.arraycopy(first, 0, received, 0, prefill * d);
         float[] row = new float[d];
         for (int t = prefill; t < total; t++) {
@@ -202,7 +245,7 @@ public final class SplitEvaluator {
         float[] one = new float[vocab];
         for (int t = 0; t < total; ) {
             int span = t == 0 ? prefill : 1;
-            float[] frame = java.util.Arrays.copyOfRange(received, t * d, (t + span) * d);
+            float[] frame = Arrays.copyOfRange(received, t * d, (t + span) * d);
             if (cloud != null) {
                 tf.forward(cloud, frame, span);
             }
@@ -225,21 +268,12 @@ public final class SplitEvaluator {
         }
     }
 
-    private static double nll(float[] logits, int[] window, int scored, int vocab) {
-        double sum = 0;
-        for (int i = 0; i < scored; i++) {
-            int off = i * vocab;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int v = 0; v < vocab; v++) {
-                max = Math.max(max, logits[off + v]);
+    private void checkIds(int[] tokens) {
+        for (int t : tokens) {
+            if (t < 0 || t >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary of " + config.vocabSize());
             }
-            double z = 0;
-            for (int v = 0; v < vocab; v++) {
-                z += Math.exp(logits[off + v] - max);
-            }
-            sum += max + Math.log(z) - logits[off + window[i + 1]];
         }
-        return sum;
     }
 
     static int argmax(float[] a, int off, int n) {

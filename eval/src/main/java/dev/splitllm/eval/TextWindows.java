@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns prose into scored token windows, the convention of research/models.md section 1:
+ * Turns prose into scored token windows, the convention of docs/MODEL.md ("Golden perplexities"):
  * paragraphs ({@link #paragraphs}) are tokenized without BOS (each with the tokenizer's dummy
  * space prefix) and
  * joined with token 13 ({@code <0x0A>}); the stream is cut to its first N tokens and into
@@ -22,7 +22,7 @@ public final class TextWindows {
     private TextWindows() {}
 
     /**
-     * Paragraphs of {@code text}, exactly as the golden figures of research/models.md were made:
+     * Paragraphs of {@code text}, exactly as the golden figures of docs/MODEL.md were made:
      * the text is split at every {@code "\n\n"}, newlines inside a piece become spaces, and
      * blank pieces are dropped. Pieces are not trimmed: a paragraph that followed three or more
      * newlines keeps a leading space (this matters: it reproduces PPL 397.1 on Pride and

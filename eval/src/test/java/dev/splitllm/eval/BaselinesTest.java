@@ -76,13 +76,13 @@ class BaselinesTest {
         Calibration cal = calibration();
         Baseline sq = SmoothQuantBaseline.build(TestModel.full(), cal, 0.5, KernelProvider.best(), TestModel.TEAM);
         Baseline atom = AtomBaseline.build(TestModel.full(), cal, 32, 128, KernelProvider.best(), TestModel.TEAM);
-        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer());
+        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer(), TestModel.tokenizer().eos());
         Reference ref = ev.reference(TestModel.tokenizer().encode("Ben and Lily went to the beach.", true), 16);
         QualityStats qs = new QualityStats(), qa = new QualityStats(), q2 = new QualityStats();
         BitsTally bs = new BitsTally(), ba = new BitsTally(), b2 = new BitsTally();
-        ev.compare(sq.at(3), ref, qs, bs);
-        ev.compare(atom.at(3), ref, qa, ba);
-        ev.compare(new SplitConfig(3, new ModelVariant("f32", TestModel.transformer()), new CodecWire(CodecSpec.uniform(2))), ref, q2, b2);
+        ev.measure(sq.at(3), ref, qs, bs);
+        ev.measure(atom.at(3), ref, qa, ba);
+        ev.measure(new SplitConfig(3, new ModelVariant("f32", TestModel.transformer()), new CodecWire(CodecSpec.uniform(2))), ref, q2, b2);
         assertEquals(8 + 16.0 / 288, bs.decodeBitsPerElement(), 1e-12);
         assertEquals(1344.0 / 288, ba.decodeBitsPerElement(), 1e-12);
         assertTrue(qs.meanKl() > 0 && qa.meanKl() > 0);

@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Golden perplexities of the unsplit fp32 model (research/models.md section 1): the first
+ * Golden perplexities of the unsplit fp32 model (docs/MODEL.md, "Golden perplexities"): the first
  * 8,000 tokens of Pride and Prejudice (PPL 397.1) and the first 4,000 of KJV Genesis (639.7),
  * windows of 255 tokens after BOS, paragraphs (verses for the KJV) joined with token 13.
  * NEEDS the texts (apt-get on first use, then cached). The slowest tests of the eval suite.
@@ -22,7 +22,7 @@ class GoldenPerplexityTest {
         assertEquals(8000, stream.length);
         List<int[]> windows = TextWindows.windows(stream, 1);
         assertEquals(32, windows.size());
-        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer());
+        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer(), TestModel.tokenizer().eos());
         PerplexityStats s = new PerplexityStats();
         for (int[] w : windows) {
             ev.perplexity(w, s);
@@ -34,7 +34,7 @@ class GoldenPerplexityTest {
     @Test
     void kjvGenesisFirst4000Tokens() throws IOException {
         int[] stream = TextWindows.stream(TestModel.tokenizer(), EvalTexts.inUserCache().kjvBook("Ge"), 4000);
-        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer());
+        SplitEvaluator ev = new SplitEvaluator(TestModel.transformer(), TestModel.tokenizer().eos());
         PerplexityStats s = new PerplexityStats();
         for (int[] w : TextWindows.windows(stream, 1)) {
             ev.perplexity(w, s);

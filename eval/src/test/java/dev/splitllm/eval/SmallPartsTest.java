@@ -50,15 +50,15 @@ class SmallPartsTest {
     @Test
     void optionsAreBounded() {
         EvalOptions q = EvalOptions.quick();
-        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.modelDir(), 2, new int[] {3}, 65, 16, 0, 0, 10,
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 65, 16, 0, 0, 10,
                 List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
-        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.modelDir(), 2, new int[] {3}, 4, 16, 0, 0, 10,
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
                 List.of(0.0), List.of(99.9), List.of(4), false, 1, true));
-        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.modelDir(), 2, new int[0], 4, 16, 0, 0, 10,
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[0], 4, 16, 0, 0, 10,
                 List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
-        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(null, 2, new int[] {3}, 4, 16, 0, 0, 10,
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(null, null, 2, new int[] {3}, 4, 16, 0, 0, 10,
                 List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
-        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(Path.of("."), 2, new int[] {3}, 4, 16, 0, 0, 10,
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(Path.of("."), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
                 List.of(1e-3), List.of(100.0), List.of(9), false, 1, true));
     }
 

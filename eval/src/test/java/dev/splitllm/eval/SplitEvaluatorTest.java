@@ -17,7 +17,7 @@ class SplitEvaluatorTest {
             + "One day she saw a big red ball in the park and ran to get it.";
 
     static SplitEvaluator evaluator() {
-        return new SplitEvaluator(TestModel.transformer());
+        return new SplitEvaluator(TestModel.transformer(), TestModel.tokenizer().eos());
     }
 
     static ModelVariant f32() {
@@ -39,14 +39,17 @@ class SplitEvaluatorTest {
             SplitConfig cfg = new SplitConfig(split, f32(), new CodecWire(spec));
             QualityStats q = new QualityStats();
             BitsTally bits = new BitsTally();
-            ev.compare(cfg, ref, q, bits);
+            ev.measure(cfg, ref, q, bits);
             assertEquals(0.0, q.meanKl(), spec + ": KL must be exactly 0");
             assertEquals(1.0, q.agreement());
             assertEquals(24.0, q.meanPrefix());
-            PerplexityStats p = new PerplexityStats();
-            ev.perplexity(cfg, window(), p, bits);
-            assertEquals(base.meanNll(), p.meanNll(), 0.0, spec + ": split NLL must equal the unsplit NLL exactly");
-            assertEquals(0.0, p.perplexity() - base.perplexity());
+            QualityStats p = new QualityStats();
+            ev.measure(cfg, ev.text(window(), window().length), p, bits);
+            assertEquals(base.meanNll(), p.split().meanNll(), 0.0, spec + ": split NLL must equal the unsplit NLL exactly");
+            assertEquals(base.meanNll(), p.fp32().meanNll(), 0.0, spec + ": the meter's fp32 NLL is the unsplit model's");
+            assertEquals(0.0, p.deltaPerplexity());
+            assertEquals(0.0, p.meanKl());
+            assertEquals(1.0, p.agreement());
             assertEquals(23, bits.decodeFrames(), "one decode frame per teacher-forced token after the prompt");
             assertEquals(2, bits.prefillFrames());
             if (!spec.zstd()) {
@@ -63,13 +66,35 @@ class SplitEvaluatorTest {
         QualityStats coarse = new QualityStats();
         QualityStats fine = new QualityStats();
         BitsTally coarseBits = new BitsTally(), fineBits = new BitsTally();
-        ev.compare(new SplitConfig(2, f32(), new CodecWire(CodecSpec.uniform(2))), ref, coarse, coarseBits);
-        ev.compare(new SplitConfig(2, f32(), new CodecWire(CodecSpec.q8_0())), ref, fine, fineBits);
+        ev.measure(new SplitConfig(2, f32(), new CodecWire(CodecSpec.uniform(2))), ref, coarse, coarseBits);
+        ev.measure(new SplitConfig(2, f32(), new CodecWire(CodecSpec.q8_0())), ref, fine, fineBits);
         assertTrue(coarse.meanKl() > 0, "2-bit activations must disturb the distribution");
         assertTrue(fine.meanKl() > 0);
         assertTrue(coarse.meanKl() > 10 * fine.meanKl(), coarse.meanKl() + " vs " + fine.meanKl());
         assertEquals(8.5, fineBits.decodeBitsPerElement(), 1e-12, "Q8_0 is 34 bytes per 32 values");
         assertEquals((4 + 72) * 8.0 / 288, coarseBits.decodeBitsPerElement(), 1e-12, "2-bit row: 4 bytes side info + 72 bytes codes");
+    }
+
+    @Test
+    void textSequenceIsOnePrefillFrameThenOneDecodeFramePerToken() {
+        SplitEvaluator ev = evaluator();
+        int[] ids = window();
+        int prompt = 8;
+        Reference ref = ev.text(ids, prompt);
+        assertEquals(ids.length - 1, ref.length(), "every position with a next token is scored");
+        assertArrayEquals(java.util.Arrays.copyOf(ids, prompt), ref.prompt());
+        assertArrayEquals(java.util.Arrays.copyOfRange(ids, 1, ids.length), ref.generated());
+        QualityStats q = new QualityStats();
+        BitsTally bits = new BitsTally();
+        ev.measure(new SplitConfig(3, f32(), new CodecWire(CodecSpec.q8_0())), ref, q, bits);
+        assertEquals(1, bits.prefillFrames());
+        assertEquals(ids.length - prompt, bits.decodeFrames());
+        assertEquals(ids.length - 1, q.positions());
+        assertTrue(q.meanKl() > 0 && q.deltaPerplexity() != 0, "Q8_0 is lossy");
+        PerplexityStats base = new PerplexityStats();
+        ev.perplexity(ids, base);
+        assertEquals(base.meanNll(), q.fp32().meanNll(), 0.0, "the fp32 side does not depend on the prompt length");
+        assertEquals(q.split().perplexity() - base.perplexity(), q.deltaPerplexity(), 0.0);
     }
 
     @Test
@@ -80,20 +105,33 @@ class SplitEvaluatorTest {
             SplitConfig cfg = new SplitConfig(split, f32(), new CodecWire(spec));
             QualityStats a = new QualityStats(), b = new QualityStats();
             BitsTally ta = new BitsTally(), tb = new BitsTally();
-            evaluator().compare(cfg, ref, a, ta);
-            evaluator().stepwise(true).compare(cfg, ref, b, tb);
+            evaluator().measure(cfg, ref, a, ta);
+            evaluator().stepwise(true).measure(cfg, ref, b, tb);
             assertEquals(a.meanKl(), b.meanKl(), 0.0);
             assertEquals(a.agreement(), b.agreement(), 0.0);
             assertEquals(a.meanPrefix(), b.meanPrefix(), 0.0);
             assertEquals(ta.decodeBitsPerElement(), tb.decodeBitsPerElement(), 0.0);
+            assertEquals(a.deltaPerplexity(), b.deltaPerplexity(), 0.0);
             assertTrue(a.meanKl() > 0);
         }
+        // The same for a text whose prompt is shorter than the sequence.
+        SplitConfig cfg = new SplitConfig(2, f32(), new CodecWire(spec));
+        Reference text = evaluator().text(window(), 5);
+        QualityStats a = new QualityStats(), b = new QualityStats();
+        BitsTally ta = new BitsTally(), tb = new BitsTally();
+        evaluator().measure(cfg, text, a, ta);
+        evaluator().stepwise(true).measure(cfg, text, b, tb);
+        assertEquals(a.meanKl(), b.meanKl(), 0.0);
+        assertEquals(a.agreement(), b.agreement(), 0.0);
+        assertEquals(a.deltaPerplexity(), b.deltaPerplexity(), 0.0);
+        assertEquals(ta.prefillBitsPerElement(), tb.prefillBitsPerElement(), 0.0);
+        assertEquals(ta.decodeBitsPerElement(), tb.decodeBitsPerElement(), 0.0);
     }
 
     @Test
     void noOpActivationHookLeavesTheForwardUnchanged() {
         Transformer plain = TestModel.transformer();
-        Transformer hooked = new Transformer(TestModel.full(), KernelProvider.best(), TestModel.TEAM, (l, s, x, t, w) -> { });
+        Transformer hooked = new dev.splitllm.engine.forward.HookedTransformer(TestModel.full(), KernelProvider.best(), TestModel.TEAM, (l, s, x, t, w) -> { });
         int[] ids = window();
         float[] a = plain.embed(ids), b = hooked.embed(ids);
         plain.forward(plain.newState(ids.length), a, ids.length);
@@ -110,5 +148,7 @@ class SplitEvaluatorTest {
         assertThrows(IllegalArgumentException.class, () -> new SplitConfig(7, f32(), new CodecWire(CodecSpec.fp16())));
         assertThrows(IllegalArgumentException.class, () -> ev.perplexity(new int[] {1}, new PerplexityStats()));
         assertThrows(IllegalArgumentException.class, () -> ev.perplexity(new int[300], new PerplexityStats()));
+        assertThrows(IllegalArgumentException.class, () -> ev.text(window(), 0));
+        assertThrows(IllegalArgumentException.class, () -> ev.text(new int[] {1, 40000}, 1));
     }
 }

@@ -6,19 +6,23 @@ import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
-import dev.splitllm.engine.model.Llama2cCheckpoint;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.engine.model.ModelQuantizer;
 import dev.splitllm.engine.model.ModelSlice;
+import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.model.PrecisionPlan;
-import dev.splitllm.optimizer.profile.CodecProbe;
 import dev.splitllm.optimizer.profile.CodecTiming;
 import dev.splitllm.optimizer.profile.Curve;
 import dev.splitllm.optimizer.profile.DeviceProfile;
 import dev.splitllm.optimizer.profile.FormatProfile;
 import dev.splitllm.optimizer.profile.ModelShape;
+import dev.splitllm.quantization.codec.ActivationCodec;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CorruptPayloadException;
+import dev.splitllm.quantization.codec.OutlierChannels;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,8 +35,8 @@ import java.util.Map;
 
 /**
  * Measures a {@link DeviceProfile} on the machine it runs on, with the real engine on a real
- * llama2.c checkpoint (stories15M by default): for each weight format, the model is loaded
- * and converted to that format, then
+ * model in any format (read through {@link ModelFiles}; stories15M by default): for each weight
+ * format, the model is converted to that format, then
  *
  * <ul>
  *   <li>prefill: T tokens at positions [0, T) for each T of {@code prefillTokens};</li>
@@ -46,8 +50,10 @@ import java.util.Map;
  * block's weights through the caches the way a real split does; a single block repeated would
  * stay cache-resident and read too fast. The reported figure is the median of {@code reps}
  * repetitions after one warm-up (3 x reps for the cheap T = 16 prefill, and at least 9 for
- * decode steps, which are short and noisy). Codec timings are measured through a {@link CodecProbe} on a
- * real hidden state (the output of block L/2) when one is given.
+ * decode steps, which are short and noisy). Codec timings are measured with the runtime's
+ * {@link ActivationCodec} (the codec inside the session codec) on a real hidden state (the output
+ * of block L/2), for each codec setting given; a per-session outlier channel set is chosen once
+ * from those rows, untimed, as a session chooses it from its prefill frame.
  *
  * <p>Figures depend on the machine's load; keep other work off the cores while profiling.
  */
@@ -61,47 +67,60 @@ public final class Profiler {
     public static final int[] CODEC_TOKENS = {1, 16, 64, 128};
     public static final int MAX_REPS = 50;
 
-    /** Profiles {@code checkpoint} with the default grid (formats f32, q8_0, q4_0; 3 repetitions). */
-    public static DeviceProfile run(Path checkpoint, String name, int threads) throws IOException {
-        return run(checkpoint, name, FORMATS, threads, 3, null, List.of());
+    /** Profiles {@code model} with the default grid (formats f32, q8_0, q4_0; 3 repetitions; no codec). */
+    public static DeviceProfile run(Path model, String name, int threads) throws IOException {
+        return run(model, name, FORMATS, threads, 3, List.of());
     }
 
     /**
-     * Profiles {@code checkpoint}.
+     * Profiles {@code model}.
      *
-     * @param checkpoint  llama2.c model file
+     * @param model       a llama2.c .bin, a .gguf or a Hugging Face directory
      * @param name        device label stored in the profile
      * @param formats     weight formats to measure
      * @param threads     engine threads
      * @param reps        timed repetitions per figure (median), 1..50
-     * @param probe       codec to time, or null (no codec timings)
-     * @param codecSpecs  codec settings to time with {@code probe}
+     * @param codecSpecs  codec settings ({@link CodecSpec} strings) to time; empty for no codec timings
      */
-    public static DeviceProfile run(Path checkpoint, String name, List<WeightFormat> formats, int threads, int reps, CodecProbe probe,
+    public static DeviceProfile run(Path model, String name, List<WeightFormat> formats, int threads, int reps,
                                     List<String> codecSpecs) throws IOException {
         if (reps < 1 || reps > MAX_REPS) throw new IllegalArgumentException("reps must be in [1, " + MAX_REPS + "], got " + reps);
         if (threads < 1 || threads > 256) throw new IllegalArgumentException("threads must be in [1, 256], got " + threads);
         if (formats == null || formats.isEmpty()) throw new IllegalArgumentException("no weight format to profile");
-        if (probe != null) codecSpecs.forEach(probe::check);
-        LlamaConfig c = Llama2cCheckpoint.readConfig(checkpoint);
+        List<CodecSpec> specs = new ArrayList<>();
+        for (String s : codecSpecs) {
+            try {
+                specs.add(CodecSpec.parse(s));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("codec '" + s + "': " + e.getMessage(), e);
+            }
+        }
+        try (ModelSource src = ModelFiles.open(model)) {
+            return run(src, Calibrator.modelName(model), name, formats, threads, reps, codecSpecs, specs);
+        }
+    }
+
+    private static DeviceProfile run(ModelSource src, String modelName, String name, List<WeightFormat> formats, int threads, int reps,
+                                     List<String> codecSpecs, List<CodecSpec> specs) throws IOException {
+        LlamaConfig c = src.config();
         int maxT = Arrays.stream(PREFILL_TOKENS).max().getAsInt();
         int maxCtx = Arrays.stream(DECODE_CONTEXTS).max().getAsInt();
         if (c.seqLen() < Math.max(maxT, maxCtx + 1)) {
-            throw new IllegalArgumentException(checkpoint + ": seq_len " + c.seqLen() + " is shorter than the profiling grid needs ("
+            throw new IllegalArgumentException(modelName + ": seq_len " + c.seqLen() + " is shorter than the profiling grid needs ("
                     + Math.max(maxT, maxCtx + 1) + ")");
         }
-        String modelName = checkpoint.getFileName().toString().replaceFirst("\\.bin$", "");
         Kernels kernels = KernelProvider.best();
         List<FormatProfile> out = new ArrayList<>();
         List<CodecTiming> codec = new ArrayList<>();
+        ModelWeights stored = src.load(ModelSlice.all(c.nLayers()));
         try (ThreadTeam team = new ThreadTeam(threads)) {
             for (WeightFormat f : formats) {
                 PrecisionPlan plan = PrecisionPlan.uniform(f);
-                ModelWeights w = ModelQuantizer.load(checkpoint, ModelSlice.all(c.nLayers()), plan);
+                ModelWeights w = ModelQuantizer.apply(stored, plan);
                 try (Backend b = new JavaBackend(w, kernels, team)) {
                     out.add(profileFormat(b, f, reps, new MemoryAccount(c, plan).whole(c.seqLen(), 1).totalBytes()));
-                    if (probe != null && codec.isEmpty()) { // codec cost does not depend on the weight format: time it once
-                        for (String spec : codecSpecs) codec.add(profileCodec(b, probe, spec, reps));
+                    if (codec.isEmpty()) { // codec cost does not depend on the weight format: time it once
+                        for (int i = 0; i < specs.size(); i++) codec.add(profileCodec(b, codecSpecs.get(i), specs.get(i), reps));
                     }
                 }
             }
@@ -116,7 +135,7 @@ public final class Profiler {
         on.put("reps", String.valueOf(reps));
         on.put("perLayer", "block range [0, L) timed, divided by L; median after one warm-up (prefill T>16: reps, T=16: 3*reps, decode: max(9, 3*reps))");
         on.put("date", Instant.now().toString());
-        if (probe != null) on.put("codec", probe.name());
+        if (!specs.isEmpty()) on.put("codec", "splitllm activation codec (payload encode / decode, no frame header)");
         return new DeviceProfile(DeviceProfile.SCHEMA, name, false, on, ModelShape.of(modelName, c), out, codec);
     }
 
@@ -173,7 +192,7 @@ public final class Profiler {
                     return (System.nanoTime() - t0) / 1e6;
                 }) / L;
             }
-            float[] x = s.embed(new int[] {1});
+            float[] x = s.embed(tokens(1, c.vocabSize()));
             head = median(reps + 2, () -> {
                 long t0 = System.nanoTime();
                 s.lastLogits(x, 1);
@@ -193,7 +212,7 @@ public final class Profiler {
                 embed, residentBytes);
     }
 
-    static CodecTiming profileCodec(Backend b, CodecProbe probe, String spec, int reps) {
+    static CodecTiming profileCodec(Backend b, String label, CodecSpec spec, int reps) {
         LlamaConfig c = b.config();
         int d = c.dim(), maxT = Arrays.stream(CODEC_TOKENS).max().getAsInt();
         float[] hidden;
@@ -201,26 +220,36 @@ public final class Profiler {
             hidden = s.embed(tokens(maxT, c.vocabSize()));
             s.forward(hidden, maxT);
         }
+        ActivationCodec codec = new ActivationCodec();
+        OutlierChannels channels = spec.sessionChannels() ? OutlierChannels.select(hidden, maxT, d, spec.tau()) : null;
         double[] enc = new double[CODEC_TOKENS.length], dec = new double[CODEC_TOKENS.length];
         for (int i = 0; i < CODEC_TOKENS.length; i++) {
             int T = CODEC_TOKENS[i];
             float[] x = Arrays.copyOf(hidden, T * d);
             byte[][] held = new byte[1][];
-            for (int w = 0; w < 3; w++) held[0] = probe.encode(spec, x, T, d);
+            for (int w = 0; w < 3; w++) held[0] = codec.encode(spec, x, T, d, channels);
             enc[i] = median(reps + 2, () -> {
                 long t0 = System.nanoTime();
-                held[0] = probe.encode(spec, x, T, d);
+                held[0] = codec.encode(spec, x, T, d, channels);
                 return (System.nanoTime() - t0) / 1e6;
             });
-            for (int w = 0; w < 3; w++) probe.decode(spec, held[0], T, d);
+            for (int w = 0; w < 3; w++) decode(codec, spec, held[0], T, d, channels);
             dec[i] = median(reps + 2, () -> {
                 long t0 = System.nanoTime();
-                probe.decode(spec, held[0], T, d);
+                decode(codec, spec, held[0], T, d, channels);
                 return (System.nanoTime() - t0) / 1e6;
             });
         }
         double[] xs = toDouble(CODEC_TOKENS);
-        return new CodecTiming(spec, new Curve(xs, enc), new Curve(xs, dec), "probe");
+        return new CodecTiming(label, new Curve(xs, enc), new Curve(xs, dec), "probe");
+    }
+
+    private static float[] decode(ActivationCodec codec, CodecSpec spec, byte[] payload, int T, int d, OutlierChannels channels) {
+        try {
+            return codec.decode(spec, payload, T, d, channels);
+        } catch (CorruptPayloadException e) {
+            throw new IllegalStateException("the codec could not decode its own payload for " + spec + ": " + e.getMessage(), e);
+        }
     }
 
     /** Something timed once, returning milliseconds. */

@@ -19,19 +19,21 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The profiler and the calibrator on the real stories15M model (short runs). Checks structure
- * and invariants, never timings: exact bits per element of the reference codecs, lossless
- * round trip = perfect agreement, coarser codec = lower quality.
+ * The profiler and the calibrator on the real stories15M model and the real codec (short runs).
+ * Checks structure and invariants, never timings: exact bits per element of the fp32 and
+ * uniform codecs, lossless round trip = perfect agreement, coarser codec = lower quality.
  */
 class MeasuredTest {
     static final Path DIR = ModelStore.stories15MDir();
     static final String TEXT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her "
             + "friends. One day, she saw a big red ball under a tree. She ran to get it, but a small dog got there first.";
 
+    static final String U8 = "uniform:bits=8", U2 = "uniform:bits=2";
+
     @Test
     void profilerMeasuresEveryFormatAndTheCodec() throws IOException {
-        DeviceProfile p = Profiler.run(DIR.resolve("stories15M.bin"), "test-machine", List.of(WeightFormat.Q8_0), 2, 1, new TestProbes(),
-                List.of("u8"));
+        DeviceProfile p = Profiler.run(DIR.resolve("stories15M.bin"), "test-machine", List.of(WeightFormat.Q8_0), 2, 1,
+                List.of("uniform:bits=8"));
         assertEquals("stories15M", p.model().name());
         assertEquals(6, p.model().nLayers());
         assertFalse(p.derived());
@@ -44,7 +46,7 @@ class MeasuredTest {
         assertTrue(f.headMs() > 0);
         assertEquals(new dev.splitllm.engine.model.MemoryAccount(p.model().toConfig(),
                 dev.splitllm.engine.model.PrecisionPlan.uniform(WeightFormat.Q8_0)).whole(256, 1).totalBytes(), f.residentBytes());
-        CodecTiming ct = p.codecTiming("u8");
+        CodecTiming ct = p.codecTiming("uniform:bits=8");
         assertEquals("probe", ct.source());
         assertEquals(4, ct.encodeMs().x().length);
         assertEquals("2", p.measuredOn().get("threads"));
@@ -56,18 +58,20 @@ class MeasuredTest {
         Llama2Tokenizer tok = Llama2Tokenizer.load(DIR.resolve("tokenizer.bin"), 32000);
         int[] ids = tok.encode(TEXT, true);
         assertTrue(ids.length > 30, "calibration text too short: " + ids.length);
-        CalibrationTable t = Calibrator.run(DIR.resolve("stories15M.bin"), ids, new TestProbes(), List.of("f32", "u8", "u2"), List.of(0, 3, 5),
+        CalibrationTable t = Calibrator.run(DIR.resolve("stories15M.bin"), ids, List.of("fp32", U8, U2), List.of(0, 3, 5),
                 List.of(WeightFormat.F32, WeightFormat.Q8_0, WeightFormat.Q4_0), 2, "test story");
         assertEquals(9, t.points().size());
         int d = 288;
         for (int l : new int[] {0, 3, 5}) {
-            CodecPoint raw = t.point(l, "f32"), u8 = t.point(l, "u8"), u2 = t.point(l, "u2");
+            CodecPoint raw = t.point(l, "fp32"), u8 = t.point(l, U8), u2 = t.point(l, U2);
             assertEquals(32.0, raw.decodeBitsPerElement(), 1e-12);
             assertEquals(32.0, raw.prefillBitsPerElement(), 1e-12);
             assertEquals(1.0, raw.agreement(), "lossless codec at split " + l);
             assertEquals(0.0, raw.meanKl(), 1e-6);
-            assertEquals(8 + 64.0 / d, u8.decodeBitsPerElement(), 1e-12, "8 bits + two floats per row");
-            assertEquals(2 + 64.0 / d, u2.decodeBitsPerElement(), 1e-12);
+            assertEquals(0.0, raw.deltaPpl(), "lossless codec at split " + l);
+            assertEquals(8 + 32.0 / d, u8.decodeBitsPerElement(), 1e-12, "8 bits + 4 bytes of side information per row");
+            assertEquals(8 + 32.0 / d, u8.prefillBitsPerElement(), 1e-12, "per-row side information in a prefill frame too");
+            assertEquals(2 + 32.0 / d, u2.decodeBitsPerElement(), 1e-12);
             assertTrue(u8.meanKl() < u2.meanKl(), "2-bit rows must hurt more than 8-bit rows at split " + l);
             assertTrue(u8.agreement() >= u2.agreement(), "split " + l);
             assertTrue(u8.meanKl() > 0);
@@ -78,10 +82,10 @@ class MeasuredTest {
         assertEquals(t, ProfileJson.parse(ProfileJson.toJson(t), CalibrationTable.class, "calibration"));
         // Bad input is rejected before any work.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Calibrator.run(DIR.resolve("stories15M.bin"), ids,
-                new TestProbes(), List.of("u99"), List.of(), List.of(), 2, "x"));
-        assertTrue(e.getMessage().contains("unknown test codec 'u99'"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Calibrator.run(DIR.resolve("stories15M.bin"), ids, new TestProbes(),
-                List.of("u8"), List.of(6), List.of(), 2, "x"));
+                List.of("uniform:bits=99"), List.of(), List.of(), 2, "x"));
+        assertTrue(e.getMessage().contains("codec 'uniform:bits=99'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Calibrator.run(DIR.resolve("stories15M.bin"), ids,
+                List.of(U8), List.of(6), List.of(), 2, "x"));
         assertTrue(e.getMessage().contains("split 6 outside [0, 5]"), e.getMessage());
     }
 }

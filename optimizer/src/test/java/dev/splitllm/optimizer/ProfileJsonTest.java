@@ -95,8 +95,9 @@ class ProfileJsonTest {
         assertMessage(() -> Units.parseRate("-5mbit"), "cannot parse rate");
         assertMessage(() -> Units.parseRate("0mbit"), "must be > 0");
         assertMessage(() -> Units.parseRate(""), "empty rate");
-        assertMessage(() -> Units.parseMillis("50 min"), "unknown duration unit 'min'");
-        assertMessage(() -> Units.parseMillis("5h"), "unknown duration unit");
+        assertMessage(() -> Units.parseMillis("50 mins"), "unknown duration unit 'mins'");
+        assertMessage(() -> Units.parseMillis("5m"), "ambiguous duration unit 'm'");
+        assertMessage(() -> Units.parseMillis("5h"), "must be in [0, 1h]");
         assertMessage(() -> Units.parseMillis("99999s"), "must be in [0, 1h]");
         assertMessage(() -> Units.parseBytes("48 MBytes"), "unknown size unit");
         assertMessage(() -> LinkProfile.parse("10mbit", "x", "5ms"), "cannot parse rate 'x'");

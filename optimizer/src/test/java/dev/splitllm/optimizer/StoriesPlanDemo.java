@@ -21,8 +21,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Developer tool (not a test): profile stories15M on this machine, calibrate with the test
- * reference codecs (until the real codec is bound), plan, and write every artefact to
+ * Developer tool (not a test): profile stories15M on this machine, calibrate through the real
+ * codec, plan, and write every artefact to
  * {@code args[0]} (default /tmp/splitllm-optimizer-demo); then the derived Llama-3.2-1B plan and
  * the planner benchmark. Figures are provisional: they depend on the machine's load.
  */
@@ -32,7 +32,7 @@ public final class StoriesPlanDemo {
         Files.createDirectories(out);
         Path dir = ModelStore.stories15MDir(), ckpt = dir.resolve("stories15M.bin");
         long t0 = System.nanoTime();
-        DeviceProfile dev = Profiler.run(ckpt, "dev-2threads", Profiler.FORMATS, 2, 3, new TestProbes(), List.of("u8", "u4"));
+        DeviceProfile dev = Profiler.run(ckpt, "dev-2threads", Profiler.FORMATS, 2, 3, List.of("q8_0", "uniform:bits=4"));
         System.out.printf("profiled in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         ProfileJson.write(out.resolve("device.json"), dev);
         String text = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends. "
@@ -40,7 +40,7 @@ public final class StoriesPlanDemo {
                 + "tail and dropped the ball at her feet. Lily laughed and threw the ball, and they played together until the sun went down.";
         int[] ids = Llama2Tokenizer.load(dir.resolve("tokenizer.bin"), 32000).encode(text, true);
         t0 = System.nanoTime();
-        CalibrationTable cal = Calibrator.run(ckpt, ids, new TestProbes(), List.of("u8", "u6", "u4", "u3"), List.of(),
+        CalibrationTable cal = Calibrator.run(ckpt, ids, List.of("q8_0", "uniform:bits=6", "uniform:bits=4", "uniform:bits=3"), List.of(),
                 List.of(WeightFormat.F16, WeightFormat.Q8_0, WeightFormat.Q4_0), 2, "built-in short story, " + ids.length + " tokens");
         System.out.printf("calibrated in %.1f s (%d tokens)%n", (System.nanoTime() - t0) / 1e9, ids.length);
         ProfileJson.write(out.resolve("calibration.json"), cal);

@@ -3,9 +3,9 @@ package dev.splitllm.engine.forward;
 /**
  * Optional hook on the input of every linear layer of a block, used by whole-model activation
  * quantization baselines (SmoothQuant W8A8, Atom W4A4) and by calibration (which only reads).
- * {@link Transformer} calls it, when one is installed, on the rows that are about to be
- * multiplied, and the hook may rewrite them in place (quantize-dequantize). With no hook
- * installed (the default) the forward pass is exactly the plain one.
+ * A {@link HookedTransformer} calls it on the rows that are about to be multiplied, and the
+ * hook may rewrite them in place (quantize-dequantize). The plain {@link Transformer} has no
+ * hook.
  */
 public interface ActivationQuantizer {
 

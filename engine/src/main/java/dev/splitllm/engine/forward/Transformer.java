@@ -16,27 +16,20 @@ import dev.splitllm.engine.tensor.WeightMatrix;
  *
  * <p>Stateless apart from read-only weights: one instance serves many sessions, each with
  * its own {@link SegmentState}. Calls on the same state must not overlap.
+ *
+ * <p>Not final only so that {@link HookedTransformer} (evaluation baselines and calibration)
+ * can see the matmul inputs; the plain class holds no hook, and its {@link #matmulInput} is
+ * empty, which the JIT inlines away while no subclass is loaded.
  */
-public final class Transformer {
+public class Transformer {
     private final ModelWeights weights;
     private final LlamaConfig config;
     private final Kernels kernels;
     private final ThreadTeam team;
     /** RoPE inverse frequencies, one per rotated pair within a head. */
     private final float[] invFreq;
-    /** Hook on every matmul input, or null (the default: plain forward). */
-    private final ActivationQuantizer activationQuantizer;
 
     public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team) {
-        this(weights, kernels, team, null);
-    }
-
-    /**
-     * A forward pass whose matmul inputs go through {@code activationQuantizer} first (null for
-     * none). The classifier input is not hooked.
-     */
-    public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team, ActivationQuantizer activationQuantizer) {
-        this.activationQuantizer = activationQuantizer;
         this.weights = weights;
         this.config = weights.config();
         this.kernels = kernels;
@@ -48,20 +41,20 @@ public final class Transformer {
         }
     }
 
-    public LlamaConfig config() {
+    public final LlamaConfig config() {
         return config;
     }
 
-    public ModelWeights weights() {
+    public final ModelWeights weights() {
         return weights;
     }
 
-    public Kernels kernels() {
+    public final Kernels kernels() {
         return kernels;
     }
 
     /** A fresh state for this model's blocks [first, end) holding up to {@code capacity} positions. */
-    public SegmentState newState(int first, int end, int capacity) {
+    public final SegmentState newState(int first, int end, int capacity) {
         for (int l = first; l < end; l++) {
             weights.layer(l); // throws if this process does not hold the layer
         }
@@ -69,12 +62,12 @@ public final class Transformer {
     }
 
     /** A state for every block this process holds. */
-    public SegmentState newState(int capacity) {
+    public final SegmentState newState(int capacity) {
         return newState(weights.slice().firstLayer(), weights.slice().endLayer(), capacity);
     }
 
     /** Token embeddings, {@code tokens.length x dim}. */
-    public float[] embed(int[] tokens) {
+    public final float[] embed(int[] tokens) {
         WeightMatrix table = weights.tokenEmbedding();
         if (table == null) {
             throw new IllegalStateException("this model slice has no token embedding");
@@ -96,7 +89,7 @@ public final class Transformer {
      * at positions state.length() .. state.length()+T-1, in place. Appends their keys and
      * values to the state's cache.
      */
-    public void forward(SegmentState state, float[] x, int T) {
+    public final void forward(SegmentState state, float[] x, int T) {
         int d = config.dim();
         if (T <= 0 || x.length < T * d) {
             throw new IllegalArgumentException("hidden state holds " + x.length + " floats, need " + T + " x " + d);
@@ -118,8 +111,7 @@ public final class Transformer {
         int d = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
         // Attention.
         rmsnorm(s.xb, x, w.rmsAtt(), T, d);
-        ActivationQuantizer aq = activationQuantizer;
-        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, T, d);
+        matmulInput(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, T, d);
         matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), T);
@@ -132,22 +124,28 @@ public final class Transformer {
         System.arraycopy(s.k, 0, kc, start * kvDim, T * kvDim);
         System.arraycopy(s.v, 0, vc, start * kvDim, T * kvDim);
         attention(s, kc, vc, T, start);
-        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, T, d);
+        matmulInput(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, T, d);
         matmul(s.att, T, w.wo(), s.xb);
         add(x, s.xb, T * d);
         // SwiGLU feed-forward.
         rmsnorm(s.xb, x, w.rmsFfn(), T, d);
-        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.FFN_UP, s.xb, T, d);
+        matmulInput(layer, ActivationQuantizer.Site.FFN_UP, s.xb, T, d);
         matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2);
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, n = T * hidden; i < n; i++) {
             float g = hb[i];
             hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
         }
-        if (aq != null) aq.apply(layer, ActivationQuantizer.Site.FFN_DOWN, hb, T, hidden);
+        matmulInput(layer, ActivationQuantizer.Site.FFN_DOWN, hb, T, hidden);
         matmul(hb, T, w.w2(), s.xb);
         add(x, s.xb, T * d);
     }
+
+    /**
+     * Called with the rows {@code x[0, T*width)} about to be multiplied at {@code site} of block
+     * {@code layer}; {@link HookedTransformer} overrides it. Nothing here: the plain forward.
+     */
+    protected void matmulInput(int layer, ActivationQuantizer.Site site, float[] x, int T, int width) {}
 
     private void attention(Scratch s, float[] kc, float[] vc, int T, int start) {
         int heads = config.nHeads(), hs = config.headSize(), kvDim = config.kvDim(), group = config.kvGroup();
@@ -183,12 +181,12 @@ public final class Transformer {
     }
 
     /** Final RMSNorm and classifier for row {@code row} of x, into out (vocab floats). */
-    public void logits(float[] x, int row, float[] out) {
+    public final void logits(float[] x, int row, float[] out) {
         logits(x, row, 1, out);
     }
 
     /** Logits for rows [row, row+count) of x into out (count x vocab). */
-    public void logits(float[] x, int row, int count, float[] out) {
+    public final void logits(float[] x, int row, int count, float[] out) {
         WeightMatrix cls = weights.classifier();
         if (cls == null) {
             throw new IllegalStateException("this model slice has no classifier head");
@@ -202,7 +200,7 @@ public final class Transformer {
     }
 
     /** Logits of the last of T rows, as a new array. */
-    public float[] lastLogits(float[] x, int T) {
+    public final float[] lastLogits(float[] x, int T) {
         float[] out = new float[config.vocabSize()];
         logits(x, T - 1, out);
         return out;

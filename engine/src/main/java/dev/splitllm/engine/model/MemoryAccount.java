@@ -92,6 +92,15 @@ public final class MemoryAccount {
         return (long) layers * positions * kvBytesPerTokenPerLayer();
     }
 
+    /**
+     * KV cache of {@code layers} blocks of {@code config} for {@code positions} positions. Keys and
+     * values are F32 whatever the weight precision, so no plan is needed: the runtime's admission
+     * (cloud sessions and completions, edge residency) counts with this.
+     */
+    public static long kvCacheBytes(LlamaConfig config, int layers, int positions) {
+        return new MemoryAccount(config, PrecisionPlan.f32()).kvBytes(layers, positions);
+    }
+
     /** The forward's work buffers for a batch of T tokens. */
     public long scratchBytes(int tokens) {
         long d = config.dim(), kv = config.kvDim(), h = config.hiddenDim(), hs = config.headSize();

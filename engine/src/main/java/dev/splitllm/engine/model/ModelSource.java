@@ -8,7 +8,7 @@ import java.io.IOException;
 /**
  * An opened model in one of the supported formats: its configuration, the weights of any
  * {@link ModelSlice} (only those tensors are read), and its tokenizer. Opened by
- * {@link ModelFiles#open}; closing releases the file handles (loaded weights stay valid).
+ * {@link dev.splitllm.engine.load.ModelFiles#open}; closing releases the file handles (loaded weights stay valid).
  */
 public interface ModelSource extends AutoCloseable {
 

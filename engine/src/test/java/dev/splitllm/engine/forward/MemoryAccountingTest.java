@@ -140,8 +140,8 @@ class MemoryAccountingTest {
     void kvCacheAndScratchFormulas() {
         LlamaConfig c = TestModel.full().config();
         MemoryAccount a = new MemoryAccount(c, PrecisionPlan.f32());
-        assertEquals(2304, a.kvBytesPerTokenPerLayer(), "models.md: 2,304 B per layer-token");
-        assertEquals(13824L * 256, a.kvBytes(6, 256), "models.md: 13,824 B per token for 6 layers");
+        assertEquals(2304, a.kvBytesPerTokenPerLayer(), "docs/MODEL.md: 2,304 B per layer-token");
+        assertEquals(13824L * 256, a.kvBytes(6, 256), "docs/MODEL.md: 13,824 B per token for 6 layers");
         // F32 stories15M: 15,204,000 parameters minus freq_cis (256*48) is everything the engine holds.
         assertEquals(4L * (15_204_000 - 256 * 48), a.whole(256, 1).weightBytes());
     }

@@ -3,8 +3,8 @@ package dev.splitllm.optimizer.profile;
 import java.io.IOException;
 
 /**
- * Measures the link to a running cloud server (the server's {@code /v1/probe} endpoint: the
- * lead binds it with an HTTP client). The optimizer only needs the result.
+ * Measures the link to a running cloud server through its {@code /v1/probe} endpoint (the CLI's
+ * {@code HttpLinkProbe} implements it over HTTP). The optimizer only needs the result.
  */
 public interface LinkProbe {
 

@@ -1,18 +1,22 @@
 package dev.splitllm.tools.bench;
 
+import dev.splitllm.fetch.ModelSpec;
 import dev.splitllm.fetch.ModelStore;
 import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.Kernels;
 import dev.splitllm.engine.kernels.ThreadTeam;
-import dev.splitllm.engine.model.Llama2cCheckpoint;
+import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.model.ModelQuantizer;
 import dev.splitllm.engine.model.ModelSlice;
+import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;
 import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.sample.Sampler;
+import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
+import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -24,18 +28,18 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Decode-speed benchmark: loads a llama2.c checkpoint (stories15M by default) at a precision
- * plan, then generates {@code tokens} tokens greedily from BOS, one forward per token with the
+ * Decode-speed benchmark: loads a model in any format {@link ModelFiles} reads (llama2.c
+ * {@code .bin}, GGUF, Hugging Face safetensors directory; stories15M by default) at a uniform
+ * weight format, then generates {@code tokens} tokens greedily from the vocabulary's BOS, one forward per token with the
  * full-vocabulary classifier each step (as llama2.c's run.c does), {@code runs} times, and
  * reports the median decode rate per format. Formats are measured interleaved (see {@link #run}).
  *
- * <p>{@code java -cp ... dev.splitllm.tools.bench.DecodeBenchmark [--model FILE] [--threads N]
- * [--runs N] [--tokens N] [--formats f32,q8_0,q4_0]} prints one line per format.
+ * <p>{@code java -cp ... dev.splitllm.tools.bench.DecodeBenchmark [--model PATH] [--tokenizer FILE]
+ * [--threads N] [--runs N] [--tokens N] [--formats f32,q8_0,q4_0]} prints one line per format.
  */
 public final class DecodeBenchmark {
     private DecodeBenchmark() {}
 
-    /** One measured configuration. */
     /**
      * One format's figures. {@code tokensPerSecond} is wall-clock; {@code cpuTokensPerSecond}
      * divides by the calling thread's CPU time instead, which on a busy shared machine is far
@@ -70,28 +74,48 @@ public final class DecodeBenchmark {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    /**
-     * Loads {@code checkpoint} once per format (every block, the embedding and the classifier at
-     * that format) and measures greedy decoding of {@code tokens} tokens: one warm-up per format,
-     * then {@code runs} rounds that each time every format once, interleaved, so load from other
-     * processes on a shared machine hits all formats alike.
-     */
-    public static List<Result> run(Path checkpoint, List<WeightFormat> formats, Kernels kernels, int threads, int runs,
+    /** {@link #run(Path, Path, List, Kernels, int, int, int)} with the tokenizer the model carries (or tokenizer.bin beside a .bin). */
+    public static List<Result> run(Path model, List<WeightFormat> formats, Kernels kernels, int threads, int runs,
                                    int tokens) throws IOException {
+        return run(model, null, formats, kernels, threads, runs, tokens);
+    }
+
+    /**
+     * Loads {@code model} (any format, detected from its content) and converts it once per format
+     * (every block, the embedding and the classifier at that format), then measures greedy
+     * decoding of {@code tokens} tokens from the vocabulary's BOS: one warm-up per format, then
+     * {@code runs} rounds that each time every format once, interleaved, so load from other
+     * processes on a shared machine hits all formats alike. {@code tokenizer} is a llama2.c
+     * {@code tokenizer.bin}, or null for the model's own; only its BOS id is used.
+     */
+    public static List<Result> run(Path model, Path tokenizer, List<WeightFormat> formats, Kernels kernels, int threads,
+                                   int runs, int tokens) throws IOException {
         if (runs < 1 || runs > 1000) {
             throw new IllegalArgumentException("runs must be in [1, 1000], got " + runs);
         }
         if (formats.isEmpty()) {
             throw new IllegalArgumentException("no weight formats to measure");
         }
-        LlamaConfig config = Llama2cCheckpoint.readConfig(checkpoint);
-        if (tokens < 1 || tokens > config.seqLen()) {
-            throw new IllegalArgumentException("tokens must be in [1, " + config.seqLen() + "], got " + tokens);
-        }
         int nf = formats.size();
         ModelWeights[] weights = new ModelWeights[nf];
-        for (int f = 0; f < nf; f++) {
-            weights[f] = ModelQuantizer.load(checkpoint, ModelSlice.all(config.nLayers()), PrecisionPlan.uniform(formats.get(f)));
+        int bos;
+        try (ModelSource src = ModelFiles.open(model)) {
+            LlamaConfig config = src.config();
+            if (tokens < 1 || tokens > config.seqLen()) {
+                throw new IllegalArgumentException("tokens must be in [1, " + config.seqLen() + "], got " + tokens);
+            }
+            Tokenizer tok = tokenizer != null ? Llama2Tokenizer.load(tokenizer, config.vocabSize()) : src.tokenizer();
+            if (tok == null) {
+                throw new IllegalArgumentException(model + " carries no tokenizer and none was given: the benchmark needs its BOS id");
+            }
+            bos = tok.bos();
+            if (bos < 0) {
+                throw new IllegalArgumentException(model + ": the vocabulary has no BOS token to decode from");
+            }
+            ModelWeights stored = src.load(ModelSlice.all(config.nLayers()));
+            for (int f = 0; f < nf; f++) {
+                weights[f] = ModelQuantizer.apply(stored, PrecisionPlan.uniform(formats.get(f)));
+            }
         }
         try (ThreadTeam team = new ThreadTeam(threads)) {
             Transformer[] tf = new Transformer[nf];
@@ -102,13 +126,13 @@ public final class DecodeBenchmark {
             boolean cpu = mx.isCurrentThreadCpuTimeSupported();
             for (int f = 0; f < nf; f++) {
                 tf[f] = new Transformer(weights[f], kernels, team);
-                generated[f] = generate(tf[f], tokens);
+                generated[f] = generate(tf[f], bos, tokens);
             }
             for (int r = 0; r < runs; r++) {
                 for (int f = 0; f < nf; f++) {
                     long c0 = cpu ? mx.getCurrentThreadCpuTime() : 0;
                     long t0 = System.nanoTime();
-                    int[] again = generate(tf[f], tokens);
+                    int[] again = generate(tf[f], bos, tokens);
                     long t1 = System.nanoTime();
                     long c1 = cpu ? mx.getCurrentThreadCpuTime() : 0;
                     rates[f][r] = tokens / ((t1 - t0) / 1e9);
@@ -127,10 +151,10 @@ public final class DecodeBenchmark {
         }
     }
 
-    private static int[] generate(Transformer tf, int tokens) {
+    private static int[] generate(Transformer tf, int bos, int tokens) {
         SegmentState st = tf.newState(tokens);
         int[] out = new int[tokens];
-        int next = 1; // BOS
+        int next = bos;
         for (int i = 0; i < tokens; i++) {
             float[] x = tf.embed(new int[] {next});
             tf.forward(st, x, 1);
@@ -141,14 +165,14 @@ public final class DecodeBenchmark {
     }
 
     public static void main(String[] args) throws IOException {
-        Path model = ModelStore.stories15MDir().resolve("stories15M.bin");
+        Path model = null, tokenizer = null;
         int threads = 2, runs = 5, tokens = 256;
         List<WeightFormat> formats = new ArrayList<>(List.of(WeightFormat.F32, WeightFormat.Q8_0, WeightFormat.Q4_0));
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 if (a.equals("--help") || a.equals("-h")) {
-                    System.out.println("usage: DecodeBenchmark [--model FILE] [--threads N] [--runs N] [--tokens N] [--formats f32,q8_0,q4_0]");
+                    System.out.println("usage: DecodeBenchmark [--model PATH] [--tokenizer FILE] [--threads N] [--runs N] [--tokens N] [--formats f32,q8_0,q4_0]");
                     return;
                 }
                 if (i + 1 >= args.length) {
@@ -157,6 +181,7 @@ public final class DecodeBenchmark {
                 String v = args[++i];
                 switch (a) {
                     case "--model": model = Path.of(v); break;
+                    case "--tokenizer": tokenizer = Path.of(v); break;
                     case "--threads": threads = Integer.parseInt(v); break;
                     case "--runs": runs = Integer.parseInt(v); break;
                     case "--tokens": tokens = Integer.parseInt(v); break;
@@ -172,11 +197,14 @@ public final class DecodeBenchmark {
             System.exit(2);
             return;
         }
+        if (model == null) {
+            model = ModelStore.stories15MDir().resolve(ModelSpec.STORIES15M.modelFile()); // the built-in model, as fetched
+        }
         Kernels kernels = KernelProvider.best();
         System.out.println("model " + model + ", kernels " + kernels.name()
                 + (KernelProvider.whyNotVector().isEmpty() ? "" : " (" + KernelProvider.whyNotVector() + ")")
                 + ", threads " + threads + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
-        for (Result r : run(model, formats, kernels, threads, runs, tokens)) {
+        for (Result r : run(model, tokenizer, formats, kernels, threads, runs, tokens)) {
             System.out.println(r);
         }
     }

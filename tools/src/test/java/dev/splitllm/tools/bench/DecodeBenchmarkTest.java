@@ -7,9 +7,12 @@ import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.quantization.weights.WeightFormat;
+import dev.splitllm.tools.convert.ModelConverter;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The benchmark runs end to end on a few tokens; no timing is asserted, only what it reports. */
 class DecodeBenchmarkTest {
@@ -29,6 +32,27 @@ class DecodeBenchmarkTest {
             assertEquals(expected, r.weightBytes());
         }
         assertArrayEquals(results.get(0).generated(), results.get(1).generated(), "q8_0 greedy from BOS matches f32");
+    }
+
+    @Test
+    void ggufAndSafetensorsCopiesDecodeTheSameTokensAsTheBin(@TempDir Path tmp) throws IOException {
+        Path gguf = tmp.resolve("stories15M.gguf"), hf = tmp.resolve("stories15M-hf");
+        ModelConverter.toGguf(TestModel.checkpoint(), gguf, WeightFormat.F32);
+        ModelConverter.toSafetensors(TestModel.checkpoint(), hf, WeightFormat.F32);
+        List<WeightFormat> formats = List.of(WeightFormat.F32, WeightFormat.Q8_0);
+        List<DecodeBenchmark.Result> bin = DecodeBenchmark.run(TestModel.checkpoint(), formats, KernelProvider.best(), 1, 1, 10);
+        for (Path copy : new Path[] {gguf, hf}) {
+            List<DecodeBenchmark.Result> got = DecodeBenchmark.run(copy, formats, KernelProvider.best(), 1, 1, 10);
+            for (int i = 0; i < formats.size(); i++) {
+                assertEquals(formats.get(i), got.get(i).format());
+                assertArrayEquals(bin.get(i).generated(), got.get(i).generated(), copy + " at " + formats.get(i));
+                assertEquals(bin.get(i).weightBytes(), got.get(i).weightBytes(), copy + " at " + formats.get(i));
+            }
+        }
+        // An explicit tokenizer.bin gives the same BOS, hence the same tokens.
+        List<DecodeBenchmark.Result> explicit = DecodeBenchmark.run(gguf, TestModel.dir().resolve("tokenizer.bin"),
+                List.of(WeightFormat.F32), KernelProvider.best(), 1, 1, 10);
+        assertArrayEquals(bin.get(0).generated(), explicit.get(0).generated());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.splitllm.quantization.bench;
+package dev.splitllm.tools.bench;
 
 import dev.splitllm.quantization.codec.ActivationCodec;
 import dev.splitllm.quantization.codec.CodecSpec;
@@ -10,9 +10,8 @@ import java.util.Locale;
 /**
  * The codec benchmark timed by the thread's CPU time instead of the wall clock, for shared
  * machines where other processes take the core away (CPU time still includes slow-downs from a
- * busy hyper-thread sibling). Test sources only: java.lang.management does not exist on Android.
- * Run: {@code java -cp quantization/target/classes:quantization/target/test-classes:<zstd-jni jar>
- * dev.splitllm.quantization.bench.CodecCpuTimeBenchmark [seconds]}.
+ * busy hyper-thread sibling). Run: {@code java -cp tools/target/classes:tools/target/test-classes:
+ * quantization/target/classes:<zstd-jni jar> dev.splitllm.tools.bench.CodecCpuTimeBenchmark [seconds]}.
  */
 public final class CodecCpuTimeBenchmark {
     private CodecCpuTimeBenchmark() {}

@@ -1,4 +1,4 @@
-package dev.splitllm.quantization.bench;
+package dev.splitllm.tools.bench;
 
 import dev.splitllm.quantization.codec.ActivationCodec;
 import dev.splitllm.quantization.codec.CodecSpec;

@@ -1,10 +1,10 @@
-package dev.splitllm.edge;
+package dev.splitllm.cloud;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.splitllm.cloud.ServerConfig;
+import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.wire.FrameCodec;
@@ -15,26 +15,27 @@ import java.util.Random;
 import java.util.Set;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
-import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Bad input never crashes the server, never corrupts a session, and always gets a JSON reason. */
+/**
+ * Bad input never crashes the server, never corrupts a session, and always gets a JSON reason.
+ * A raw client only: frames are built with the engine and the codec, not the edge SDK.
+ */
 class ProtocolErrorsTest {
-    static Fixture fx;
-    static final OkHttpClient HTTP = new OkHttpClient();
+    static ServerFixture fx;
+    static final OkHttpClient HTTP = ServerFixture.HTTP;
     static final FrameCodec CODEC = new FrameCodec();
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final okhttp3.MediaType JSON_TYPE = okhttp3.MediaType.get("application/json");
+    static final ObjectMapper JSON = ServerFixture.JSON;
     static final String GOOD_SESSION = "{\"splitLayer\":2,\"codec\":\"fp32\",\"cloudWeights\":\"f32\",\"maxSeqLen\":64,"
             + "\"temperature\":0,\"topP\":1,\"seed\":1}";
 
     @BeforeAll
     static void start() {
-        ServerConfig c = ServerConfig.defaults(Set.of(Fixture.TOKEN, Fixture.OTHER_TOKEN)).withLimits(4, 64L << 20, Duration.ofMinutes(5));
-        fx = new Fixture(new ServerConfig(c.host(), c.port(), c.tokens(), c.maxSessions(), c.maxKvBytes(), c.idleTimeout(),
+        ServerConfig c = ServerConfig.defaults(Set.of(ServerFixture.TOKEN, ServerFixture.OTHER_TOKEN)).withLimits(4, 64L << 20, Duration.ofMinutes(5));
+        fx = new ServerFixture(new ServerConfig(c.host(), c.port(), c.tokens(), c.maxSessions(), c.maxKvBytes(), c.idleTimeout(),
                 64 * 1024, c.maxSeqLen()));
     }
 
@@ -43,21 +44,11 @@ class ProtocolErrorsTest {
         fx.close();
     }
 
-    record Reply(int status, JsonNode body) {
+    static ServerFixture.Reply call(String method, String path, String token, String body) throws Exception {
+        return fx.call(method, path, token, body);
     }
 
-    static Reply call(String method, String path, String token, String body) throws Exception {
-        Request.Builder b = new Request.Builder().url(fx.server.baseUrl() + path);
-        if (token != null) b.header("Authorization", "Bearer " + token);
-        b.method(method, body == null ? (method.equals("POST") ? RequestBody.create(new byte[0], JSON_TYPE) : null)
-                : RequestBody.create(body, JSON_TYPE));
-        try (Response r = HTTP.newCall(b.build()).execute()) {
-            String text = r.body().string();
-            return new Reply(r.code(), text.isEmpty() ? null : JSON.readTree(text));
-        }
-    }
-
-    static void assertError(Reply r, int status, String code) {
+    static void assertError(ServerFixture.Reply r, int status, String code) {
         assertEquals(status, r.status(), String.valueOf(r.body()));
         assertNotNull(r.body(), "error replies carry a JSON body");
         assertEquals("error", r.body().path("type").asText());
@@ -75,49 +66,48 @@ class ProtocolErrorsTest {
 
     @Test
     void malformedSessionRequestsAre400() throws Exception {
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, "{not json"), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, ""), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("\"splitLayer\":2", "\"splitLayer\":9")), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("\"maxSeqLen\":64", "\"maxSeqLen\":100000")), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("fp32", "zip9")), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("\"f32\"", "\"q2_k\"")), 400, "bad_request");
-        assertError(call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("\"temperature\":0", "\"temperature\":-1")), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, "{not json"), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, ""), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("\"splitLayer\":2", "\"splitLayer\":9")), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("\"maxSeqLen\":64", "\"maxSeqLen\":100000")), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("fp32", "zip9")), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("\"f32\"", "\"q2_k\"")), 400, "bad_request");
+        assertError(call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("\"temperature\":0", "\"temperature\":-1")), 400, "bad_request");
     }
 
     @Test
     void unknownOrForeignSessionIs404() throws Exception {
-        assertError(call("GET", "/v1/sessions/0123456789abcdef0123456789abcdef", Fixture.TOKEN, null), 404, "not_found");
-        Reply created = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION);
+        assertError(call("GET", "/v1/sessions/0123456789abcdef0123456789abcdef", ServerFixture.TOKEN, null), 404, "not_found");
+        ServerFixture.Reply created = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION);
         String id = created.body().path("sessionId").asText();
         assertEquals(32, id.length());
-        assertError(call("GET", "/v1/sessions/" + id, Fixture.OTHER_TOKEN, null), 404, "not_found");
-        assertError(call("DELETE", "/v1/sessions/" + id, Fixture.OTHER_TOKEN, null), 404, "not_found");
-        assertEquals(204, call("DELETE", "/v1/sessions/" + id, Fixture.TOKEN, null).status());
-        assertError(call("DELETE", "/v1/sessions/" + id, Fixture.TOKEN, null), 404, "not_found");
+        assertError(call("GET", "/v1/sessions/" + id, ServerFixture.OTHER_TOKEN, null), 404, "not_found");
+        assertError(call("DELETE", "/v1/sessions/" + id, ServerFixture.OTHER_TOKEN, null), 404, "not_found");
+        assertEquals(204, call("DELETE", "/v1/sessions/" + id, ServerFixture.TOKEN, null).status());
+        assertError(call("DELETE", "/v1/sessions/" + id, ServerFixture.TOKEN, null), 404, "not_found");
     }
 
     @Test
     void streamUpgradeNeedsTheOwnersToken() throws Exception {
-        Reply created = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION);
+        ServerFixture.Reply created = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION);
         String url = fx.server.baseUrl().replace("http", "ws") + created.body().path("streamPath").asText();
-        try (RawStream anon = new RawStream(HTTP, url, null); RawStream other = new RawStream(HTTP, url, Fixture.OTHER_TOKEN)) {
+        try (RawStream anon = new RawStream(HTTP, url, null); RawStream other = new RawStream(HTTP, url, ServerFixture.OTHER_TOKEN)) {
             assertTrue(anon.next().startsWith("failure:HTTP 401"));
             assertTrue(other.next().startsWith("failure:HTTP 404"));
         } finally {
-            call("DELETE", "/v1/sessions/" + created.body().path("sessionId").asText(), Fixture.TOKEN, null);
+            call("DELETE", "/v1/sessions/" + created.body().path("sessionId").asText(), ServerFixture.TOKEN, null);
         }
     }
 
     @Test
     void badFramesAreRefusedAndTheSessionGoesOn() throws Exception {
-        Reply created = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION);
+        ServerFixture.Reply created = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION);
         String id = created.body().path("sessionId").asText();
         long tag = created.body().path("frameSession").asLong();
         String url = fx.server.baseUrl().replace("http", "ws") + created.body().path("streamPath").asText();
-        int[] prompt = fx.tokenizer.encode("Once upon a time", true);
+        int[] prompt = ServerFixture.tokenizer().encode("Once upon a time", true);
         int[] expected = fx.monolithic("Once upon a time", 3, Sampler.greedy());
-        try (EdgeModel edge = fx.edge(2); RawStream ws = new RawStream(HTTP, url, Fixture.TOKEN)) {
-            var seg = edge.backend().open(0, 2, 64);
+        try (Segment seg = fx.front(2, 64); RawStream ws = new RawStream(HTTP, url, ServerFixture.TOKEN)) {
             float[] h = seg.embed(prompt);
             seg.forward(h, prompt.length);
             CodecSpec fp32 = CodecSpec.parse("fp32");
@@ -173,11 +163,11 @@ class ProtocolErrorsTest {
             ws.send(CODEC.encode(new FrameHeader(tag, 2, Phase.DECODE, 2, prompt.length + 1, 1, 288, fp32), h2));
             assertEquals(expected[2], JSON.readTree(ws.next()).path("token").asInt(), "the session survived every bad frame");
         } finally {
-            call("DELETE", "/v1/sessions/" + id, Fixture.TOKEN, null);
+            call("DELETE", "/v1/sessions/" + id, ServerFixture.TOKEN, null);
         }
-        // And the server still serves everyone else.
+        // And the server still serves everyone else (a whole split run over a fresh raw stream).
         assertArrayEquals(fx.monolithic("The dog", 10, Sampler.greedy()),
-                SplitRuntimeTestSupport.run(fx, 4, fx.options(), "The dog", 10));
+                RawEdge.generate(fx, 4, "fp32", "The dog", 10, "\"temperature\":0,\"topP\":1,\"seed\":1"));
     }
 
     static void assertCode(String message, String code) throws Exception {
@@ -192,29 +182,29 @@ class ProtocolErrorsTest {
         String[] ids = new String[4];
         try {
             for (int i = 0; i < 4; i++) {
-                Reply r = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION);
+                ServerFixture.Reply r = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION);
                 assertEquals(201, r.status(), String.valueOf(r.body()));
                 ids[i] = r.body().path("sessionId").asText();
             }
-            Reply refused = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION);
+            ServerFixture.Reply refused = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION);
             assertError(refused, 503, "limit");
             assertTrue(refused.body().path("message").asText().contains("session limit"));
         } finally {
-            for (String id : ids) if (id != null) call("DELETE", "/v1/sessions/" + id, Fixture.TOKEN, null);
+            for (String id : ids) if (id != null) call("DELETE", "/v1/sessions/" + id, ServerFixture.TOKEN, null);
         }
         // 64 MiB of KV at 4 cloud layers x 2 x 288 x 4 bytes = 9216 B per position: 256 positions fit many times,
         // but a request beyond the model's context is refused up front.
-        Reply big = call("POST", "/v1/sessions", Fixture.TOKEN, GOOD_SESSION.replace("\"maxSeqLen\":64", "\"maxSeqLen\":257"));
+        ServerFixture.Reply big = call("POST", "/v1/sessions", ServerFixture.TOKEN, GOOD_SESSION.replace("\"maxSeqLen\":64", "\"maxSeqLen\":257"));
         assertError(big, 400, "bad_request");
     }
 
     @Test
     void completionEndpointMatchesTheModel() throws Exception {
-        Reply r = call("POST", "/v1/completions", Fixture.TOKEN,
+        ServerFixture.Reply r = call("POST", "/v1/completions", ServerFixture.TOKEN,
                 "{\"prompt\":\"Once upon a time\",\"maxTokens\":21,\"temperature\":0,\"topP\":1,\"seed\":1}");
         assertEquals(200, r.status(), String.valueOf(r.body()));
         assertEquals(", there was a little girl named Lily. She loved to play outside in the sunshine.", r.body().path("text").asText());
-        assertError(call("POST", "/v1/completions", Fixture.TOKEN, "{\"prompt\":\"x\",\"maxTokens\":0}"), 400, "bad_request");
+        assertError(call("POST", "/v1/completions", ServerFixture.TOKEN, "{\"prompt\":\"x\",\"maxTokens\":0}"), 400, "bad_request");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.splitllm.quantization.bench;
+package dev.splitllm.tools.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -1,4 +1,4 @@
-package dev.splitllm.edge;
+package dev.splitllm.cloud;
 
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
