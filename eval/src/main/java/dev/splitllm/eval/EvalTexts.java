@@ -1,5 +1,6 @@
 package dev.splitllm.eval;
 
+import dev.splitllm.fetch.Folders;
 import dev.splitllm.fetch.ModelStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,10 +11,8 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The evaluation texts (docs/MODEL.md, "Evaluation texts"), fetched once and cached under
@@ -135,7 +134,7 @@ public final class EvalTexts {
             }
             writeNovels(Files.readAllBytes(rdb));
         } finally {
-            deleteTree(tmp);
+            Folders.deleteTree(tmp);
         }
     }
 
@@ -204,7 +203,7 @@ public final class EvalTexts {
             }
             writeVerified(dir.resolve("kjv.txt"), Files.readAllBytes(out), KJV_SHA256, "kjv.txt");
         } finally {
-            deleteTree(tmp);
+            Folders.deleteTree(tmp);
         }
     }
 
@@ -242,23 +241,6 @@ public final class EvalTexts {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a leftover temp folder is harmless
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 }

@@ -10,8 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -140,7 +138,7 @@ public final class ModelFetcher {
         } finally {
             if (stagedModel != null) Files.deleteIfExists(stagedModel);
             if (stagedTokenizer != null) Files.deleteIfExists(stagedTokenizer);
-            deleteTree(work);
+            Folders.deleteTree(work);
         }
     }
 
@@ -234,20 +232,5 @@ public final class ModelFetcher {
             return e.getClass().getSimpleName() + " " + fse.getFile();
         }
         return String.valueOf(e.getMessage());
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // Leftover temporary files are harmless.
-                }
-            });
-        } catch (IOException ignored) {
-            // Same.
-        }
     }
 }
