@@ -59,6 +59,12 @@ public final class BenchCodecCommand implements Callable<Integer> {
         for (CodecBenchmark.Result r : results) {
             out.println(r.line());
         }
+        out.println(CodecBenchmark.StageResult.header());
+        for (int d : codec == null ? new int[] {288, 2048} : new int[] {dim}) {
+            for (CodecBenchmark.StageResult r : CodecBenchmark.runStages(d, seconds)) {
+                out.println(r.line());
+            }
+        }
         return 0;
     }
 }

@@ -5,6 +5,7 @@ import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.sample.Sampler;
+import dev.splitllm.tools.bench.MemoryBandwidth;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "engine", mixinStandardHelpOptions = true,
         description = {"Decode speed of the engine: generates --tokens tokens greedily from BOS, one forward per token",
                 "(logits over the full vocabulary and argmax included), after three warm-up runs; prints each run's",
-                "tok/s and the median, on 1 thread and on --threads threads, with the kernels and the JDK."},
+                "tok/s and the median, on 1 thread and on --threads threads, with the kernels and the JDK; then the warm",
+                "prefill speed at T = --prefill, and decode as a fraction of the streaming read bandwidth measured in the same run."},
         footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5",
                 "  JAVA_OPTS=-Dsplitllm.kernels=scalar ./splitllm bench engine --threads 2"})
 public final class BenchEngineCommand implements Callable<Integer> {
@@ -49,6 +51,14 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "5", paramLabel = "N", description = "Timed runs per thread count (default: ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--prefill", defaultValue = "128", paramLabel = "T",
+            description = "Prompt length of the prefill measurement: one batched forward of T tokens, warm (default: ${DEFAULT-VALUE}; 0 skips it).")
+    int prefill;
+
+    @Option(names = "--bandwidth", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure the machine's streaming read bandwidth in the same run and print decode as a fraction of it (default: on).")
+    boolean bandwidth;
+
     @Override
     public Integer call() {
         if (runs < 1 || runs > MAX_RUNS) {
@@ -57,6 +67,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
         int ctx = m.weights().config().seqLen();
+        if (prefill < 0 || prefill > ctx) {
+            throw new ParameterException(spec.commandLine(), "--prefill must be in 0.." + ctx + " (the model's context), got " + prefill);
+        }
         if (tokens < 1 || tokens > ctx) {
             throw new ParameterException(spec.commandLine(), "--tokens must be in 1.." + ctx + " (the model's context), got " + tokens);
         }
@@ -87,11 +100,47 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     rates[r] = ids.length / (Math.max(System.nanoTime() - t0, 1) / 1e9);
                     line.append(String.format(Locale.ROOT, " %.1f", rates[r]));
                 }
-                out.printf(Locale.ROOT, "threads=%d: runs%s tok/s; median %.1f tok/s%n", threads, line, median(rates));
+                double med = median(rates);
+                out.printf(Locale.ROOT, "threads=%d: runs%s tok/s; median %.1f tok/s%n", threads, line, med);
                 out.flush();
+                if (prefill > 0) {
+                    int[] prompt = new int[prefill];
+                    prompt[0] = bos;
+                    for (int i = 1; i < prefill; i++) prompt[i] = reference[(i - 1) % reference.length];
+                    for (int w = 0; w < WARMUP_RUNS; w++) prefillOnce(tf, ctx, prompt);
+                    double[] p = new double[runs];
+                    StringBuilder pl = new StringBuilder();
+                    for (int r = 0; r < runs; r++) {
+                        p[r] = prefill / prefillOnce(tf, ctx, prompt);
+                        pl.append(String.format(Locale.ROOT, " %.0f", p[r]));
+                    }
+                    out.printf(Locale.ROOT, "threads=%d: prefill T=%d (one batched forward, logits of the last token), runs%s tok/s; median %.0f tok/s%n",
+                            threads, prefill, pl, median(p));
+                    out.flush();
+                }
+                if (bandwidth) {
+                    double bw = MemoryBandwidth.measure(KernelProvider.best(), team, MemoryBandwidth.DEFAULT_MIB, 3);
+                    // Bytes a decode step reads: every weight, except that an untied embedding table gives one row.
+                    var w = m.weights();
+                    long bytes = w.bytes() - (w.tokenEmbedding() != null && w.tokenEmbedding() != w.classifier() ? w.tokenEmbedding().bytes() : 0);
+                    out.printf(Locale.ROOT, "threads=%d: weights %.1f MiB read per decode step; median decode moves %.2f GB/s = %.0f%% of the"
+                                    + " measured streaming read bandwidth %.2f GB/s (%d MiB dot product, same threads, same run)%n",
+                            threads, bytes / 1048576.0, med * bytes / 1e9, 100 * med * bytes / bw, bw / 1e9, MemoryBandwidth.DEFAULT_MIB);
+                    out.flush();
+                }
             }
         }
         return 0;
+    }
+
+    /** Seconds for one prefill of {@code prompt} into a fresh state (embedding, forward, last logits). */
+    private static double prefillOnce(Transformer tf, int ctx, int[] prompt) {
+        SegmentState state = tf.newState(ctx);
+        long t0 = System.nanoTime();
+        float[] x = tf.embed(prompt);
+        tf.forward(state, x, prompt.length);
+        Sampler.argmax(tf.lastLogits(x, prompt.length));
+        return Math.max(System.nanoTime() - t0, 1) / 1e9;
     }
 
     /** Greedy decode from {@code bos}; when {@code expected} is given, checks the run produced the same ids. */

@@ -102,6 +102,12 @@ public final class BenchLinkCommand implements Callable<Integer> {
             description = "CSV to write (default: ${DEFAULT-VALUE}).")
     Path csv;
 
+    @Option(names = "--ttft-check",
+            description = "Only the issue-19 check: TTFT of a 200-token prompt at 1 Mbit/s and 20 ms RTT, fp16 wire vs the"
+                    + " default codec (tables calibrated on the model's own continuations of the story openings), --repeats runs each"
+                    + " (default 3 here); the last line is the speed-up.")
+    boolean ttftCheck;
+
     @Option(names = "--charts", paramLabel = "DIR",
             description = "Also write per-token and TTFT SVG charts per RTT (link-per-token-rttN.svg, link-ttft-rttN.svg) here.")
     Path charts;
@@ -159,6 +165,9 @@ public final class BenchLinkCommand implements Callable<Integer> {
             bad("--prompt is " + promptLen + " tokens; prompt + --tokens must fit in " + MAX_SEQ_LEN + " positions");
         }
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        if (ttftCheck) {
+            return ttftCheck(out, m, token, layers);
+        }
         List<Row> rows = new ArrayList<>();
         long t0 = System.nanoTime();
         // Edge and cloud share this machine: one kernel thread each.
@@ -223,10 +232,75 @@ public final class BenchLinkCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Prompt tokens of the TTFT check. */
+    static final int CHECK_PROMPT_TOKENS = 200;
+
+    /**
+     * TTFT of a {@value #CHECK_PROMPT_TOKENS}-token prompt over an emulated 1 Mbit/s, 20 ms RTT link: fp16 wire vs
+     * the default codec, median of the runs; prints {@code ttft: ... speedup=X.XXx} last.
+     */
+    private int ttftCheck(PrintWriter out, ModelLoader.Loaded m, String token, int layers) throws Exception {
+        int runs = repeats == 1 ? 3 : repeats;
+        StringBuilder text = new StringBuilder();
+        String[] words = (prompt + " ").repeat(64).split(" ");
+        int used = 0;
+        // the longest prefix of the repeated prompt that is at most 200 tokens (BOS included)
+        while (used < words.length && m.tokenizer().encode(text + words[used], true).length <= CHECK_PROMPT_TOKENS) {
+            text.append(used == 0 ? "" : " ").append(words[used]);
+            used++;
+        }
+        String longPrompt = text.toString();
+        int promptLen = m.tokenizer().encode(longPrompt, true).length;
+        int n = 2;
+        CodecSpec codec;
+        try (ThreadTeam team = new ThreadTeam(1)) {
+            codec = dev.splitllm.eval.CodecCalibration.bind(new dev.splitllm.engine.forward.Transformer(m.weights(),
+                    KernelProvider.best(), team), m.tokenizer(), split, dev.splitllm.eval.EvalHarness.DEFAULT_CODEC);
+        }
+        double fp16Ms, codecMs;
+        double[] fp16 = new double[runs], coded = new double[runs];
+        long fp16Bytes = 0, codecBytes = 0;
+        try (ThreadTeam cloudTeam = new ThreadTeam(1);
+             CloudServer server = new CloudServer(ServerConfig.defaults(Set.of(token)), new ModelHost(m.weights(), m.tokenizer(),
+                     KernelProvider.best(), cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
+             EdgeModel front = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split, WeightFormat.F32, 1)) {
+            int serverPort = URI.create(server.baseUrl()).getPort();
+            out.printf(Locale.ROOT, "TTFT check: split %d of %d, prompt %d tokens, 1 Mbit/s each way, RTT 20 ms (userspace emulator),"
+                    + " %d runs per codec; default codec %s%n", split, layers, promptLen, runs, codec);
+            splitRun(front, server.baseUrl(), token, "fp16", n, longPrompt); // warm-up
+            splitRun(front, server.baseUrl(), token, codec.toString(), n, longPrompt);
+            try (LinkEmulator link = new LinkEmulator(serverPort, 1e6, 20)) {
+                for (int r = 0; r < runs; r++) {
+                    Timed a = splitRun(front, link.baseUrl(), token, "fp16", n, longPrompt);
+                    Timed b = splitRun(front, link.baseUrl(), token, codec.toString(), n, longPrompt);
+                    fp16[r] = a.ttftMs();
+                    coded[r] = b.ttftMs();
+                    fp16Bytes = a.result().steps().get(0).bytesUp();
+                    codecBytes = b.result().steps().get(0).bytesUp();
+                    out.printf(Locale.ROOT, "run %d: fp16 TTFT %.1f ms (prefill frame %d B), default codec TTFT %.1f ms (prefill frame %d B)%n",
+                            r + 1, a.ttftMs(), fp16Bytes, b.ttftMs(), codecBytes);
+                    out.flush();
+                }
+            }
+        } catch (EdgeException e) {
+            throw new CliFailure(e.getMessage(), e);
+        }
+        fp16Ms = EdgeRun.median(fp16);
+        codecMs = EdgeRun.median(coded);
+        out.printf(Locale.ROOT, "ttft: prompt=%d tokens rate=1 Mbit/s rtt=20 ms fp16=%.1f ms codec=%.1f ms speedup=%.2fx%n",
+                promptLen, fp16Ms, codecMs, fp16Ms / codecMs);
+        out.flush();
+        return 0;
+    }
+
     /** A split generation: wall, time to first token, timed from the start of generate. */
     private record Timed(GenerationResult result, double wallMs, double ttftMs) {}
 
     private Timed splitRun(EdgeModel model, String baseUrl, String token, String codec, int n) {
+        return splitRun(model, baseUrl, token, codec, n, prompt);
+    }
+
+    private Timed splitRun(EdgeModel model, String baseUrl, String token, String codec, int n, String prompt) {
         EdgeOptions options = new EdgeOptions(URI.create(baseUrl), token, CodecSpec.parse(codec), "f32", MAX_SEQ_LEN, 0f, 0.9f, 42,
                 Duration.ofSeconds(60), 0);
         try (EdgeSession s = EdgeSession.open(model, options)) {

@@ -49,8 +49,14 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     SharedOptions shared;
 
-    @Option(names = "--out", required = true, description = "Output JSON file.")
+    @Option(names = "--out", description = "Output JSON file (required unless --codec-tables).")
     Path out;
+
+    @Option(names = "--codec-tables", arity = "0..1", fallbackValue = dev.splitllm.eval.EvalHarness.DEFAULT_CODEC, paramLabel = "TEMPLATE",
+            description = {"Instead: calibrate codec tables (mean, rANS) for a mean/ans codec template at each split (--splits)",
+                    "on the model's own continuations of the story openings, write them to the cache folder (codec-tables/HASH.tables;",
+                    "copy the file to the other side) and print the bound codec spec per split (default template: ${FALLBACK-VALUE})."})
+    String codecTables;
 
     @Option(names = "--codecs", split = ";", defaultValue = "fp16;q8_0;uniform:bits=4;tabq:eps=3e-3;" + SplitOptions.DEFAULT_CODEC,
             description = "Codec settings, ';'-separated (default: ${DEFAULT-VALUE}).")
@@ -65,10 +71,30 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--text", description = "Calibration text file (UTF-8; default: a short built-in story).")
     Path text;
 
+    private static String readText(Path file) {
+        if (!Files.exists(file)) {
+            throw new CliFailure("cannot read calibration text " + file + ": no such file; give a UTF-8 text file, or leave out --text"
+                    + " to use the built-in story");
+        }
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new CliFailure("cannot read calibration text " + file + ": not UTF-8 text; convert it (iconv -t UTF-8) or pick another file", e);
+        } catch (IOException e) {
+            throw new CliFailure("cannot read calibration text " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
+        if (codecTables != null) {
+            return writeCodecTables();
+        }
+        if (out == null) {
+            throw new ParameterException(spec.commandLine(), "--out is required (or use --codec-tables)");
+        }
         ModelLoader.ModelPaths paths = ModelLoader.resolve(shared, System.err);
-        String t = text == null ? DEFAULT_TEXT : Files.readString(text, StandardCharsets.UTF_8);
+        String t = text == null ? DEFAULT_TEXT : readText(text);
         int[] tokens;
         try (ModelSource src = ModelFiles.open(paths.model())) {
             Tokenizer tok = ModelLoader.loadTokenizer(paths, src);
@@ -85,6 +111,40 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         PrintWriter o = spec.commandLine().getOut();
         o.println("calibration table (" + codecs.size() + " codecs, " + tokens.length + " tokens) -> " + out);
+        return 0;
+    }
+
+    /** {@code --codec-tables}: bind the template at each split, save the tables, print the specs. */
+    private int writeCodecTables() throws IOException {
+        ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        int layers = m.weights().config().nLayers();
+        List<Integer> at = splits.isEmpty() ? java.util.stream.IntStream.range(1, layers).boxed().toList() : splits;
+        PrintWriter o = spec.commandLine().getOut();
+        Path dir = dev.splitllm.quantization.codec.CodecTables.cacheFolder();
+        if (dir == null) {
+            throw new CliFailure("no cache folder (set -Dsplitllm.cache)");
+        }
+        try (dev.splitllm.engine.kernels.ThreadTeam team = new dev.splitllm.engine.kernels.ThreadTeam(shared.threads())) {
+            dev.splitllm.engine.forward.Transformer tf = new dev.splitllm.engine.forward.Transformer(m.weights(),
+                    dev.splitllm.engine.kernels.KernelProvider.best(), team);
+            for (int split : at) {
+                if (split < 1 || split >= layers) {
+                    throw new ParameterException(spec.commandLine(), "--splits: each must be in 1.." + (layers - 1));
+                }
+                dev.splitllm.quantization.codec.CodecSpec bound;
+                try {
+                    bound = dev.splitllm.eval.CodecCalibration.bind(tf, m.tokenizer(), split, codecTables);
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), "--codec-tables: " + e.getMessage());
+                }
+                if (bound.needsTables()) {
+                    Path file = dev.splitllm.quantization.codec.CodecTables.find(bound.tablesHash()).save(dir);
+                    o.println("split " + split + ": --codec " + bound + "   (tables " + file + ")");
+                } else {
+                    o.println("split " + split + ": --codec " + bound + "   (needs no tables)");
+                }
+            }
+        }
         return 0;
     }
 }

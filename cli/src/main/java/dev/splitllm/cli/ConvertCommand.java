@@ -1,6 +1,10 @@
 package dev.splitllm.cli;
 
+import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
+import dev.splitllm.fetch.FetchListener;
+import dev.splitllm.fetch.ModelFetcher;
 import dev.splitllm.tools.convert.ModelConverter;
+import dev.splitllm.tools.convert.SyntheticArchitectures;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,14 +22,20 @@ import picocli.CommandLine.Spec;
         description = {"Convert a model (llama2.c .bin, GGUF, or a Hugging Face directory; the format is detected from the",
                 "content) to a GGUF file or a safetensors directory, quantizing the weights on the way."},
         footer = {"", "Example:", "  ./splitllm convert --in ~/.cache/splitllm/stories15M/stories15M.bin --out stories15M-q8_0.gguf --type q8_0",
-                "  ./splitllm convert --in stories15M-q8_0.gguf --out stories15M-hf --format safetensors --type f32"})
+                "  ./splitllm convert --in stories15M-q8_0.gguf --out stories15M-hf --format safetensors --type f32",
+                "  ./splitllm convert --synthetic-arch qwen2 --out qwen2-synthetic.gguf"})
 public final class ConvertCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--in", required = true, paramLabel = "MODEL", description = "Input model file or Hugging Face directory.")
+    @Option(names = "--in", paramLabel = "MODEL", description = "Input model file or Hugging Face directory.")
     Path in;
+
+    @Option(names = "--synthetic-arch", paramLabel = "llama2|llama3|qwen2|mistral",
+            description = {"Instead of --in: write a small random-weight test model of this architecture variant",
+                    "(F32, real tokenizer with special tokens and chat template; see docs/ARCHITECTURES.md)."})
+    String syntheticArch;
 
     @Option(names = "--out", required = true, paramLabel = "PATH", description = "Output GGUF file, or directory for --format safetensors.")
     Path out;
@@ -39,6 +49,12 @@ public final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if ((in == null) == (syntheticArch == null)) {
+            throw new ParameterException(spec.commandLine(), "give exactly one of --in and --synthetic-arch");
+        }
+        if (syntheticArch != null) {
+            return synthetic();
+        }
         if (!Files.exists(in)) {
             throw new CliFailure("input not found: " + in);
         }
@@ -48,10 +64,32 @@ public final class ConvertCommand implements Callable<Integer> {
             ModelConverter.convert(in, out, type, format);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
+        } catch (java.nio.file.NoSuchFileException e) {
+            Path dir = out.toAbsolutePath().getParent();
+            throw new CliFailure(dir != null && !Files.isDirectory(dir)
+                    ? "cannot write " + out + ": folder " + dir + " does not exist; create it (mkdir -p " + dir + ") or pick another --out"
+                    : "conversion failed: no such file: " + e.getFile(), e);
         } catch (IOException e) {
             throw new CliFailure("conversion failed: " + e.getMessage(), e);
         }
         out2.printf(Locale.ROOT, "wrote %s (%s, %s) in %.1f s%n", out, format, type, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+
+    private int synthetic() {
+        if (!SyntheticArchitectures.NAMES.contains(syntheticArch)) {
+            throw new ParameterException(spec.commandLine(), "--synthetic-arch must be one of " + SyntheticArchitectures.NAMES);
+        }
+        long t0 = System.nanoTime();
+        try {
+            // The SentencePiece vocabulary (and BPE training corpus) is the built-in model's tokenizer.
+            Path dir = ModelFetcher.ensureStories15M(FetchListener.NONE);
+            SyntheticArchitectures.write(syntheticArch, Llama2Tokenizer.load(dir.resolve("tokenizer.bin"), 32000), out);
+        } catch (IOException e) {
+            throw new CliFailure("writing the synthetic model failed: " + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (synthetic %s, f32) in %.1f s%n", out, syntheticArch,
+                (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }

@@ -69,6 +69,14 @@ public final class DemoCommand implements Callable<Integer> {
         shared.describeKernels(err);
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
         split.applyPlan(m.modelFile());
+        if (split.allEdge(m.weights().config().nLayers())) {
+            LocalGeneration.Result local = LocalGeneration.runAllEdge(m, split, prompt, maxTokens, shared.threads(), out, err);
+            int[] promptIds = m.tokenizer().encode(prompt, true);
+            try (ThreadTeam team = new ThreadTeam(1)) {
+                agreement(promptIds, local.tokens(), "none (no split)", m, team, err);
+            }
+            return 0;
+        }
         String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         ServerConfig config = ServerConfig.defaults(Set.of(token));
         // Edge and cloud share this machine: one kernel thread each.
@@ -84,25 +92,43 @@ public final class DemoCommand implements Callable<Integer> {
             GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, m.weights().config().dim(), session.residentBytes(), err);
-            agreement(r, m, cloudTeam, err);
+            agreement(r.promptTokens(), r.tokens(), split.codecSpec().toString(), m, cloudTeam, err);
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);
         }
         return 0;
     }
 
+    /**
+     * What the agreement check measured, stated plainly: the sampler, the codec and weights, and how
+     * many leading tokens match. Both runs draw from the same sampler and seed, so any difference
+     * comes from the split's lossy parts (the codec, quantized weights): one flipped near-tie, and
+     * every later token continues a different story.
+     */
+    static String agreementLine(float temperature, long seed, String codec, String edgeWeights, String cloudWeights, int prefix, int total) {
+        String how = (temperature == 0 ? "greedy" : String.format(Locale.ROOT, "sampled at temperature %s, seed %d", temperature, seed))
+                + ", codec " + codec + ", weights " + edgeWeights + "/" + cloudWeights;
+        if (prefix == total) {
+            return String.format(Locale.ROOT, "agreement with the unsplit fp32 model (%s): all %d tokens identical", how, total);
+        }
+        boolean lossless = codec.equals("fp32") && edgeWeights.equals("f32") && cloudWeights.equals("f32");
+        return String.format(Locale.ROOT, "agreement with the unsplit fp32 model (%s): first %d of %d tokens identical, then the stories"
+                + " diverge (token %d differs%s)", how, prefix, total, prefix + 1,
+                lossless ? "" : "; with --codec fp32 and f32 weights the split is lossless and all tokens match");
+    }
+
     /** Runs the unsplit fp32 model with the same sampler and reports how far the split run agrees. */
-    private void agreement(GenerationResult r, ModelLoader.Loaded m, ThreadTeam team, PrintWriter err) {
+    private void agreement(int[] promptTokens, int[] tokens, String codec, ModelLoader.Loaded m, ThreadTeam team, PrintWriter err) {
         Sampler sampler = new Sampler(split.temperature, split.topP, split.seed);
         int[] ref;
         try (Segment seg = new JavaBackend(m.weights(), KernelProvider.best(), team).open(split.maxSeqLen)) {
-            ref = Generation.generate(seg, r.promptTokens(), r.tokens().length, sampler, m.tokenizer().eos());
+            ref = Generation.generate(seg, promptTokens, tokens.length, sampler, m.tokenizer().eos());
         }
         int prefix = 0;
-        int common = Math.min(ref.length, r.tokens().length);
-        while (prefix < common && ref[prefix] == r.tokens()[prefix]) prefix++;
-        err.printf(Locale.ROOT, "agreement with the unsplit fp32 model: first %d of %d tokens identical%s%n", prefix, ref.length,
-                prefix == ref.length ? " (the whole story)" : "; after the first difference the stories diverge, as sampling does");
+        int common = Math.min(ref.length, tokens.length);
+        while (prefix < common && ref[prefix] == tokens[prefix]) prefix++;
+        err.println(agreementLine(split.temperature, split.seed, codec, split.edgeFormat().id(),
+                split.cloudFormat().id(), prefix, ref.length));
         err.flush();
     }
 }

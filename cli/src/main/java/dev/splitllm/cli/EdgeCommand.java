@@ -20,9 +20,12 @@ import picocli.CommandLine.Spec;
 @Command(name = "edge", mixinStandardHelpOptions = true,
         description = {"Run the edge half of a split against a cloud server: load only the embedding and blocks",
                 "[0, --split), run the prompt and each new token through them, send the compressed hidden state,",
-                "and print tokens as they arrive, then per-token figures (edge ms, encode ms, bytes up, net+cloud ms)."},
-        footer = {"", "Example:", "  ./splitllm edge --server http://127.0.0.1:8080 --token secret --prompt \"Once upon a time\" -n 64",
-                "  ./splitllm edge --server http://10.0.0.2:8080 --token secret --split 2 --codec fp16 --edge-weights q8_0"})
+                "and print tokens as they arrive, then per-token figures (edge ms, encode ms, bytes up, net+cloud ms).",
+                "The token comes from SPLITLLM_TOKEN or --token-file (--token works but is visible in ps). https:// uses",
+                "the system trust store, or --ca-cert FILE. Ctrl-C or SIGTERM deletes the cloud session before exiting;",
+                "a hung server is given up on after --total-timeout (default 60 s) per step."},
+        footer = {"", "Example:", "  SPLITLLM_TOKEN=secret ./splitllm edge --server http://127.0.0.1:8080 --prompt \"Once upon a time\" -n 64",
+                "  ./splitllm edge --server https://cloud.example.org:8443 --token-file ~/.splitllm-token --ca-cert ca.pem --split 2 --codec fp16 --edge-weights q8_0"})
 public final class EdgeCommand implements Callable<Integer> {
 
     @Spec
@@ -37,8 +40,17 @@ public final class EdgeCommand implements Callable<Integer> {
     @Option(names = "--server", required = true, paramLabel = "URL", description = "Cloud server base URL, e.g. http://127.0.0.1:8080.")
     String server;
 
-    @Option(names = "--token", paramLabel = "TOKEN", description = "Bearer token (default: SPLITLLM_TOKEN).")
+    @Option(names = "--token", paramLabel = "TOKEN", description = "Bearer token (visible in ps: prefer SPLITLLM_TOKEN or --token-file).")
     String token;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "File whose first line is the bearer token.")
+    java.nio.file.Path tokenFile;
+
+    @Option(names = "--ca-cert", paramLabel = "FILE", description = "PEM CA certificate(s) to trust for https/wss instead of the system store.")
+    java.nio.file.Path caCert;
+
+    /** How long the shutdown hook waits for the session's DELETE (the DELETE itself gives up after 5 s). */
+    static final long SHUTDOWN_WAIT_MS = 7_000;
 
     @Option(names = {"-p", "--prompt"}, defaultValue = "Once upon a time", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
     String prompt;
@@ -52,9 +64,27 @@ public final class EdgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        String tok = token != null ? token : System.getenv("SPLITLLM_TOKEN");
+        String tok = System.getenv("SPLITLLM_TOKEN");
+        if (tokenFile != null) {
+            try {
+                tok = java.nio.file.Files.readAllLines(tokenFile).stream().map(String::trim).filter(l -> !l.isEmpty())
+                        .findFirst().orElse(null);
+            } catch (IOException e) {
+                throw new ParameterException(spec.commandLine(), "--token-file: cannot read " + tokenFile + ": " + e.getMessage());
+            }
+        }
+        if (token != null) {
+            spec.commandLine().getErr().println("warning: --token puts the token in the process list (ps); use SPLITLLM_TOKEN or --token-file FILE");
+            tok = token;
+        }
         if (tok == null || tok.isBlank()) {
-            throw new ParameterException(spec.commandLine(), "no bearer token: pass --token or set SPLITLLM_TOKEN");
+            throw new ParameterException(spec.commandLine(), "no bearer token: set SPLITLLM_TOKEN or pass --token-file FILE");
+        }
+        dev.splitllm.edge.EdgeTrust trust;
+        try {
+            trust = caCert == null ? null : dev.splitllm.edge.EdgeTrust.fromPem(caCert);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--ca-cert: " + e.getMessage());
         }
         URI uri;
         try {
@@ -68,8 +98,24 @@ public final class EdgeCommand implements Callable<Integer> {
         shared.describeKernels(err);
         ModelLoader.ModelPaths files = ModelLoader.resolve(shared, System.err);
         split.applyPlan(files.model());
+        if (split.allEdge(layers(files.model()))) {
+            LocalGeneration.runAllEdge(ModelLoader.load(shared, System.err), split, prompt, maxTokens, shared.threads(), out, err);
+            return 0;
+        }
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
-             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok))) {
+             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust))) {
+            // Ctrl-C / SIGTERM: stop the generation; the try-with-resources then deletes the cloud
+            // session. The hook waits (bounded) for that before the JVM goes.
+            Thread hook = new Thread(() -> {
+                session.cancel();
+                try {
+                    closed.await(SHUTDOWN_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "splitllm-edge-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             err.printf(Locale.ROOT, "edge: blocks [0, %d) of %d at %s, %.2f MB of weights; codec %s; session %s%n", split.split,
                     model.config().nLayers(), split.edgeFormat().id(), model.weightBytes() / 1e6, split.codecSpec(), session.sessionId());
             err.flush();
@@ -80,7 +126,17 @@ public final class EdgeCommand implements Callable<Integer> {
             throw new CliFailure(e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new CliFailure(e.getMessage(), e);
+        } finally {
+            closed.countDown(); // the session is closed (deleted) by now
         }
         return 0;
+    }
+
+    private static int layers(java.nio.file.Path model) {
+        try (dev.splitllm.engine.model.ModelSource src = dev.splitllm.engine.load.ModelFiles.open(model)) {
+            return src.config().nLayers();
+        } catch (java.io.IOException e) {
+            throw new CliFailure("cannot load the model: " + e.getMessage(), e);
+        }
     }
 }

@@ -42,6 +42,11 @@ final class EdgeRun {
 
     /** Summary of the decode steps (after the prefill). */
     static void summary(GenerationResult r, int dim, long residentBytes, PrintWriter err) {
+        if (r.steps().isEmpty()) { // cancelled (Ctrl-C, SIGTERM) before the prefill was answered
+            err.printf("stopped before the first token: %s%n", r.stopReason());
+            err.flush();
+            return;
+        }
         var decode = r.steps().stream().skip(1).toList();
         double edge = median(decode.stream().mapToDouble(StepStats::edgeMs).toArray());
         double enc = median(decode.stream().mapToDouble(StepStats::encodeMs).toArray());

@@ -79,6 +79,9 @@ public final class EvalCommand implements Callable<Integer> {
             err.println("wrote " + written);
         }
         o2.println(report.markdown());
+        if (headline) {
+            o2.println(report.headline()); // the last line: headline: codec=SPEC bits=X kl=Y agreement=Z vs q8_0 bits=8.50 kl=W
+        }
         return 0;
     }
 }

@@ -1,11 +1,6 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.engine.forward.SegmentState;
-import dev.splitllm.engine.forward.Transformer;
-import dev.splitllm.engine.kernels.KernelProvider;
-import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.sample.Sampler;
-import dev.splitllm.engine.tokenizer.TextStream;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -19,12 +14,14 @@ import picocli.CommandLine.Spec;
 /**
  * {@code splitllm generate}: runs the whole model locally (no split) on a prompt and streams
  * the continuation. The prompt runs as one batched forward (prefill); then one token at a time
- * (decode) until EOS, {@code -n} new tokens, or the end of the context.
+ * (decode) until the end of the sequence (EOS or BOS, unless {@code --ignore-eos}), {@code -n}
+ * new tokens, or the end of the context.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate text from a prompt with the whole model on this machine (no split).",
                 "Prints the prompt and the continuation as it streams, then one stats line on stderr:",
-                "prompt tokens, prefill tok/s (the prompt runs as one batched forward) and decode tok/s."},
+                "prompt tokens, prefill time (the prompt runs as one batched forward, JIT cold) and decode tok/s",
+                "after the first 16 steps."},
         footer = {"", "Example:", "  ./splitllm generate --prompt \"Once upon a time\" -n 64 --temperature 0",
                 "  ./splitllm generate -p \"The dragon\" -n 100 --temperature 0.8 --top-p 0.9 --seed 42"})
 public final class GenerateCommand implements Callable<Integer> {
@@ -41,8 +38,11 @@ public final class GenerateCommand implements Callable<Integer> {
     String prompt;
 
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "256", paramLabel = "N",
-            description = "Maximum number of new tokens (default: ${DEFAULT-VALUE}); stops earlier at end-of-text or a full context.")
+            description = "Maximum number of new tokens (default: ${DEFAULT-VALUE}); stops earlier at the end of the sequence or a full context.")
     int maxTokens;
+
+    @Option(names = "--ignore-eos", description = "Keep generating past the model's end of sequence (EOS, or BOS for llama2.c checkpoints, which end a story with BOS as run.c does) until -n or a full context.")
+    boolean ignoreEos;
 
     @Option(names = {"-t", "--temperature"}, defaultValue = "1.0",
             description = "Sampling temperature; 0 = greedy, deterministic (default: ${DEFAULT-VALUE}).")
@@ -62,63 +62,17 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         shared.describeKernels(err);
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
-        int ctx = m.weights().config().seqLen();
         int[] promptIds = m.tokenizer().encode(prompt, true);
-        if (promptIds.length > ctx) {
-            throw new CliFailure("the prompt is " + promptIds.length + " tokens but the model's context holds " + ctx
-                    + "; shorten the prompt");
-        }
         long usedSeed = seed != null ? seed : System.nanoTime();
-        Sampler sampler = new Sampler(temperature, topP, usedSeed);
-        try (ThreadTeam team = new ThreadTeam(shared.threads())) {
-            Transformer tf = new Transformer(m.weights(), KernelProvider.best(), team);
-            SegmentState state = tf.newState(ctx);
-            TextStream text = new TextStream(m.tokenizer());
-            for (int i = 1; i < promptIds.length; i++) {
-                out.print(text.next(promptIds[i]));
-            }
-            out.flush();
-
-            long t0 = System.nanoTime();
-            float[] x = tf.embed(promptIds);
-            tf.forward(state, x, promptIds.length);
-            float[] logits = tf.lastLogits(x, promptIds.length);
-            long prefillNanos = System.nanoTime() - t0;
-
-            int generated = 0, decodeSteps = 0;
-            String stop = "limit of " + maxTokens + " tokens";
-            long t1 = System.nanoTime();
-            while (generated < maxTokens) {
-                int next = sampler.sample(logits);
-                if (next == m.tokenizer().eos()) {
-                    stop = "end of text";
-                    break;
-                }
-                generated++;
-                out.print(text.next(next));
-                out.flush();
-                if (generated == maxTokens) {
-                    break;
-                }
-                if (state.length() >= ctx) {
-                    stop = "context full (" + ctx + " positions)";
-                    break;
-                }
-                x = tf.embed(new int[] {next});
-                tf.forward(state, x, 1);
-                logits = tf.lastLogits(x, 1);
-                decodeSteps++;
-            }
-            long decodeNanos = System.nanoTime() - t1;
-            out.println(text.flush());
-            out.flush();
-            err.println(String.format(Locale.ROOT,
-                    "prompt %d tokens, prefill %.1f tok/s; generated %d tokens (stop: %s), decode %.1f tok/s; %s, %d threads%s",
-                    promptIds.length, promptIds.length / seconds(prefillNanos), generated, stop,
-                    decodeSteps == 0 ? 0.0 : decodeSteps / seconds(decodeNanos), tf.kernels().name(), team.threads(),
-                    temperature > 0 ? ", seed " + usedSeed : ""));
-            err.flush();
-        }
+        LocalGeneration.Result r = LocalGeneration.run(m.weights(), m.tokenizer(), promptIds, maxTokens,
+                new Sampler(temperature, topP, usedSeed), ignoreEos, shared.threads(), out);
+        err.println(String.format(Locale.ROOT,
+                "prompt %d tokens, prefill %.1f ms (first call, JIT cold: `bench engine` measures prefill speed); generated %d tokens"
+                        + " (stop: %s), decode %.1f tok/s%s; %s, %d threads%s",
+                promptIds.length, r.prefillMs(), r.tokens().length, r.stop(), r.decodeRate(),
+                r.warm() ? " (after the first " + LocalGeneration.COLD_STEPS + " steps)" : " (JIT cold: too few steps to warm up)",
+                r.kernels(), r.threads(), temperature > 0 ? ", seed " + usedSeed : ""));
+        err.flush();
         return 0;
     }
 
@@ -135,9 +89,5 @@ public final class GenerateCommand implements Callable<Integer> {
         if (prompt.length() > 1_000_000) {
             throw new ParameterException(spec.commandLine(), "--prompt is longer than 1,000,000 characters");
         }
-    }
-
-    private static double seconds(long nanos) {
-        return Math.max(nanos, 1) / 1e9;
     }
 }

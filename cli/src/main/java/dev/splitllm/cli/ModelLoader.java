@@ -83,7 +83,13 @@ public final class ModelLoader {
     /** The explicit tokenizer file if one was named, else the one the model carries. */
     static Tokenizer loadTokenizer(ModelPaths paths, ModelSource src) throws IOException {
         if (paths.tokenizer() != null) {
-            return Llama2Tokenizer.load(paths.tokenizer(), src.config().vocabSize());
+            try {
+                return Llama2Tokenizer.load(paths.tokenizer(), src.config().vocabSize());
+            } catch (IOException | RuntimeException e) {
+                // Say it is the tokenizer, not the model, that could not be read.
+                throw new CliFailure("cannot read tokenizer " + paths.tokenizer() + ": not a llama2.c tokenizer.bin for this model ("
+                        + e.getMessage() + "); pass the tokenizer.bin that came with the model, or leave out --tokenizer", e);
+            }
         }
         Tokenizer t = src.tokenizer();
         if (t == null) {

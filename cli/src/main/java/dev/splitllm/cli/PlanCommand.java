@@ -5,6 +5,7 @@ import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.optimizer.DerivedProfiles;
 import dev.splitllm.optimizer.plan.PlanFile;
 import dev.splitllm.optimizer.profile.CalibrationTable;
+import dev.splitllm.optimizer.profile.CodecPoint;
 import dev.splitllm.optimizer.profile.DeviceProfile;
 import dev.splitllm.optimizer.profile.LinkProfile;
 import dev.splitllm.optimizer.profile.ModelShape;
@@ -21,6 +22,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,16 +31,30 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code splitllm plan}: pick the split, the precisions, the codec and the sequence length. */
+/**
+ * {@code splitllm plan}: pick the split, the precisions, the codec and the sequence length. With no
+ * profile files it measures this machine and calibrates once per model and machine (cached), so
+ * one command is enough.
+ */
 @Command(name = "plan", mixinStandardHelpOptions = true,
         description = {"Jointly choose the split layer (0 = all cloud, L = all edge), the edge and cloud weight formats, the codec",
                 "setting and the maximum sequence length under memory, latency and quality limits, from measured profiles.",
-                "Prints a table per split layer and the Pareto frontier; writes plan.json and an SVG report. When nothing fits,",
-                "says which limit binds and by how much. --derive llama-3.2-1b scales the profiles to a Llama-3.2-1B-shaped",
-                "model (labelled derived, not measured)."},
-        footer = {"", "Example:", "  ./splitllm plan --edge-profile edge.json --cloud-profile cloud.json --calibration calibration.json \\",
-                "      --memory 48MB --token-latency 40ms --uplink 10mbit --rtt 50ms --seq-len 256 --out plan.json --report plan.svg"})
+                "Without --edge-profile / --calibration it profiles this machine and calibrates the model on first use",
+                "(a few minutes, with progress; cached per model and machine in the splitllm cache, reused later).",
+                "Unless --min-agreement or --max-kl is given, the quality floor is the agreement the q8_0 wire codec reaches",
+                "(the lowest over split layers in the calibration table).",
+                "Prints a table per split layer and the Pareto frontier; writes plan.json and an SVG report (infeasible points",
+                "name the limit they break). When nothing fits, says which limit binds and by how much. --derive llama-3.2-1b",
+                "scales the profiles to a Llama-3.2-1B-shaped model (labelled derived, not measured)."},
+        footer = {"", "Examples:", "  ./splitllm plan --memory 48MB --uplink 10mbit --rtt 50ms",
+                "  ./splitllm plan --memory 48MB --token-latency 40ms --uplink 10mbit --rtt 50ms --seq-len 256 --out plan.json --report plan.svg",
+                "  ./splitllm plan --edge-profile edge.json --cloud-profile cloud.json --calibration calibration.json --link link.json --memory 48MB",
+                "  ./splitllm demo --plan plan.json",
+                "",
+                "Profile files: ./splitllm profile --name edge --out edge.json (run on the edge device), ./splitllm calibrate --out calibration.json."})
 public final class PlanCommand implements Callable<Integer> {
+    /** The codec whose agreement is the default quality floor. */
+    static final String FLOOR_CODEC = "q8_0";
 
     @Spec
     CommandSpec spec;
@@ -46,43 +62,63 @@ public final class PlanCommand implements Callable<Integer> {
     @Mixin
     SharedOptions shared;
 
-    @Option(names = "--edge-profile", required = true) Path edgeProfile;
-    @Option(names = "--cloud-profile", required = true) Path cloudProfile;
-    @Option(names = "--calibration", required = true) Path calibration;
-    @Option(names = "--link", description = "Link profile JSON (or give --uplink and --rtt).") Path link;
-    @Option(names = "--uplink", description = "Uplink rate, e.g. 10mbit.") String uplink;
-    @Option(names = "--downlink", description = "Downlink rate (default: the uplink's).") String downlink;
-    @Option(names = "--rtt", description = "Round-trip time, e.g. 50ms.") String rtt;
-    @Option(names = "--memory", description = "Edge memory budget, e.g. 48MB.") String memory;
-    @Option(names = "--token-latency", description = "Per-token latency limit, e.g. 40ms.") String tokenLatency;
-    @Option(names = "--ttft", description = "Time-to-first-token limit, e.g. 500ms.") String ttft;
-    @Option(names = "--min-agreement", description = "Quality floor: teacher-forced top-1 agreement in [0, 1].") Double minAgreement;
-    @Option(names = "--max-kl", description = "Quality floor: mean KL(fp32 || split) ceiling.") Double maxKl;
-    @Option(names = "--seq-len", defaultValue = "256", description = "Sequence length the plan must support (default: ${DEFAULT-VALUE}).") int seqLen;
-    @Option(names = "--prompt-tokens", defaultValue = "16", description = "Prompt length for TTFT (default: ${DEFAULT-VALUE}).") int promptTokens;
+    @Option(names = "--edge-profile", paramLabel = "FILE",
+            description = "Device profile of the edge device (from ./splitllm profile on that device). Default: this machine, profiled once and cached.")
+    Path edgeProfile;
+    @Option(names = "--cloud-profile", paramLabel = "FILE",
+            description = "Device profile of the cloud host (from ./splitllm profile on the server). Default: the edge profile (this machine serves too).")
+    Path cloudProfile;
+    @Option(names = "--calibration", paramLabel = "FILE",
+            description = "Calibration table (from ./splitllm calibrate). Default: calibrated on this model once and cached.")
+    Path calibration;
+    @Option(names = "--link", paramLabel = "FILE", description = "Link profile JSON (from ./splitllm profile --link), or give --uplink and --rtt.") Path link;
+    @Option(names = "--uplink", paramLabel = "RATE", description = "Uplink rate, e.g. 10mbit.") String uplink;
+    @Option(names = "--downlink", paramLabel = "RATE", description = "Downlink rate (default: the uplink's).") String downlink;
+    @Option(names = "--rtt", paramLabel = "TIME", description = "Round-trip time, e.g. 50ms.") String rtt;
+    @Option(names = "--memory", paramLabel = "BYTES", description = "Edge memory budget, e.g. 48MB (default: no limit).") String memory;
+    @Option(names = "--token-latency", paramLabel = "TIME", description = "Per-token latency limit, e.g. 40ms (default: no limit).") String tokenLatency;
+    @Option(names = "--ttft", paramLabel = "TIME", description = "Time-to-first-token limit, e.g. 500ms (default: no limit).") String ttft;
+    @Option(names = "--min-agreement", paramLabel = "A",
+            description = "Quality floor: teacher-forced top-1 agreement in [0, 1] (default: the q8_0 wire codec's agreement; 0 turns the floor off).") Double minAgreement;
+    @Option(names = "--max-kl", paramLabel = "KL", description = "Quality floor: mean KL(fp32 || split) ceiling (replaces the default agreement floor).") Double maxKl;
+    @Option(names = "--seq-len", defaultValue = "256", paramLabel = "N", description = "Sequence length the plan must support (default: ${DEFAULT-VALUE}).") int seqLen;
+    @Option(names = "--prompt-tokens", defaultValue = "16", paramLabel = "N", description = "Prompt length for TTFT (default: ${DEFAULT-VALUE}).") int promptTokens;
     @Option(names = "--objective", defaultValue = "min-latency", description = "min-latency, max-seq-len or max-quality (default: ${DEFAULT-VALUE}).") String objective;
-    @Option(names = "--derive", description = "Plan for a derived model shape instead: llama-3.2-1b.") String derive;
-    @Option(names = "--out", defaultValue = "plan.json", description = "Plan file (default: ${DEFAULT-VALUE}).") Path out;
-    @Option(names = "--report", description = "SVG report file (default: next to --out, .svg).") Path report;
+    @Option(names = "--derive", paramLabel = "SHAPE", description = "Plan for a derived model shape instead: llama-3.2-1b.") String derive;
+    @Option(names = "--out", defaultValue = "plan.json", paramLabel = "FILE", description = "Plan file (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = "--report", paramLabel = "FILE", description = "SVG report file (default: next to --out, .svg).") Path report;
 
     @Override
     public Integer call() throws IOException {
         PrintWriter o = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         PlanRequest request;
+        ModelLoader.ModelPaths paths = null;
         try {
-            DeviceProfile edge = ProfileJson.readDevice(edgeProfile);
-            DeviceProfile cloud = ProfileJson.readDevice(cloudProfile);
-            CalibrationTable cal = ProfileJson.readCalibration(calibration);
-            LinkProfile lp = link != null ? ProfileJson.readLink(link) : linkFromFlags();
+            LinkProfile lp = link != null ? read(link, "link profile", ProfileJson::readLink) : linkFromFlags();
+            if (derive != null && !derive.equalsIgnoreCase("llama-3.2-1b")) {
+                throw new ParameterException(spec.commandLine(), "--derive knows only llama-3.2-1b");
+            }
+            DeviceProfile edge;
+            CalibrationTable cal;
+            if (edgeProfile == null || calibration == null) {
+                paths = ModelLoader.resolve(shared, System.err);
+                PlanCache cache = PlanCache.forModel(paths, shared.threads());
+                edge = edgeProfile != null ? read(edgeProfile, "edge profile", ProfileJson::readDevice) : cache.deviceProfile(err);
+                cal = calibration != null ? read(calibration, "calibration table", ProfileJson::readCalibration) : cache.calibration(err);
+            } else {
+                edge = read(edgeProfile, "edge profile", ProfileJson::readDevice);
+                cal = read(calibration, "calibration table", ProfileJson::readCalibration);
+            }
+            DeviceProfile cloud = cloudProfile != null ? read(cloudProfile, "cloud profile", ProfileJson::readDevice) : edge;
             ModelShape shape;
             if (derive != null) {
-                if (!derive.equalsIgnoreCase("llama-3.2-1b")) throw new ParameterException(spec.commandLine(), "--derive knows only llama-3.2-1b");
                 shape = DerivedProfiles.llama32_1b();
                 edge = DerivedProfiles.scale(edge, shape);
                 cloud = DerivedProfiles.scale(cloud, shape);
                 cal = DerivedProfiles.scale(cal, shape);
             } else {
-                ModelLoader.ModelPaths paths = ModelLoader.resolve(shared, System.err);
+                if (paths == null) paths = ModelLoader.resolve(shared, System.err);
                 try (ModelSource src = ModelFiles.open(paths.model())) {
                     shape = ModelShape.of(paths.model().getFileName().toString(), src.config());
                 }
@@ -91,19 +127,34 @@ public final class PlanCommand implements Callable<Integer> {
             if (memory != null) limits = limits.withEdgeMemory(Units.parseBytes(memory));
             if (tokenLatency != null) limits = limits.withMaxMsPerToken(Units.parseMillis(tokenLatency));
             if (ttft != null) limits = limits.withMaxTtftMs(Units.parseMillis(ttft));
-            if (minAgreement != null) limits = limits.withMinAgreement(minAgreement);
             if (maxKl != null) limits = limits.withMaxKl(maxKl);
+            if (minAgreement != null) {
+                if (minAgreement > 0) limits = limits.withMinAgreement(minAgreement);
+            } else if (maxKl == null) {
+                double floor = defaultFloor(cal);
+                if (!Double.isNaN(floor)) {
+                    limits = limits.withMinAgreement(floor);
+                    err.printf(Locale.ROOT, "plan: quality floor: agreement >= %.4f (what the %s wire codec reaches; --min-agreement sets another)%n",
+                            floor, FLOOR_CODEC);
+                } else {
+                    err.println("plan: the calibration table has no " + FLOOR_CODEC + " points, so there is no default quality floor; "
+                            + "give --min-agreement");
+                }
+            }
             request = PlanRequest.builder(shape, edge, cloud, lp, cal).promptTokens(promptTokens)
                     .objective(Objective.parse(objective)).limits(limits).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        err.flush();
         long t0 = System.nanoTime();
         PlanResult result = Planner.plan(request);
         double ms = (System.nanoTime() - t0) / 1e6;
         o.println(PlanReport.text(result));
         o.println(PlanReport.frontier(result));
-        o.printf(java.util.Locale.ROOT, "planned in %.1f ms%n", ms);
+        o.printf(Locale.ROOT, "planned in %.1f ms%n", ms);
+        String noSplit = PlanReport.noSplitExplanation(result);
+        if (!noSplit.isEmpty()) o.println(noSplit);
         Path svg = report != null ? report : out.resolveSibling(out.getFileName().toString().replaceFirst("\\.json$", "") + ".svg");
         Files.writeString(svg, PlanReport.svg(result), StandardCharsets.UTF_8);
         if (!result.feasible()) {
@@ -111,13 +162,43 @@ public final class PlanCommand implements Callable<Integer> {
             throw new CliFailure("no configuration meets the limits: " + result.summary());
         }
         PlanFile.write(out, PlanFile.of(result));
-        o.println("plan -> " + out + ", report -> " + svg);
+        boolean allEdge = result.best().split() >= request.model().nLayers();
+        o.println("plan -> " + out + ", report -> " + svg + "; run it with " + (allEdge
+                ? "./splitllm generate (every block on this device)" : "./splitllm demo --plan " + out));
         return 0;
+    }
+
+    /** The lowest agreement the q8_0 wire codec reaches over the real split layers, or NaN without such points. */
+    static double defaultFloor(CalibrationTable cal) {
+        int L = cal.model().nLayers();
+        return cal.points().stream().filter(p -> p.codec().equals(FLOOR_CODEC) && p.split() > 0 && p.split() < L)
+                .mapToDouble(CodecPoint::agreement).min().orElse(Double.NaN);
+    }
+
+    private interface Reader<T> {
+        T read(Path p) throws IOException;
+    }
+
+    /** Reads a profile file; a missing or unreadable one is a one-line failure that says how to make it. */
+    private static <T> T read(Path file, String what, Reader<T> reader) throws IOException {
+        String kind = what.endsWith("profile") && !what.equals("link profile") ? "device profile" : what;
+        if (!Files.exists(file)) {
+            throw new CliFailure("cannot read " + what + " " + file + ": no such file; " + ProfileJson.howToMake(kind).replace("edge.json",
+                    file.toString()).replace("calibration.json", file.toString()).replace("link.json", file.toString()));
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new CliFailure("cannot read " + what + " " + file + ": not a readable file");
+        }
+        try {
+            return reader.read(file);
+        } catch (IllegalArgumentException e) {
+            throw new CliFailure("cannot use " + what + " " + file + ": " + e.getMessage().replaceFirst("^" + java.util.regex.Pattern.quote(file.toString()) + ": ", ""), e);
+        }
     }
 
     private LinkProfile linkFromFlags() {
         if (uplink == null || rtt == null) {
-            throw new ParameterException(spec.commandLine(), "give --link FILE, or --uplink and --rtt");
+            throw new ParameterException(spec.commandLine(), "give --link FILE, or --uplink and --rtt (e.g. --uplink 10mbit --rtt 50ms)");
         }
         return LinkProfile.parse(uplink, downlink != null ? downlink : uplink, rtt);
     }

@@ -7,6 +7,7 @@ import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.optimizer.plan.Plan;
 import dev.splitllm.optimizer.plan.PlanFile;
+import dev.splitllm.optimizer.profile.CodecPoint;
 import dev.splitllm.optimizer.profile.Units;
 import java.io.IOException;
 import java.net.URI;
@@ -55,8 +56,12 @@ public final class SplitOptions {
             description = "Positions (prompt + generated) reserved on both sides (default: ${DEFAULT-VALUE}).")
     int maxSeqLen;
 
-    @Option(names = "--step-timeout", defaultValue = "30s", description = "Wait this long for a token before reconnecting (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--step-timeout", defaultValue = "20s", description = "Step deadline: wait this long for a token before reconnecting (default: ${DEFAULT-VALUE}).")
     String stepTimeout;
+
+    @Option(names = "--total-timeout", defaultValue = "60s",
+            description = "Total deadline of one step or REST call, reconnects included: a hung server is given up on after this (default: ${DEFAULT-VALUE}).")
+    String totalTimeout;
 
     @Option(names = "--plan", paramLabel = "FILE",
             description = "A plan from 'splitllm plan': sets --split, --codec, --edge-weights, --cloud-weights and --max-seq-len.")
@@ -70,10 +75,6 @@ public final class SplitOptions {
         Plan p;
         try (ModelSource src = ModelFiles.open(model)) {
             p = PlanFile.read(plan, src.config());
-            if (p.split() >= src.config().nLayers()) {
-                throw new CliFailure(plan + " puts every block on the edge (no split): run './splitllm generate' with --model at "
-                        + p.edgeFormat() + " instead");
-            }
         } catch (IOException e) {
             throw new CliFailure("cannot read the plan: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
@@ -83,10 +84,18 @@ public final class SplitOptions {
             throw new CliFailure(plan + " was planned for a derived model shape, not measured on this model");
         }
         split = p.split();
-        codec = p.codec();
+        // An all-edge plan has no cut and so no codec ("none"): the run stays on this machine.
+        if (!p.codec().equals(CodecPoint.NONE)) {
+            codec = p.codec();
+        }
         edgeWeights = p.edgeFormat();
         cloudWeights = p.cloudFormat();
         maxSeqLen = p.maxSeqLen();
+    }
+
+    /** True when every block runs on this device (a plan that found no split worth it): no cloud is needed. */
+    boolean allEdge(int layers) {
+        return split >= layers;
     }
 
     CodecSpec codecSpec() {
@@ -114,9 +123,17 @@ public final class SplitOptions {
     }
 
     EdgeOptions edgeOptions(URI server, String token) {
+        return edgeOptions(server, token, null);
+    }
+
+    /** With {@code trust} null, https/wss use the system trust store. */
+    EdgeOptions edgeOptions(URI server, String token, dev.splitllm.edge.EdgeTrust trust) {
         try {
             Duration timeout = Units.parseDuration(stepTimeout);
-            return new EdgeOptions(server, token, codecSpec(), cloudFormat().id(), maxSeqLen, temperature, topP, seed, timeout, 5);
+            Duration total = Units.parseDuration(totalTimeout);
+            if (total.compareTo(timeout) < 0) total = timeout; // a longer step deadline stretches the total: one step at least
+            return new EdgeOptions(server, token, codecSpec(), cloudFormat().id(), maxSeqLen, temperature, topP, seed, timeout, 5,
+                    total, trust);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(mixee.commandLine(), e.getMessage());
         }

@@ -44,10 +44,21 @@ class GenerateCommandTest {
     }
 
     @Test
-    void stopsWhenContextIsFull() {
+    void stopsAtTheEndOfTheStory() {
         Run r = Run.of("generate", "--temperature", "0", "-n", "1000");
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.err().contains("context full (256 positions)") || r.err().contains("end of text"), r.toString());
+        assertTrue(r.err().contains("(stop: end of sequence)"), "llama2.c models end a story with BOS: " + r);
+        assertEquals(1, r.out().split("Once upon a time", -1).length - 1, "one story, not the next one: " + r);
+    }
+
+    @Test
+    void ignoreEosRunsOnUntilTheContextIsFull() {
+        Run story = Run.of("generate", "--temperature", "0", "-n", "1000");
+        Run r = Run.of("generate", "--temperature", "0", "-n", "1000", "--ignore-eos");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("context full (256 positions)"), r.toString());
+        assertTrue(r.out().startsWith(story.out().strip()) && r.out().strip().length() > story.out().strip().length() + 20,
+                "the same story, then past its end: " + r);
     }
 
     @Test

@@ -13,9 +13,21 @@ import java.util.Set;
  */
 final class Auth {
     private final List<byte[]> accepted = new ArrayList<>();
+    /** Digest of the token {@code GET /metrics} needs, or null when metrics are public. */
+    private final byte[] metricsDigest;
 
-    Auth(Set<String> tokens) {
+    Auth(Set<String> tokens, String metricsToken) {
         for (String t : tokens) accepted.add(digest(t));
+        this.metricsDigest = metricsToken == null ? null : digest(metricsToken);
+    }
+
+    /** Checks the header against the metrics token, if one is configured; 401 otherwise. */
+    void authenticateMetrics(String authorizationHeader) {
+        if (metricsDigest == null) return;
+        if (authorizationHeader == null || !authorizationHeader.regionMatches(true, 0, "Bearer ", 0, 7)
+                || !MessageDigest.isEqual(metricsDigest, digest(authorizationHeader.substring(7).trim()))) {
+            throw ApiException.unauthorized();
+        }
     }
 
     /**

@@ -1,17 +1,19 @@
 package dev.splitllm.cloud;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.quantization.protocol.CompletionRequest;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
+import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.protocol.TokenMessage;
 import dev.splitllm.quantization.wire.FrameLimits;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
 import io.javalin.websocket.WsBinaryMessageContext;
 import io.javalin.websocket.WsContext;
 import java.util.LinkedHashMap;
@@ -21,6 +23,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,11 +38,29 @@ import org.slf4j.LoggerFactory;
  * The cloud endpoint (Javalin). REST: {@code POST /v1/sessions}, {@code GET|DELETE
  * /v1/sessions/{id}}, {@code POST /v1/completions}, {@code GET /v1/health}, {@code GET /metrics};
  * WebSocket {@code /v1/sessions/{id}/stream}: binary hidden-state frames up, JSON token or error
- * messages down. Every request but health and metrics needs {@code Authorization: Bearer T}.
+ * messages down. Every request but health (and metrics without a metrics token) needs
+ * {@code Authorization: Bearer T}; one gate in front of every route checks it, and every refusal,
+ * ours, Javalin's or Jetty's, is a JSON error. HTTPS/WSS when {@link ServerConfig#tls} is set.
  */
 public final class CloudServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CloudServer.class);
     private static final String SESSION_ATTR = "splitllm.session";
+    private static final String GUARD_ATTR = "splitllm.socket-guard";
+    /** The token digest of an authenticated request, set by the gate in front of every route. */
+    static final String CALLER_ATTR = "splitllm.caller";
+    /** Sockets one session may hold at once (an edge needs one, two while it reconnects). */
+    static final int MAX_SOCKETS_PER_SESSION = 4;
+    /**
+     * WebSocket close code for "this session moved": the replica is draining and has closed the
+     * session; the edge replays it on another replica at once instead of backing off.
+     */
+    public static final int CLOSE_MOVED = 4302;
+    /** The health path: 200 while serving, 503 while draining (readiness); {@link #LIVE_QUERY} keeps 200 (liveness). */
+    public static final String HEALTH_PATH = "/v1/health";
+    /** Query that makes {@link #HEALTH_PATH} a liveness probe: 200 as long as the process answers, draining included. */
+    public static final String LIVE_QUERY = "probe=live";
+    /** Text messages are refused on the stream; this bounds what a refused one may cost. */
+    static final int MAX_TEXT_MESSAGE_BYTES = 4096;
 
     private final ServerConfig config;
     private final ModelHost host;
@@ -40,16 +68,19 @@ public final class CloudServer implements AutoCloseable {
     private final SessionRegistry registry;
     private final Metrics metrics;
     private final CompletionService completions;
-    private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+    private final ObjectMapper json = new ObjectMapper();
     private final FrameLimits frameLimits;
     private final Map<String, Set<WsContext>> sockets = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper;
     private Javalin app;
+    /** The TLS factory when serving HTTPS (kept for reloads), else null. */
+    private SslContextFactory.Server tls;
+    private Dashboard dashboard; // #20: the live /dashboard (created in start)
 
     public CloudServer(ServerConfig config, ModelHost host) {
         this.config = config;
         this.host = host;
-        this.auth = new Auth(config.tokens());
+        this.auth = new Auth(config.tokens(), config.metricsToken());
         this.registry = new SessionRegistry(config, host);
         this.metrics = new Metrics(registry::active, registry::reservedKvBytes);
         this.completions = new CompletionService(host, registry);
@@ -64,50 +95,105 @@ public final class CloudServer implements AutoCloseable {
 
     /** Starts listening; returns this. */
     public CloudServer start() {
+        if (config.tls() != null) {
+            tls = PemTls.contextFactory(config.tls()); // fails here, with the reason, on a bad file
+        }
         app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
-            cfg.http.maxRequestSize = MAX_PROBE_BYTES; // JSON bodies have their own, smaller cap in parse()
+            cfg.http.maxRequestSize = MAX_PROBE_BYTES; // JSON bodies have their own, smaller cap in StrictJson
+            cfg.http.prefer405over404 = true;
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrors.JettyErrors()));
+            cfg.jetty.modifyServletContextHandler(handler -> {
+                // No HTTP sessions at all (see NoHttpSessions): a JSESSIONID per upgrade attempt leaked.
+                handler.addFilter(new NoHttpSessions(), "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+                handler.setErrorHandler(new JsonErrors.JettyErrors());
+            });
             cfg.jetty.modifyWebSocketServletFactory(f -> {
-                // Jetty refuses (close 1009) anything past twice our own limit; between the two,
-                // the frame is read and refused with a JSON reason while the session goes on.
-                f.setMaxBinaryMessageSize(2L * config.maxFrameBytes());
+                // No extensions: permessage-deflate lets a few KB inflate to MBs before any limit.
+                f.getAvailableExtensionNames().clear();
+                // One limit for a message, a WebSocket frame and our frame: Jetty closes (1009)
+                // anything larger before buffering it.
+                f.setMaxBinaryMessageSize(config.maxFrameBytes());
+                f.setMaxFrameSize(config.maxFrameBytes());
+                f.setMaxTextMessageSize(MAX_TEXT_MESSAGE_BYTES);
                 f.setIdleTimeout(config.idleTimeout());
             });
+            if (tls != null) {
+                cfg.jetty.addConnector((server, http) -> {
+                    HttpConfiguration https = new HttpConfiguration(http);
+                    SecureRequestCustomizer secure = new SecureRequestCustomizer();
+                    secure.setSniHostCheck(false); // the client checks the host name against the certificate
+                    https.addCustomizer(secure);
+                    ServerConnector c = new ServerConnector(server, new SslConnectionFactory(tls, "http/1.1"),
+                            new HttpConnectionFactory(https));
+                    c.setHost(config.host());
+                    c.setPort(config.port());
+                    return c;
+                });
+            }
             cfg.routes.exception(ApiException.class, (e, ctx) -> {
                 metrics.error(e.code());
-                sendJson(ctx.status(e.status()), ErrorMessage.of(e.code(), e.getMessage()));
+                if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", String.valueOf(e.retryAfterSeconds()));
+                sendError(ctx, e.status(), JsonErrors.body(e.code(), e.getMessage(), e.details()));
+            });
+            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
+                // Javalin's own refusals: no route (404), wrong method (405), body too large (413).
+                String code = JsonErrors.codeFor(e.getStatus());
+                metrics.error(code);
+                String message = e.getStatus() == 405 ? ctx.method() + " is not allowed on " + ctx.path()
+                        : e.getStatus() == 404 ? "no such endpoint: " + ctx.method() + " " + ctx.path() : e.getMessage();
+                sendError(ctx, e.getStatus(), JsonErrors.body(code, message, Map.of()));
             });
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 LOG.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
                 metrics.error("internal");
-                sendJson(ctx.status(500), ErrorMessage.of("internal", "internal error: " + e.getClass().getSimpleName()));
+                sendError(ctx, 500, JsonErrors.body("internal", "internal error: " + e.getClass().getSimpleName(), Map.of()));
             });
+            // One gate for every HTTP route, present and future: a bearer token unless the path is public.
+            cfg.routes.before(this::authenticate);
+            cfg.routes.wsBeforeUpgrade(ctx -> ctx.attribute(CALLER_ATTR, auth.authenticate(ctx.header("Authorization"))));
             cfg.routes.get("/v1/health", this::health);
             cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.render()));
             cfg.routes.post("/v1/sessions", this::createSession);
+            cfg.routes.put("/v1/sessions/{id}", this::putSession); // #15: the client names the id, so a proxy can route by it
+            cfg.routes.post("/v1/sessions/{id}/replay", this::replay); // #15: failover by replay
             cfg.routes.get("/v1/sessions/{id}", this::sessionStatus);
             cfg.routes.delete("/v1/sessions/{id}", this::deleteSession);
-            cfg.routes.post("/v1/completions", this::completion);
+            // #20: OpenAI-compatible routes; a /v1/completions body without "model" still reaches completion().
+            new OpenAiApi(config, host, registry, auth, metrics, host.chatPrompt()).register(cfg.routes, this::completion);
+            (dashboard = new Dashboard(config, host, registry, metrics, auth)).register(cfg.routes); // #20
             cfg.routes.post("/v1/probe", this::probeUp);
             cfg.routes.get("/v1/probe", this::probeDown);
             cfg.routes.wsBeforeUpgrade("/v1/sessions/{id}/stream", ctx -> {
-                byte[] who = auth.authenticate(ctx.header("Authorization"));
-                registry.get(ctx.pathParam("id"), who); // 404 before any upgrade
+                if (registry.draining()) throw SessionRegistry.drainingRefusal(); // a proxy tries the next replica
+                CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx)); // 404 before any upgrade
+                checkEpoch(s, ctx.queryParam("epoch"));
+                Set<WsContext> open = sockets.get(s.id);
+                if (open != null && open.size() >= MAX_SOCKETS_PER_SESSION) {
+                    throw new ApiException(429, "limit", "session " + s.id + " already has " + open.size() + " of "
+                            + MAX_SOCKETS_PER_SESSION + " sockets open", Map.of("limit", "sockets", "used", open.size(),
+                            "max", MAX_SOCKETS_PER_SESSION), 1);
+                }
             });
             cfg.routes.ws("/v1/sessions/{id}/stream", ws -> {
                 ws.onConnect(ctx -> {
                     ctx.session.setIdleTimeout(config.idleTimeout());
                     CloudSession s = registry.get(ctx.pathParam("id"), auth.authenticate(ctx.header("Authorization")));
                     ctx.attribute(SESSION_ATTR, s);
-                    sockets.computeIfAbsent(s.id, k -> ConcurrentHashMap.newKeySet()).add(ctx);
+                    ctx.attribute(GUARD_ATTR, new SocketGuard());
+                    Set<WsContext> set = sockets.computeIfAbsent(s.id, k -> ConcurrentHashMap.newKeySet());
+                    set.add(ctx);
                     if (s.closed()) { // deleted or expired while this socket was connecting
                         forget(ctx);
                         ctx.closeSession(1000, "session closed");
+                    } else if (set.size() > MAX_SOCKETS_PER_SESSION) { // raced past the upgrade check
+                        forget(ctx);
+                        ctx.closeSession(1008, "too many sockets for this session");
                     }
                 });
                 ws.onBinaryMessage(this::onFrame);
-                ws.onMessage(ctx -> sendError(ctx, new ErrorMessage("bad_frame",
+                ws.onMessage(ctx -> refuse(ctx, new ErrorMessage("bad_frame",
                         "text messages are not accepted on the stream; send binary frames", -1, false)));
                 ws.onClose(ctx -> forget(ctx));
                 ws.onError(ctx -> forget(ctx));
@@ -116,9 +202,47 @@ public final class CloudServer implements AutoCloseable {
         app.start(config.host(), config.port());
         long period = Math.max(50, Math.min(1000, config.idleTimeout().toMillis() / 4));
         sweeper.scheduleWithFixedDelay(this::expireIdle, period, period, TimeUnit.MILLISECONDS);
-        LOG.info("splitllm cloud server on {}:{} (model d={}, L={}, kernels {})", config.host(), port(),
+        LOG.info("splitllm cloud server on {} (model d={}, L={}, kernels {})", baseUrl(),
                 host.config().dim(), host.config().nLayers(), host.kernelName());
         return this;
+    }
+
+    /**
+     * Reads the TLS certificate and key files again and uses them for new connections (what
+     * {@code serve} does on SIGHUP, after a certificate renewal). A bad file leaves the current
+     * certificate in place and throws with the reason.
+     */
+    public void reloadTls() {
+        if (tls == null) throw new IllegalStateException("this server does not use TLS");
+        java.security.KeyStore fresh = PemTls.keyStore(config.tls());
+        try {
+            tls.reload(f -> f.setKeyStore(fresh));
+        } catch (Exception e) {
+            throw new IllegalArgumentException("TLS reload failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** HTTP paths anyone may call; every other path needs a bearer token. */
+    private static final Set<String> PUBLIC_PATHS = Set.of("/v1/health");
+
+    private void authenticate(Context ctx) {
+        if (registry.draining() && (ctx.method() == io.javalin.http.HandlerType.POST || ctx.method() == io.javalin.http.HandlerType.PUT)
+                && !ctx.path().equals("/v1/probe")) {
+            throw SessionRegistry.drainingRefusal(); // admissions stop: sessions, replays, completions
+        }
+        if (PUBLIC_PATHS.contains(ctx.path()) || Dashboard.isPage(ctx.path())) return; // #20: the page holds no data
+        if (ctx.path().equals("/metrics")) {
+            auth.authenticateMetrics(ctx.header("Authorization"));
+            return;
+        }
+        ctx.attribute(CALLER_ATTR, auth.authenticate(ctx.header("Authorization")));
+    }
+
+    /** The token digest the gate stored for this request. */
+    private static byte[] caller(Context ctx) {
+        byte[] who = ctx.attribute(CALLER_ATTR);
+        if (who == null) throw ApiException.unauthorized(); // never reached past the gate; refuse rather than assume
+        return who;
     }
 
     /** The bound port (useful when configured with 0). */
@@ -127,7 +251,7 @@ public final class CloudServer implements AutoCloseable {
     }
 
     public String baseUrl() {
-        return "http://" + config.host() + ":" + port();
+        return (tls != null ? "https://" : "http://") + config.host() + ":" + port();
     }
 
     // ---- REST -------------------------------------------------------------------------------
@@ -135,7 +259,10 @@ public final class CloudServer implements AutoCloseable {
     private void health(Context ctx) {
         LlamaConfig c = host.config();
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", "ok");
+        boolean draining = registry.draining();
+        body.put("status", draining ? "draining" : "ok");
+        // Readiness fails while draining (proxies and Kubernetes stop routing here); liveness does not.
+        if (draining && !LIVE_QUERY.equals(ctx.queryString())) ctx.status(503);
         body.put("model", Map.of("dim", c.dim(), "layers", c.nLayers(), "vocab", c.vocabSize(), "seqLen", c.seqLen()));
         body.put("sessions", registry.active());
         body.put("kernels", host.kernelName());
@@ -143,16 +270,141 @@ public final class CloudServer implements AutoCloseable {
     }
 
     private void createSession(Context ctx) {
-        byte[] who = auth.authenticate(ctx.header("Authorization"));
+        byte[] who = caller(ctx);
         SessionRequest req = parse(ctx, SessionRequest.class);
         CloudSession s = registry.create(req, who);
         metrics.sessionsCreated.increment();
+        sendCreated(ctx, s);
+    }
+
+    private void sendCreated(Context ctx, CloudSession s) {
         sendJson(ctx.status(201), new SessionCreated(s.id, "/v1/sessions/" + s.id + "/stream", s.frameTag, s.splitLayer,
-                host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes()));
+                host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), s.epoch,
+                s.resumeTicket));
+    }
+
+    /** {@code PUT /v1/sessions/{id}}: creates a session under the id the client chose (32 hex digits, 128 random bits). */
+    private void putSession(Context ctx) {
+        byte[] who = caller(ctx);
+        String id = ctx.pathParam("id");
+        if (!SessionRegistry.validId(id)) {
+            throw ApiException.badRequest("session ids are 32 lower-case hex digits (128 random bits), got " + id);
+        }
+        SessionRequest req = parse(ctx, SessionRequest.class);
+        CloudSession s = registry.create(req, who, id);
+        metrics.sessionsCreated.increment();
+        sendCreated(ctx, s);
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/replay}: re-creates a session from the edge's log. Body: a
+     * 4-byte big-endian length, that many bytes of {@link ReplayRequest} JSON, then per frame a
+     * 4-byte big-endian length and the frame. Every length is bounded before anything is allocated.
+     */
+    private void replay(Context ctx) {
+        byte[] who = caller(ctx);
+        String id = ctx.pathParam("id");
+        long declared = ctx.contentLength();
+        if (declared > MAX_PROBE_BYTES) {
+            throw new ApiException(413, "too_large", "replay body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
+        }
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.wrap(ctx.bodyAsBytes()); // Javalin caps it at maxRequestSize
+        if (body.remaining() < 4) throw ApiException.badRequest("replay body too short: no head");
+        int headLength = body.getInt();
+        if (headLength < 2 || headLength > StrictJson.MAX_BYTES || headLength > body.remaining()) {
+            throw ApiException.badRequest("replay head length " + headLength + " is not in [2, "
+                    + Math.min(StrictJson.MAX_BYTES, body.remaining()) + "]");
+        }
+        byte[] headBytes = new byte[headLength];
+        body.get(headBytes);
+        ReplayRequest head = StrictJson.parse(new String(headBytes, java.nio.charset.StandardCharsets.UTF_8), ReplayRequest.class);
+        int maxFrames = frameLimits.maxTokens(); // each frame holds at least one position
+        if (head.frames() < 1 || head.frames() > maxFrames) {
+            throw ApiException.badRequest("replay of " + head.frames() + " frames: must be in [1, " + maxFrames
+                    + "] (one frame per step, at most one step per position)");
+        }
+        java.util.List<byte[]> frames = new java.util.ArrayList<>(head.frames());
+        while (body.hasRemaining()) {
+            if (frames.size() == head.frames()) throw ApiException.badRequest("replay body holds more than " + head.frames() + " frames");
+            if (body.remaining() < 4) throw ApiException.badRequest("replay frame " + frames.size() + ": truncated length");
+            int n = body.getInt();
+            if (n < 1 || n > config.maxFrameBytes() || n > body.remaining()) {
+                throw ApiException.badRequest("replay frame " + frames.size() + ": length " + n + " is not in [1, "
+                        + Math.min(config.maxFrameBytes(), body.remaining()) + "]");
+            }
+            byte[] f = new byte[n];
+            body.get(f);
+            frames.add(f);
+        }
+        long bytes = declared > 0 ? declared : body.capacity();
+        SessionRegistry.Replayed r = registry.replay(id, head, who, frames, frameLimits);
+        CloudSession s = r.session();
+        if (!r.repeat()) {
+            metrics.sessionsCreated.increment();
+            LOG.info("session {} replayed at epoch {}: {} frames, {} positions, {} bytes in {} ms", id, s.epoch,
+                    frames.size(), s.position(), bytes, String.format(java.util.Locale.ROOT, "%.1f", r.answer().cloudMs()));
+        }
+        sendJson(ctx, new SessionReplayed(s.id, s.epoch, r.answer().step(), r.answer().token(), s.position(), frames.size(),
+                bytes, r.answer().cloudMs()));
+    }
+
+    /**
+     * A stream upgrade may name the epoch the edge holds ({@code ?epoch=E}). A copy older than
+     * that is stale (the edge replayed elsewhere since): it is closed, and the edge told to replay
+     * here; any other mismatch is refused too, so two copies never both take steps.
+     */
+    private void checkEpoch(CloudSession s, String epochParam) {
+        if (epochParam == null) return;
+        long want;
+        try {
+            want = Long.parseLong(epochParam);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("epoch must be an integer, got " + epochParam);
+        }
+        if (want == s.epoch) return;
+        if (s.epoch < want && registry.close(s)) {
+            metrics.sessionsClosed.increment();
+            closeSockets(s.id, 1000, "session superseded by epoch " + want);
+        }
+        throw new ApiException(409, "stale_epoch", "session " + s.id + " is at epoch " + s.epoch + " here, the edge at "
+                + want + "; replay it");
+    }
+
+    /**
+     * Graceful drain (SIGTERM): admissions stop and {@code /v1/health} answers 503 "draining";
+     * each session is closed once its in-flight step is done (closing takes the session's lock,
+     * which a step holds), then its sockets get {@link #CLOSE_MOVED} so edges replay on another
+     * replica at once; completions in flight may finish until {@code timeout}. Returns the number
+     * of sessions moved.
+     */
+    public int drain(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        registry.startDraining();
+        java.util.List<CloudSession> open = new java.util.ArrayList<>(registry.sessions());
+        java.util.List<String> moved = new java.util.ArrayList<>();
+        for (CloudSession s : open) {
+            if (registry.close(s)) { // waits for the step in flight
+                metrics.sessionsClosed.increment();
+                moved.add(s.id);
+            }
+        }
+        pause(Math.min(200, Math.max(0, (deadline - System.nanoTime()) / 1_000_000))); // let queued answers go out first
+        for (String id : moved) closeSockets(id, CLOSE_MOVED, "moved: replica draining");
+        while (registry.reservedKvBytes() > 0 && System.nanoTime() < deadline) pause(50); // completions in flight
+        LOG.info("drained: {} sessions moved", moved.size());
+        return moved.size();
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void sessionStatus(Context ctx) {
-        CloudSession s = registry.get(ctx.pathParam("id"), auth.authenticate(ctx.header("Authorization")));
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("sessionId", s.id);
         body.put("nextStep", s.nextStep());
@@ -162,7 +414,7 @@ public final class CloudServer implements AutoCloseable {
     }
 
     private void deleteSession(Context ctx) {
-        CloudSession s = registry.get(ctx.pathParam("id"), auth.authenticate(ctx.header("Authorization")));
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
         if (registry.close(s)) {
             metrics.sessionsClosed.increment();
             closeSockets(s.id, 1000, "session closed");
@@ -171,10 +423,9 @@ public final class CloudServer implements AutoCloseable {
     }
 
     private void completion(Context ctx) {
-        auth.authenticate(ctx.header("Authorization"));
         CompletionRequest req = parse(ctx, CompletionRequest.class);
         metrics.completions.increment();
-        sendJson(ctx, completions.complete(req, Math.min(host.config().seqLen(), config.maxSeqLen())));
+        sendJson(ctx, completions.complete(req, Math.min(host.config().seqLen(), config.maxSeqLen()), caller(ctx)));
     }
 
     /** Largest probe transfer in either direction. */
@@ -182,10 +433,9 @@ public final class CloudServer implements AutoCloseable {
 
     /** Uplink probe: the client times how long its body takes to arrive; we report what we got. */
     private void probeUp(Context ctx) {
-        auth.authenticate(ctx.header("Authorization"));
         long declared = ctx.contentLength();
         if (declared > MAX_PROBE_BYTES) {
-            throw ApiException.badRequest("probe body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
+            throw new ApiException(413, "too_large", "probe body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
         }
         byte[] body = ctx.bodyAsBytes();
         sendJson(ctx, Map.of("bytes", body.length));
@@ -193,7 +443,6 @@ public final class CloudServer implements AutoCloseable {
 
     /** Downlink probe ({@code ?bytes=N}, 0 for an RTT ping): N bytes of filler. */
     private void probeDown(Context ctx) {
-        auth.authenticate(ctx.header("Authorization"));
         int n;
         try {
             n = Integer.parseInt(ctx.queryParam("bytes") == null ? "0" : ctx.queryParam("bytes"));
@@ -206,25 +455,19 @@ public final class CloudServer implements AutoCloseable {
         ctx.contentType("application/octet-stream").result(new byte[n]);
     }
 
-    /** Largest JSON request body. */
-    static final int MAX_JSON_BYTES = 256 * 1024;
+    /** Largest JSON request body (the strict binder's cap; other routes use it too). */
+    static final int MAX_JSON_BYTES = StrictJson.MAX_BYTES;
 
     private <T> T parse(Context ctx, Class<T> type) {
-        if (ctx.contentLength() > MAX_JSON_BYTES) {
-            throw ApiException.badRequest(type.getSimpleName() + " body of " + ctx.contentLength() + " bytes exceeds " + MAX_JSON_BYTES);
+        if (ctx.contentLength() > StrictJson.MAX_BYTES) {
+            throw new ApiException(413, "too_large", type.getSimpleName() + " body of " + ctx.contentLength()
+                    + " bytes exceeds " + StrictJson.MAX_BYTES);
         }
-        String body = ctx.body();
-        if (body.length() > MAX_JSON_BYTES) {
-            throw ApiException.badRequest(type.getSimpleName() + " body exceeds " + MAX_JSON_BYTES + " bytes");
-        }
-        if (body.isBlank()) {
-            throw ApiException.badRequest("request body must be a JSON " + type.getSimpleName());
-        }
-        try {
-            return json.readValue(body, type);
-        } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("malformed " + type.getSimpleName() + ": " + e.getOriginalMessage());
-        }
+        return StrictJson.parse(ctx.body(), type);
+    }
+
+    private static void sendError(Context ctx, int status, String body) {
+        ctx.status(status).contentType("application/json").result(body);
     }
 
     private void sendJson(Context ctx, Object body) {
@@ -240,18 +483,18 @@ public final class CloudServer implements AutoCloseable {
     private void onFrame(WsBinaryMessageContext ctx) {
         CloudSession s = ctx.attribute(SESSION_ATTR);
         if (s == null || s.closed()) {
-            sendError(ctx, new ErrorMessage("closed", "session is closed", -1, true));
+            send(ctx, new ErrorMessage("closed", "session is closed", -1, true));
             ctx.closeSession(1008, "session closed");
             return;
         }
         java.nio.ByteBuffer data = ctx.data();
-        byte[] bytes = new byte[data.remaining()];
-        data.get(bytes);
-        if (bytes.length > config.maxFrameBytes()) {
-            sendError(ctx, new ErrorMessage("too_large", "frame of " + bytes.length + " bytes exceeds the limit of "
+        if (data.remaining() > config.maxFrameBytes()) { // Jetty's message limit refuses these first; kept as a guard
+            refuse(ctx, new ErrorMessage("too_large", "frame of " + data.remaining() + " bytes exceeds the limit of "
                     + config.maxFrameBytes(), -1, false));
             return;
         }
+        byte[] bytes = new byte[data.remaining()];
+        data.get(bytes);
         long t0 = System.nanoTime();
         CloudSession.Outcome out;
         try {
@@ -261,31 +504,63 @@ public final class CloudServer implements AutoCloseable {
             out = CloudSession.Outcome.error("internal", "internal error: " + e.getClass().getSimpleName(), -1, false);
         }
         if (out.error() != null) {
-            sendError(ctx, out.error());
+            refuse(ctx, out.error());
             return;
         }
+        guard(ctx).frameAccepted();
         String phase = out.phase().name().toLowerCase(java.util.Locale.ROOT);
         metrics.frame(phase, bytes.length);
         if (!out.replayed()) {
             metrics.step(phase, System.nanoTime() - t0);
         }
         send(ctx, out.answer());
+        dashboard.onStep(s, out, bytes.length, System.nanoTime() - t0); // #20: per-session timeline
         metrics.tokensOut.increment();
     }
 
-    private void sendError(WsContext ctx, ErrorMessage error) {
+    /** Answers a refused frame; a socket that sends nothing but refused frames is closed. */
+    private void refuse(WsContext ctx, ErrorMessage error) {
         metrics.error(error.code());
         send(ctx, error);
+        if (guard(ctx).badFrame()) {
+            metrics.error("too_many_bad_frames");
+            String reason = SocketGuard.MAX_CONSECUTIVE_BAD_FRAMES + " refused frames in a row";
+            forget(ctx);
+            Session session = ctx.session;
+            session.close(1008, reason, Callback.from(session::disconnect, t -> session.disconnect()));
+        }
     }
 
+    private static SocketGuard guard(WsContext ctx) {
+        SocketGuard g = ctx.attribute(GUARD_ATTR);
+        return g != null ? g : new SocketGuard(); // not yet connected: nothing to count against
+    }
+
+    /**
+     * Queues a JSON message without blocking; a client with {@link SocketGuard#MAX_PENDING_REPLIES}
+     * replies unread is cut off rather than buffered for.
+     */
     private void send(WsContext ctx, Object message) {
+        String text;
         try {
-            String text = json.writeValueAsString(message);
-            metrics.bytesOut.add(text.length());
-            ctx.send(text);
+            text = json.writeValueAsString(message);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+        SocketGuard g = guard(ctx);
+        if (!g.replyQueued()) {
+            g.replyDone();
+            metrics.error("slow_reader");
+            LOG.debug("closing a socket with {} unread replies", g.pendingReplies());
+            forget(ctx);
+            ctx.session.disconnect();
+            return;
+        }
+        metrics.bytesOut.add(text.length());
+        try {
+            ctx.session.sendText(text, Callback.from(g::replyDone, t -> g.replyDone()));
         } catch (RuntimeException e) {
+            g.replyDone();
             LOG.debug("could not send to a closing socket: {}", e.toString());
         }
     }

@@ -34,6 +34,10 @@ final class CloudSession {
     final int maxSeqLen;
     /** KV bytes the registry reserved for this session: exactly what it releases when the session goes. */
     final long reservedKvBytes;
+    /** 0 when created; a replay to this replica makes it the replaying edge's epoch + 1. */
+    final long epoch;
+    /** The resume ticket a replay of this session must present (see {@link ResumeTickets}). */
+    final String resumeTicket;
     private final byte[] ownerDigest;
     private final Segment segment;
     private final Sampler sampler;
@@ -51,7 +55,14 @@ final class CloudSession {
 
     CloudSession(String id, long frameTag, byte[] ownerDigest, int splitLayer, CodecSpec codec, String cloudWeights,
                  int maxSeqLen, long reservedKvBytes, Segment segment, Sampler sampler) {
+        this(id, frameTag, ownerDigest, splitLayer, codec, cloudWeights, maxSeqLen, reservedKvBytes, segment, sampler, 0, null);
+    }
+
+    CloudSession(String id, long frameTag, byte[] ownerDigest, int splitLayer, CodecSpec codec, String cloudWeights,
+                 int maxSeqLen, long reservedKvBytes, Segment segment, Sampler sampler, long epoch, String resumeTicket) {
         this.id = id;
+        this.epoch = epoch;
+        this.resumeTicket = resumeTicket;
         this.frameTag = frameTag;
         this.ownerDigest = ownerDigest;
         this.splitLayer = splitLayer;
@@ -62,6 +73,10 @@ final class CloudSession {
         this.sampler = sampler;
         this.reservedKvBytes = reservedKvBytes;
         this.wire = new SessionCodec(codec);
+    }
+
+    byte[] ownerDigest() {
+        return ownerDigest;
     }
 
     boolean ownedBy(byte[] tokenDigest) {
@@ -116,7 +131,6 @@ final class CloudSession {
     Outcome handle(byte[] bytes, FrameLimits limits) {
         lock.lock();
         try {
-            touch();
             if (closed) {
                 return Outcome.error("closed", "session " + id + " is closed", -1, true);
             }
@@ -137,7 +151,7 @@ final class CloudSession {
                 return Outcome.error("bad_step", "expected step " + nextStep + ", got " + h.step()
                         + (h.step() < nextStep ? " (already processed)" : " (steps must not skip)"), h.step(), false);
             }
-            String mismatch = mismatch(h);
+            String mismatch = mismatch(h, segment.position());
             if (mismatch != null) {
                 return Outcome.error("bad_frame", mismatch, h.step(), false);
             }
@@ -164,22 +178,125 @@ final class CloudSession {
             lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6);
             lastAnsweredStep = h.step();
             nextStep = h.step() + 1;
+            touch(); // only a computed step moves the idle clock: junk or replays cannot keep a session alive
             return new Outcome(lastAnswer, null, false, h.phase());
         } finally {
             lock.unlock();
         }
     }
 
-    private String mismatch(FrameHeader h) {
+    /** Why {@code h} cannot be the next step at {@code position}, or null. */
+    private String mismatch(FrameHeader h, int position) {
         if (h.splitLayer() != splitLayer) return "frame split layer " + h.splitLayer() + " != session's " + splitLayer;
         if (h.dim() != segment.config().dim()) return "frame width d=" + h.dim() + " != model's " + segment.config().dim();
         if (!h.codec().equals(codec)) return "frame codec " + h.codec() + " != session's " + codec;
-        if (h.startPosition() != segment.position()) {
-            return "frame starts at position " + h.startPosition() + " but the session is at " + segment.position();
+        if (h.startPosition() != position) {
+            return "frame starts at position " + h.startPosition() + " but the session is at " + position;
         }
         if (h.step() == 0 && h.phase() != Phase.PREFILL) return "step 0 must be a PREFILL frame";
         if (h.step() > 0 && (h.phase() != Phase.DECODE || h.tokens() != 1)) return "steps after 0 must be DECODE frames of one token";
         return null;
+    }
+
+    /** A replay that cannot be accepted: nothing of it stays. */
+    static final class ReplayRefused extends RuntimeException {
+        ReplayRefused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Rebuilds this fresh session from the edge's log: frames of steps 0 .. n-1 (the last one the
+     * step in flight when the old replica was lost). Every frame is decoded and checked against
+     * the chain (tag, step, phase, start position, codec state carried from frame to frame, the
+     * frame's CRC inside the decoder), then all positions go through the back blocks as ONE
+     * batched forward, the sampler is advanced past the n-1 steps already answered (one draw per
+     * step when sampling; greedy draws none), and the last step is sampled: the same token the lost
+     * replica gave or would have given. Throws {@link ReplayRefused} on any mismatch; the caller
+     * then discards the session.
+     */
+    TokenMessage replay(java.util.List<byte[]> frames, FrameLimits limits) {
+        lock.lock();
+        try {
+            if (nextStep != 0) throw new IllegalStateException("replay needs a fresh session");
+            if (frames.isEmpty()) throw new ReplayRefused("a replay needs at least the prefill frame");
+            if (frames.size() > maxSeqLen) {
+                throw new ReplayRefused(frames.size() + " frames exceed the session's max sequence length " + maxSeqLen);
+            }
+            long t0 = System.nanoTime();
+            int dim = segment.config().dim();
+            float[][] rows = new float[frames.size()][];
+            int position = 0;
+            for (int i = 0; i < frames.size(); i++) {
+                Frame frame;
+                try {
+                    frame = wire.decodeFrame(frames.get(i), limits);
+                } catch (FrameException e) {
+                    throw new ReplayRefused("frame " + i + ": " + e.getMessage());
+                }
+                FrameHeader h = frame.header();
+                if (h.sessionId() != frameTag) throw new ReplayRefused("frame " + i + " belongs to another session");
+                if (h.step() != i) throw new ReplayRefused("frame " + i + " carries step " + h.step() + "; steps must run 0, 1, 2, ...");
+                String mismatch = mismatch(h, position);
+                if (mismatch != null) throw new ReplayRefused("frame " + i + " (step " + h.step() + "): " + mismatch);
+                if (position + h.tokens() > maxSeqLen) {
+                    throw new ReplayRefused("replay reaches position " + (position + h.tokens())
+                            + ", beyond the session's max sequence length " + maxSeqLen);
+                }
+                wire.accept(frame); // the next frame decodes with the channel set this one carried
+                rows[i] = frame.hidden();
+                position += h.tokens();
+            }
+            float[] hidden = new float[position * dim]; // bounded: position <= maxSeqLen
+            int at = 0;
+            for (float[] r : rows) {
+                System.arraycopy(r, 0, hidden, at, r.length);
+                at += r.length;
+            }
+            segment.forward(hidden, position); // one batched prefill over every replayed position
+            for (int i = 0; i < frames.size() - 1; i++) {
+                advanceSampler();
+            }
+            int token = sampler.sample(segment.lastLogits(hidden, position));
+            long last = frames.size() - 1;
+            lastAnswer = new TokenMessage(last, token, (System.nanoTime() - t0) / 1e6);
+            lastAnsweredStep = last;
+            nextStep = last + 1;
+            touch();
+            return lastAnswer;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Moves the sampler past one step already answered elsewhere: a sampling step draws exactly one
+     * number from the seeded generator whatever the logits, so sampling a one-entry distribution
+     * draws it; greedy draws nothing.
+     */
+    private void advanceSampler() {
+        if (sampler.temperature() > 0f) sampler.sample(ONE_LOGIT);
+    }
+
+    private static final float[] ONE_LOGIT = {0f};
+
+    /** The last answered step and its answer (for an idempotent repeat of a replay). */
+    TokenMessage lastAnswer() {
+        lock.lock();
+        try {
+            return lastAnswer;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    int position() {
+        lock.lock();
+        try {
+            return segment.position();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The outlier channel set the session decodes with (null before a committed frame carried one). */

@@ -19,7 +19,7 @@ final class CompletionService {
         this.registry = registry;
     }
 
-    CompletionResponse complete(CompletionRequest req, int maxSeqLen) {
+    CompletionResponse complete(CompletionRequest req, int maxSeqLen, byte[] caller) {
         if (req.prompt() == null) {
             throw ApiException.badRequest("prompt is required");
         }
@@ -43,7 +43,7 @@ final class CompletionService {
         int budget = Math.min(req.maxTokens(), maxSeqLen - prompt.length);
         int positions = prompt.length + budget;
         long kv = MemoryAccount.kvCacheBytes(host.config(), host.config().nLayers(), positions);
-        registry.reserveKv(kv, "this completion");
+        registry.reserveKv(kv, "this completion", caller);
         try (Segment seg = host.nativeBackend().open(positions)) {
             long t0 = System.nanoTime();
             int[] tokens = Generation.generate(seg, prompt, budget, sampler, tok.eos());
@@ -57,7 +57,7 @@ final class CompletionService {
             String text = full.startsWith(promptText) ? full.substring(promptText.length()) : full;
             return new CompletionResponse(text, tokens, prompt.length, (t2 - t0) / 1e6);
         } finally {
-            registry.releaseKv(kv);
+            registry.releaseKv(kv, caller);
         }
     }
 }

@@ -30,6 +30,8 @@ public final class ModelHost {
     private final Set<WeightFormat> allowedFormats;
     private final BiFunction<ModelWeights, WeightFormat, ModelWeights> converter;
     private final Map<WeightFormat, Backend> backends = new EnumMap<>(WeightFormat.class);
+    /** How /v1/chat/completions turns messages into a prompt; set once at start-up. */
+    private volatile ChatPrompt chatPrompt = ChatPrompt.CONCATENATED;
 
     /**
      * @param weights        the full model as loaded (its own format is served without conversion)
@@ -71,6 +73,17 @@ public final class ModelHost {
 
     public Tokenizer tokenizer() {
         return tokenizer;
+    }
+
+    public ChatPrompt chatPrompt() {
+        return chatPrompt;
+    }
+
+    /** Uses the model's chat template (see {@link TemplateChatPrompt#forGguf}); returns this. */
+    public ModelHost withChatPrompt(ChatPrompt prompt) {
+        if (prompt == null) throw new IllegalArgumentException("chat prompt is required");
+        this.chatPrompt = prompt;
+        return this;
     }
 
     /** The format the weights were loaded in (that of the first block's Wq). */

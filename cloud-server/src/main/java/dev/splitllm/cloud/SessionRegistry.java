@@ -6,11 +6,13 @@ import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.protocol.SessionRequest;
+import dev.splitllm.quantization.protocol.TokenMessage;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -18,8 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * The open sessions: creation under the session-count and KV-memory caps, lookup bound to the
- * owning token, close, and idle expiry. KV memory is reserved in full at creation (the
+ * The open sessions: creation under the session-count and KV-memory caps (server-wide and per
+ * token, so one token cannot take every slot), lookup bound to the owning token, close, and idle
+ * expiry. KV memory is reserved in full at creation (the
  * segment's cache is allocated for maxSeqLen positions), so an admitted session can never run
  * the server out of memory later.
  */
@@ -28,13 +31,48 @@ final class SessionRegistry {
     private final ModelHost host;
     private final Map<String, CloudSession> sessions = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    private final ResumeTickets tickets;
+    /** Set by a drain: no session is admitted or replayed here any more. */
+    private volatile boolean draining;
     private long reservedKv;
     /** Sessions admitted (counted under the lock, so concurrent creates cannot overshoot the cap). */
     private int admitted;
+    /** Per-token sessions and KV bytes, keyed by the token digest in hex; guarded by this. */
+    private final Map<String, TokenUsage> usage = new HashMap<>();
+
+    /** What one token holds now. */
+    private static final class TokenUsage {
+        int sessions;
+        long kvBytes;
+    }
+
+    /** Seconds a refused client is told to wait: sessions end or expire, completions finish. */
+    static final int RETRY_AFTER_SECONDS = 10;
 
     SessionRegistry(ServerConfig config, ModelHost host) {
         this.config = config;
         this.host = host;
+        this.tickets = new ResumeTickets(config.tokens());
+    }
+
+    /** Stops admissions for good (a drain): creates and replays get 503 {@code draining}. */
+    void startDraining() {
+        draining = true;
+    }
+
+    boolean draining() {
+        return draining;
+    }
+
+    /** The 503 a draining replica answers admissions with; a proxy passes the request to the next replica. */
+    static ApiException drainingRefusal() {
+        return new ApiException(503, "draining", "this replica is draining (shutting down); retry on another replica",
+                Map.of("retryAfterSeconds", 1), 1);
+    }
+
+    /** Session ids are 128 random bits in lower-case hex: the only shape a path or a replay may name. */
+    static boolean validId(String id) {
+        return id != null && id.matches("[0-9a-f]{32}");
     }
 
     int active() {
@@ -51,69 +89,228 @@ final class SessionRegistry {
     }
 
     CloudSession create(SessionRequest req, byte[] ownerDigest) {
-        int layers = host.config().nLayers();
-        if (req.splitLayer() < 0 || req.splitLayer() > layers) {
-            throw ApiException.badRequest("splitLayer must be in [0, " + layers + "], got " + req.splitLayer()
-                    + " (0 = all blocks on the cloud)");
-        }
-        if (req.splitLayer() == layers) {
-            throw ApiException.badRequest("splitLayer " + layers + " leaves no blocks on the cloud; run the model on the edge alone");
-        }
-        int modelMax = Math.min(host.config().seqLen(), config.maxSeqLen());
-        if (req.maxSeqLen() < 1 || req.maxSeqLen() > modelMax) {
-            throw ApiException.badRequest("maxSeqLen must be in [1, " + modelMax + "], got " + req.maxSeqLen());
-        }
-        CodecSpec codec;
-        WeightFormat format;
-        Sampler sampler;
+        return create(req, ownerDigest, null);
+    }
+
+    /**
+     * Creates a session under {@code id} (the client chose it, {@code PUT /v1/sessions/{id}}, so a
+     * proxy can route by it from the first request) or under a fresh random id when null.
+     */
+    CloudSession create(SessionRequest req, byte[] ownerDigest, String id) {
+        Admitted a = admit(req.splitLayer(), req.codec(), req.cloudWeights(), req.maxSeqLen(), req.temperature(),
+                req.topP(), req.seed(), ownerDigest);
         try {
-            codec = CodecSpec.parse(req.codec() == null ? "fp32" : req.codec());
-            format = req.cloudWeights() == null ? host.nativeFormat() : WeightFormat.parse(req.cloudWeights());
-            sampler = new Sampler(req.temperature(), req.topP(), req.seed());
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest(e.getMessage());
-        }
-        long kv = MemoryAccount.kvCacheBytes(host.config(), layers - req.splitLayer(), req.maxSeqLen());
-        synchronized (this) {
-            if (admitted >= config.maxSessions()) {
-                throw new ApiException(503, "limit", "session limit reached (" + config.maxSessions() + " open); retry later");
+            String sid = id != null ? id : HexFormat.of().formatHex(randomBytes(16));
+            long tag = random.nextLong();
+            String ticket = tickets.issue(sid, tag, ownerDigest, req.splitLayer(), a.codec.toString(), a.format.id(),
+                    req.maxSeqLen(), req.temperature(), req.topP(), req.seed());
+            CloudSession s = new CloudSession(sid, tag, ownerDigest, req.splitLayer(), a.codec, a.format.id(),
+                    req.maxSeqLen(), a.kv, a.segment, a.sampler, 0, ticket);
+            if (sessions.putIfAbsent(sid, s) != null) {
+                throw new ApiException(409, "conflict", "session id " + sid + " is already in use; choose another");
             }
-            reserveKv(kv, "this session");
-            admitted++;
-        }
-        try {
-            Backend backend = host.backend(format);
-            Segment segment = backend.open(req.splitLayer(), layers, req.maxSeqLen());
-            byte[] idBytes = new byte[16];
-            random.nextBytes(idBytes);
-            String id = HexFormat.of().formatHex(idBytes);
-            CloudSession s = new CloudSession(id, random.nextLong(), ownerDigest, req.splitLayer(), codec, format.id(),
-                    req.maxSeqLen(), kv, segment, sampler);
-            sessions.put(id, s);
             return s;
         } catch (RuntimeException | Error e) {
-            synchronized (this) {
-                admitted--;
-            }
-            releaseKv(kv);
+            a.undo(this, ownerDigest);
             throw e;
         }
     }
 
     /**
-     * Reserves KV-cache bytes against the server's budget (sessions and plain completions share
-     * it); throws 503 when they do not fit. Callers must {@link #releaseKv} them.
+     * Re-creates a session another replica held, from the edge's log (see
+     * {@link CloudSession#replay}). Refused with no state left behind when the ticket does not
+     * match the caller's token and the parameters, when the frames do not chain, or when they
+     * exceed the session's max length. A repeat of a replay that already succeeded here (same
+     * epoch, same last step) gets the same answer; a stale copy of the session (older epoch) is
+     * replaced.
      */
-    synchronized void reserveKv(long bytes, String forWhat) {
-        if (reservedKv + bytes > config.maxKvBytes()) {
-            throw new ApiException(503, "limit", "KV memory limit reached: " + forWhat + " needs " + bytes + " bytes, "
-                    + (config.maxKvBytes() - reservedKv) + " of " + config.maxKvBytes() + " are free");
+    Replayed replay(String id, dev.splitllm.quantization.protocol.ReplayRequest head, byte[] ownerDigest,
+                    List<byte[]> frames, dev.splitllm.quantization.wire.FrameLimits limits) {
+        if (draining) throw drainingRefusal();
+        if (!validId(id)) throw ApiException.badRequest("session ids are 32 lower-case hex digits, got " + id);
+        String canonicalCodec, weights;
+        try {
+            canonicalCodec = CodecSpec.parse(head.codec() == null ? "fp32" : head.codec()).toString();
+            weights = head.cloudWeights() == null ? host.nativeFormat().id() : WeightFormat.parse(head.cloudWeights()).id();
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
         }
-        reservedKv += bytes;
+        String expected = tickets.issue(id, head.frameSession(), ownerDigest, head.splitLayer(), canonicalCodec, weights,
+                head.maxSeqLen(), head.temperature(), head.topP(), head.seed());
+        if (!ResumeTickets.same(expected, head.resumeTicket())) {
+            // Another token's session, or parameters changed since creation: the same answer as an unknown id.
+            throw ApiException.notFound("no such session: " + id + " (the resume ticket does not match this session"
+                    + " for this token; a replay must carry the ticket and the parameters of its creation)");
+        }
+        if (head.epoch() < 0) throw ApiException.badRequest("epoch must be >= 0, got " + head.epoch());
+        if (head.frames() != frames.size()) {
+            throw ApiException.badRequest("replay head announces " + head.frames() + " frames, the body holds " + frames.size());
+        }
+        CloudSession existing = sessions.get(id);
+        if (existing != null) {
+            if (!existing.ownedBy(ownerDigest)) throw ApiException.notFound("no such session: " + id);
+            TokenMessage last = existing.lastAnswer();
+            if (existing.epoch == head.epoch() + 1 && last != null && last.step() == frames.size() - 1) {
+                return new Replayed(existing, last, true); // the answer to this replay was lost: same again
+            }
+            if (existing.epoch > head.epoch()) {
+                throw new ApiException(409, "stale_epoch", "session " + id + " is at epoch " + existing.epoch
+                        + " here, newer than this replay's " + (head.epoch() + 1));
+            }
+            close(existing); // a stale copy (the edge moved on since): replaced by the replay
+        }
+        Admitted a = admit(head.splitLayer(), canonicalCodec, weights, head.maxSeqLen(), head.temperature(), head.topP(),
+                head.seed(), ownerDigest);
+        try {
+            CloudSession s = new CloudSession(id, head.frameSession(), ownerDigest, head.splitLayer(), a.codec, a.format.id(),
+                    head.maxSeqLen(), a.kv, a.segment, a.sampler, head.epoch() + 1, expected);
+            TokenMessage answer;
+            try {
+                answer = s.replay(frames, limits);
+            } catch (CloudSession.ReplayRefused e) {
+                throw new ApiException(400, "bad_replay", "replay of session " + id + " refused: " + e.getMessage());
+            }
+            if (sessions.putIfAbsent(id, s) != null) {
+                throw new ApiException(409, "conflict", "session " + id + " was re-created here meanwhile; retry the replay");
+            }
+            return new Replayed(s, answer, false);
+        } catch (RuntimeException | Error e) {
+            a.undo(this, ownerDigest);
+            throw e;
+        }
     }
 
-    synchronized void releaseKv(long bytes) {
+    /** A replayed session, its answer to the last replayed step, and whether it was a repeat. */
+    record Replayed(CloudSession session, TokenMessage answer, boolean repeat) {
+    }
+
+    /** What admission reserved: undone in full when the session does not come to be. */
+    private static final class Admitted {
+        CodecSpec codec;
+        WeightFormat format;
+        Sampler sampler;
+        long kv;
+        Segment segment;
+
+        void undo(SessionRegistry r, byte[] ownerDigest) {
+            if (segment != null) segment.close();
+            synchronized (r) {
+                r.admitted--;
+                r.usage(ownerDigest).sessions--;
+            }
+            r.releaseKv(kv, ownerDigest);
+        }
+    }
+
+    private byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
+
+    /** Validates the parameters, counts the session against the caps and reserves its KV, opens its segment. */
+    private Admitted admit(int splitLayer, String codecSpec, String cloudWeights, int maxSeqLen, float temperature,
+                           float topP, long seed, byte[] ownerDigest) {
+        if (draining) throw drainingRefusal();
+        int layers = host.config().nLayers();
+        if (splitLayer < 0 || splitLayer > layers) {
+            throw ApiException.badRequest("splitLayer must be in [0, " + layers + "], got " + splitLayer
+                    + " (0 = all blocks on the cloud)");
+        }
+        if (splitLayer == layers) {
+            throw ApiException.badRequest("splitLayer " + layers + " leaves no blocks on the cloud; run the model on the edge alone");
+        }
+        int modelMax = Math.min(host.config().seqLen(), config.maxSeqLen());
+        if (maxSeqLen < 1 || maxSeqLen > modelMax) {
+            throw ApiException.badRequest("maxSeqLen must be in [1, " + modelMax + "], got " + maxSeqLen);
+        }
+        CodecSpec codec;
+        WeightFormat format;
+        Sampler sampler;
+        try {
+            codec = CodecSpec.parse(codecSpec == null ? "fp32" : codecSpec);
+            format = cloudWeights == null ? host.nativeFormat() : WeightFormat.parse(cloudWeights);
+            sampler = new Sampler(temperature, topP, seed);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        long kv = MemoryAccount.kvCacheBytes(host.config(), layers - splitLayer, maxSeqLen);
+        synchronized (this) {
+            if (admitted >= config.maxSessions()) {
+                throw limit("session limit reached: " + admitted + " of " + config.maxSessions() + " sessions open; retry later",
+                        "sessions", admitted, config.maxSessions(), 1);
+            }
+            TokenUsage mine = usage(ownerDigest);
+            if (mine.sessions >= config.maxSessionsPerToken()) {
+                throw limit("per-token session quota reached: this token holds " + mine.sessions + " of "
+                        + config.maxSessionsPerToken() + " sessions; close one or retry later",
+                        "tokenSessions", mine.sessions, config.maxSessionsPerToken(), 1);
+            }
+            reserveKv(kv, "this session", ownerDigest);
+            admitted++;
+            mine.sessions++;
+        }
+        Admitted a = new Admitted();
+        a.codec = codec;
+        a.format = format;
+        a.sampler = sampler;
+        a.kv = kv;
+        try {
+            Backend backend = host.backend(format);
+            a.segment = backend.open(splitLayer, layers, maxSeqLen);
+            return a;
+        } catch (RuntimeException | Error e) {
+            a.undo(this, ownerDigest);
+            throw e;
+        }
+    }
+
+    /**
+     * Reserves KV-cache bytes against the server's budget and the token's quota (sessions and
+     * plain completions share both); throws 503 when they do not fit. Callers must
+     * {@link #releaseKv} them.
+     */
+    synchronized void reserveKv(long bytes, String forWhat, byte[] ownerDigest) {
+        if (reservedKv + bytes > config.maxKvBytes()) {
+            throw limit("KV memory limit reached: " + forWhat + " needs " + bytes + " bytes, "
+                    + (config.maxKvBytes() - reservedKv) + " of " + config.maxKvBytes() + " are free",
+                    "kvBytes", reservedKv, config.maxKvBytes(), bytes);
+        }
+        TokenUsage mine = usage(ownerDigest);
+        if (mine.kvBytes + bytes > config.maxKvBytesPerToken()) {
+            throw limit("per-token KV quota reached: " + forWhat + " needs " + bytes + " bytes, this token holds "
+                    + mine.kvBytes + " of " + config.maxKvBytesPerToken(),
+                    "tokenKvBytes", mine.kvBytes, config.maxKvBytesPerToken(), bytes);
+        }
+        reservedKv += bytes;
+        mine.kvBytes += bytes;
+    }
+
+    synchronized void releaseKv(long bytes, byte[] ownerDigest) {
         reservedKv -= bytes;
+        TokenUsage mine = usage(ownerDigest);
+        mine.kvBytes -= bytes;
+        dropIfIdle(ownerDigest, mine);
+    }
+
+    /** KV bytes the token's sessions and completions hold now (for tests and metrics). */
+    synchronized long kvBytesOf(byte[] ownerDigest) {
+        TokenUsage u = usage.get(HexFormat.of().formatHex(ownerDigest));
+        return u == null ? 0 : u.kvBytes;
+    }
+
+    private TokenUsage usage(byte[] ownerDigest) {
+        return usage.computeIfAbsent(HexFormat.of().formatHex(ownerDigest), k -> new TokenUsage());
+    }
+
+    private void dropIfIdle(byte[] ownerDigest, TokenUsage u) {
+        if (u.sessions == 0 && u.kvBytes == 0) usage.remove(HexFormat.of().formatHex(ownerDigest));
+    }
+
+    private static ApiException limit(String message, String what, long used, long limit, long requested) {
+        return new ApiException(503, "limit", message,
+                Map.of("limit", what, "used", used, "max", limit, "requested", requested,
+                        "retryAfterSeconds", RETRY_AFTER_SECONDS), RETRY_AFTER_SECONDS);
     }
 
     /** The session, if it exists and belongs to this token; 404 otherwise (never revealing which). */
@@ -128,10 +325,7 @@ final class SessionRegistry {
     boolean close(CloudSession s) {
         if (sessions.remove(s.id, s)) {
             s.close();
-            synchronized (this) {
-                admitted--;
-            }
-            releaseKv(s.reservedKvBytes);
+            release(s);
             return true;
         }
         return false;
@@ -148,15 +342,18 @@ final class SessionRegistry {
         for (CloudSession s : idle) {
             // Re-checked under the session's lock: a frame may have arrived since the scan.
             if (s.closeIfIdle(limit) && sessions.remove(s.id, s)) {
-                synchronized (this) {
-                    admitted--;
-                }
-                releaseKv(s.reservedKvBytes);
+                release(s);
                 onExpire.accept(s);
                 n++;
             }
         }
         return n;
+    }
+
+    private synchronized void release(CloudSession s) {
+        admitted--;
+        usage(s.ownerDigest()).sessions--;
+        releaseKv(s.reservedKvBytes, s.ownerDigest());
     }
 
     void closeAll() {

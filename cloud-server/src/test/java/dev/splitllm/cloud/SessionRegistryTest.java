@@ -60,8 +60,9 @@ class SessionRegistryTest {
 
             // A completion's reservation shares the budget and comes back in full.
             long completion = MemoryAccount.kvCacheBytes(ServerFixture.config(), layers, 40);
-            reg.reserveKv(completion, "a completion");
-            reg.releaseKv(completion);
+            reg.reserveKv(completion, "a completion", owner);
+            assertEquals(reg.reservedKvBytes(), reg.kvBytesOf(owner), "the only token's share is the whole reservation, completion included");
+            reg.releaseKv(completion, owner);
             assertBalanced(reg);
 
             // The rest expire: poll the sweep (bounded) rather than assume how long idling takes.

@@ -2,10 +2,15 @@ package dev.splitllm.edge;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
+import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.protocol.TokenMessage;
 import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import okhttp3.MediaType;
@@ -19,17 +24,27 @@ import okhttp3.Response;
  * layer: creates the session ({@code POST /v1/sessions}), sends each step's frame up the session's
  * WebSocket and waits for its token, reconnects with backoff and resends the frame in flight when
  * the link drops (the server's step numbering makes the resend harmless), and deletes the session
- * on close. {@link #cancel} may be called from any thread; everything else from the one thread
+ * on close. When the replica that held the session is gone (lost, drained, or holding a stale
+ * copy), it replays its {@link ReplayLog} to whichever replica the session id now routes to, which
+ * answers the step in flight (docs/PROTOCOL.md, "Failover"). {@link #cancel} may be called from any thread; everything else from the one thread
  * that drives the session.
  */
 final class EdgeLink implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json");
+    private static final MediaType BINARY = MediaType.get("application/octet-stream");
+    /** The server's "session moved" close code (a draining replica); mirrors CloudServer.CLOSE_MOVED. */
+    static final int CLOSE_MOVED = 4302;
+    private static final SecureRandom RANDOM = new SecureRandom();
     /** Longest single wait on the socket, so a cancel that races a reconnect is still seen promptly. */
     private static final long POLL_SLICE_MS = 250;
 
     private final EdgeOptions options;
     private final OkHttpClient http;
     private final SessionCreated created;
+    private final ReplayLog log;
+    private final List<Failover> failovers = new ArrayList<>();
+    /** The session's epoch as the edge knows it: 0, then one more per replay. */
+    private long epoch;
     private final CountDownLatch cancelSignal = new CountDownLatch(1);
     /** Written by the driving thread, read by {@link #cancel} to wake a waiter. */
     private volatile StreamConnection connection;
@@ -48,8 +63,15 @@ final class EdgeLink implements AutoCloseable {
     }
 
     /** The link failed in a way a reconnect may cure. */
-    private static final class LinkLost extends RuntimeException {
+    private static class LinkLost extends RuntimeException {
         LinkLost(String message) {
+            super(message);
+        }
+    }
+
+    /** The replica reached does not hold the session (any more): replay the log there. */
+    private static final class SessionGone extends LinkLost {
+        SessionGone(String message) {
             super(message);
         }
     }
@@ -58,6 +80,8 @@ final class EdgeLink implements AutoCloseable {
         this.options = options;
         this.http = http;
         this.created = created;
+        this.log = new ReplayLog(created.maxSeqLen());
+        this.epoch = created.epoch();
     }
 
     /**
@@ -65,15 +89,31 @@ final class EdgeLink implements AutoCloseable {
      * width {@code dim}; refuses (and deletes) a session whose shape does not match.
      */
     static EdgeLink open(EdgeOptions options, int splitLayer, int dim) {
-        OkHttpClient http = new OkHttpClient.Builder()
-                .connectTimeout(10, TimeUnit.SECONDS)
+        OkHttpClient.Builder b = new OkHttpClient.Builder()
+                .connectTimeout(Math.min(10_000, options.stepTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .readTimeout(options.stepTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .build();
+                .callTimeout(options.totalTimeout().toMillis(), TimeUnit.MILLISECONDS); // REST calls: the total deadline
+        if (options.trust() != null) {
+            b.sslSocketFactory(options.trust().socketFactory(), options.trust().trustManager());
+        }
+        OkHttpClient http = b.build();
         SessionRequest req = new SessionRequest(splitLayer, options.codec().toString(), options.cloudWeights(),
                 options.maxSeqLen(), options.temperature(), options.topP(), options.seed());
         SessionCreated created;
         try {
-            created = ProtocolJson.sessionCreated(post(http, options, "/v1/sessions", req));
+            // The edge names the session (128 random bits), so a proxy that routes by the id in the
+            // path sends the creation to the same replica as every later request of the session.
+            String id = newSessionId();
+            byte[] body;
+            try {
+                body = ProtocolJson.write(req);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            created = ProtocolJson.sessionCreated(create(http, options, "/v1/sessions/" + id, body));
+            if (!id.equals(created.sessionId())) {
+                throw new EdgeException("protocol", "asked for session " + id + ", the server created " + created.sessionId());
+            }
         } catch (RuntimeException e) {
             http.dispatcher().executorService().shutdown();
             throw e;
@@ -97,6 +137,24 @@ final class EdgeLink implements AutoCloseable {
         return created;
     }
 
+    /** The failovers so far, oldest first. */
+    List<Failover> failovers() {
+        return List.copyOf(failovers);
+    }
+
+    /** Frames, bytes and positions the replay log holds now. */
+    ReplayLog log() {
+        return log;
+    }
+
+    private static String newSessionId() {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        StringBuilder hex = new StringBuilder(32);
+        for (byte x : b) hex.append(Character.forDigit((x >> 4) & 15, 16)).append(Character.forDigit(x & 15, 16));
+        return hex.toString();
+    }
+
     /**
      * Sends the frame of {@code step} and waits for its token, reconnecting and resending on link
      * loss up to the configured number of times.
@@ -104,11 +162,26 @@ final class EdgeLink implements AutoCloseable {
      * @throws Cancelled     when {@link #cancel} was called before or during the exchange
      * @throws EdgeException when the cloud refused the step or the link failed for good
      */
-    Answer exchange(byte[] frame, long step) {
+    Answer exchange(byte[] frame, long step, int tokens) {
+        log.add(step, frame, tokens); // before sending: a replay must include the step in flight
         int reconnects = 0;
+        boolean replayNext = false;
+        long lostAt = 0;
+        long t0 = System.nanoTime();
+        long totalDeadline = t0 + options.totalTimeout().toNanos();
         while (true) {
             checkCancelled();
+            if (System.nanoTime() >= totalDeadline) {
+                throw new EdgeException("timeout", "gave up on step " + step + " after " + options.totalTimeout().toSeconds()
+                        + " s (the total deadline) and " + reconnects + " reconnects: the cloud at " + options.server()
+                        + " does not answer");
+            }
             try {
+                if (replayNext) {
+                    Failover f = replay(step, lostAt);
+                    failovers.add(f);
+                    return new Answer(new TokenMessage(step, replayedToken, f.cloudMs()), reconnects);
+                }
                 StreamConnection c = connection;
                 if (c == null) {
                     c = new StreamConnection(http, wsUrl(), options.token());
@@ -118,14 +191,21 @@ final class EdgeLink implements AutoCloseable {
                 if (!c.send(frame)) {
                     throw new LinkLost("socket is closing");
                 }
-                return new Answer(awaitAnswer(c, step), reconnects);
+                return new Answer(awaitAnswer(c, step, totalDeadline), reconnects);
             } catch (LinkLost e) {
                 discardConnection();
-                if (reconnects++ >= options.maxReconnects()) {
-                    throw new EdgeException("link", "lost the connection to the cloud at step " + step + " after "
-                            + options.maxReconnects() + " reconnects: " + e.getMessage());
+                if (lostAt == 0) lostAt = System.nanoTime();
+                boolean gone = e instanceof SessionGone;
+                replayNext |= gone;
+                if (System.nanoTime() >= totalDeadline) {
+                    throw new EdgeException("timeout", "gave up on step " + step + " after " + options.totalTimeout().toSeconds()
+                            + " s (the total deadline) and " + reconnects + " reconnects: " + e.getMessage());
                 }
-                backoff(reconnects);
+                if (reconnects++ >= options.maxReconnects()) {
+                    throw new EdgeException("link", "lost the connection to the cloud at " + options.server() + " at step "
+                            + step + " after " + options.maxReconnects() + " reconnects: " + e.getMessage());
+                }
+                if (!gone) backoff(reconnects); // a replica that says "not here" or "moved" is answered at once: replay
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new EdgeException("interrupted", "interrupted while waiting for step " + step);
@@ -133,8 +213,8 @@ final class EdgeLink implements AutoCloseable {
         }
     }
 
-    private TokenMessage awaitAnswer(StreamConnection c, long step) throws InterruptedException {
-        long deadline = System.nanoTime() + options.stepTimeout().toNanos();
+    private TokenMessage awaitAnswer(StreamConnection c, long step, long totalDeadline) throws InterruptedException {
+        long deadline = Math.min(totalDeadline, System.nanoTime() + options.stepTimeout().toNanos());
         while (true) {
             checkCancelled();
             long left = (deadline - System.nanoTime()) / 1_000_000;
@@ -145,8 +225,18 @@ final class EdgeLink implements AutoCloseable {
             checkCancelled();
             if (ev == null || ev.isWake()) continue;
             if (ev.ended()) {
+                if (ev.tlsFailure()) {
+                    throw new EdgeException("tls", tlsAdvice(options, ev.why()));
+                }
                 if (ev.httpStatus() == 401 || ev.httpStatus() == 403) {
                     throw new EdgeException("unauthorized", "the cloud refused the token for session " + created.sessionId());
+                }
+                if (replayable() && (ev.httpStatus() == 404 || ev.httpStatus() == 409)) {
+                    throw new SessionGone("the replica reached does not hold session " + created.sessionId() + " at epoch "
+                            + epoch + " (" + ev.why() + ")");
+                }
+                if (replayable() && ev.closeCode() == CLOSE_MOVED) {
+                    throw new SessionGone("session moved: " + ev.why());
                 }
                 if (ev.httpStatus() == 404) {
                     throw new EdgeException("not_found", "the cloud no longer knows session " + created.sessionId()
@@ -168,6 +258,9 @@ final class EdgeLink implements AutoCloseable {
             }
             if (ErrorMessage.TYPE.equals(type)) {
                 ErrorMessage err = ProtocolJson.error(node);
+                if (replayable() && "closed".equals(err.code())) {
+                    throw new SessionGone("the replica closed session " + created.sessionId() + ": " + err.message());
+                }
                 throw new EdgeException(err.code(), "cloud refused step " + step + ": " + err.message());
             }
             throw new EdgeException("protocol", "unexpected message from the server: " + ev.text());
@@ -230,12 +323,97 @@ final class EdgeLink implements AutoCloseable {
     private String wsUrl() {
         String base = options.server().toString().replaceFirst("^http", "ws");
         if (base.endsWith("/")) base = base.substring(0, base.length() - 1);
-        return base + created.streamPath();
+        return base + created.streamPath() + "?epoch=" + epoch; // a replica with an older copy refuses it (409)
     }
 
-    /** Closes the stream and deletes the cloud session ({@code DELETE /v1/sessions/{id}}). */
+    /** True when the server issued a resume ticket: the session can be replayed on another replica. */
+    private boolean replayable() {
+        return created.resumeTicket() != null;
+    }
+
+    /** The token of the last replay (for the step in flight); read right after {@link #replay}. */
+    private int replayedToken;
+
+    /**
+     * {@code POST /v1/sessions/{id}/replay} with the whole log; the replica the id routes to
+     * rebuilds the session with one batched forward and answers {@code step}. A transport failure
+     * or a 502/503/504 (proxy, draining replica) is a {@link LinkLost}: retried like a reconnect.
+     */
+    private Failover replay(long step, long lostAt) {
+        ReplayRequest head = new ReplayRequest(created.splitLayer(), created.codec(), created.cloudWeights(),
+                created.maxSeqLen(), options.temperature(), options.topP(), options.seed(), created.frameSession(), epoch,
+                created.resumeTicket(), log.frames());
+        byte[] body;
+        try {
+            body = log.body(ProtocolJson.write(head));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        long t0 = System.nanoTime();
+        String path = "/v1/sessions/" + created.sessionId() + "/replay";
+        Request req = new Request.Builder().url(url(options, path)).header("Authorization", "Bearer " + options.token())
+                .post(RequestBody.create(body, BINARY)).build();
+        String text;
+        int status;
+        try (Response resp = http.newCall(req).execute()) {
+            text = resp.body().string();
+            status = resp.code();
+        } catch (javax.net.ssl.SSLException e) {
+            throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
+        } catch (IOException e) {
+            throw new LinkLost("replay to " + options.server() + " failed: " + e.getMessage());
+        }
+        if (status == 502 || status == 503 || status == 504) {
+            throw new LinkLost("replay to " + options.server() + ": HTTP " + status + " " + errorText(text));
+        }
+        if (status != 200) {
+            throw new EdgeException(errorCode(text, status), "replay of session " + created.sessionId() + " at step " + step
+                    + " refused by " + options.server() + " (HTTP " + status + "): " + errorText(text));
+        }
+        SessionReplayed r;
+        try {
+            r = ProtocolJson.sessionReplayed(ProtocolJson.parse(text));
+        } catch (IOException e) {
+            throw new EdgeException("protocol", "unreadable replay answer: " + text);
+        }
+        if (!created.sessionId().equals(r.sessionId()) || r.step() != step || r.epoch() <= epoch) {
+            throw new EdgeException("protocol", "replay answered session " + r.sessionId() + " step " + r.step() + " epoch "
+                    + r.epoch() + "; expected " + created.sessionId() + " step " + step + " epoch > " + epoch);
+        }
+        long t1 = System.nanoTime();
+        epoch = r.epoch();
+        replayedToken = r.token();
+        return new Failover(step, r.epoch(), r.frames(), r.positions(), body.length, (t1 - t0) / 1e6, r.cloudMs(),
+                (t1 - lostAt) / 1e6);
+    }
+
+    private static String errorCode(String text, int status) {
+        try {
+            ErrorMessage err = ProtocolJson.error(ProtocolJson.parse(text));
+            if (err.code() != null) return err.code();
+        } catch (IOException | RuntimeException ignored) {
+            // not our JSON error body
+        }
+        return "http_" + status;
+    }
+
+    private static String errorText(String text) {
+        try {
+            ErrorMessage err = ProtocolJson.error(ProtocolJson.parse(text));
+            if (err.message() != null) return err.message();
+        } catch (IOException | RuntimeException ignored) {
+            // not our JSON error body: show it, shortened
+        }
+        String t = text.replaceAll("\\s+", " ").trim();
+        return t.length() > 200 ? t.substring(0, 200) + "..." : t;
+    }
+
+    /** Longest wait for the DELETE on close: a hung server must not hold up an exiting edge. */
+    static final long DELETE_TIMEOUT_MS = 5_000;
+
+    /** Closes the stream and deletes the cloud session ({@code DELETE /v1/sessions/{id}}, at most 5 s). */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         StreamConnection c = connection;
@@ -252,7 +430,8 @@ final class EdgeLink implements AutoCloseable {
     private void delete() {
         Request req = new Request.Builder().url(url(options, "/v1/sessions/" + created.sessionId()))
                 .header("Authorization", "Bearer " + options.token()).delete().build();
-        try (Response ignored = http.newCall(req).execute()) {
+        OkHttpClient quick = http.newBuilder().callTimeout(DELETE_TIMEOUT_MS, TimeUnit.MILLISECONDS).build();
+        try (Response ignored = quick.newCall(req).execute()) {
             // 204, or 404 if it already expired: either way it is gone
         } catch (IOException e) {
             // the server will expire it
@@ -268,31 +447,79 @@ final class EdgeLink implements AutoCloseable {
         }
     }
 
-    private static JsonNode post(OkHttpClient http, EdgeOptions options, String path, SessionRequest body) {
+    /**
+     * {@code PUT path} with the session request, retried like a reconnect (same count, backoff and
+     * total deadline) while the server cannot be reached or a proxy or draining replica answers
+     * 502/503/504; then a clear error that names the endpoint. Any other refusal fails at once.
+     */
+    private static JsonNode create(OkHttpClient http, EdgeOptions options, String path, byte[] body) {
+        long deadline = System.nanoTime() + options.totalTimeout().toNanos();
+        String where = url(options, path);
+        EdgeException last = null;
+        int attempts = 0;
+        while (attempts <= options.maxReconnects() && System.nanoTime() < deadline) {
+            if (attempts > 0) {
+                try {
+                    Thread.sleep(Math.min(2000, 50L << Math.min(attempts, 5)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new EdgeException("interrupted", "interrupted while creating a session at " + where);
+                }
+            }
+            attempts++;
+            try {
+                return put(http, options, where, body);
+            } catch (Retryable e) {
+                last = e.failure;
+            }
+        }
+        throw new EdgeException(last == null ? "timeout" : last.code(), "could not create a session at " + where + " after "
+                + attempts + " attempts: " + (last == null ? "no attempt within the total deadline" : last.getMessage()),
+                last);
+    }
+
+    /** A creation failure worth another attempt. */
+    private static final class Retryable extends RuntimeException {
+        final EdgeException failure;
+
+        Retryable(EdgeException failure) {
+            super(failure.getMessage(), null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    private static JsonNode put(OkHttpClient http, EdgeOptions options, String where, byte[] body) {
         try {
-            Request req = new Request.Builder().url(url(options, path))
+            Request req = new Request.Builder().url(where)
                     .header("Authorization", "Bearer " + options.token())
-                    .post(RequestBody.create(ProtocolJson.write(body), JSON)).build();
+                    .put(RequestBody.create(body, JSON)).build();
             try (Response resp = http.newCall(req).execute()) {
                 String text = resp.body().string();
                 if (!resp.isSuccessful()) {
-                    String code = "http_" + resp.code(), message = text;
-                    try {
-                        ErrorMessage err = ProtocolJson.error(ProtocolJson.parse(text));
-                        if (err.code() != null) {
-                            code = err.code();
-                            message = err.message();
-                        }
-                    } catch (IOException ignored) {
-                        // not our JSON error body; show it raw
-                    }
-                    throw new EdgeException(code, "server refused " + path + " (HTTP " + resp.code() + "): " + message);
+                    String code = errorCode(text, resp.code());
+                    EdgeException e = new EdgeException(code, "server refused PUT " + where + " (HTTP " + resp.code() + "): "
+                            + errorText(text));
+                    boolean proxyOrDraining = resp.code() == 502 || resp.code() == 504
+                            || (resp.code() == 503 && !"limit".equals(code)); // a quota is not cured by retrying at once
+                    if (proxyOrDraining) throw new Retryable(e);
+                    throw e;
                 }
                 return ProtocolJson.parse(text);
             }
+        } catch (javax.net.ssl.SSLException e) {
+            throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
+        } catch (java.io.InterruptedIOException e) {
+            throw new Retryable(new EdgeException("timeout", "no answer from " + where + ": " + e.getMessage(), e));
         } catch (IOException e) {
-            throw new EdgeException("link", "cannot reach " + options.server() + ": " + e.getMessage(), e);
+            throw new Retryable(new EdgeException("link", "cannot reach " + where + ": " + e.getMessage(), e));
         }
+    }
+
+    /** What a TLS failure means and what to do about it. */
+    private static String tlsAdvice(EdgeOptions options, String detail) {
+        String trusted = options.trust() == null ? "the system trust store" : "the CA certificates of " + options.trust().source();
+        return "TLS handshake with " + options.server() + " failed: the server's certificate is not trusted by " + trusted
+                + " or does not name this host (" + detail + "); pass --ca-cert FILE with the CA that signed it";
     }
 
     private static String url(EdgeOptions options, String path) {

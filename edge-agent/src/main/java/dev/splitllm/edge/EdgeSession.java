@@ -58,6 +58,22 @@ public final class EdgeSession implements AutoCloseable {
         return link.created().sessionId();
     }
 
+    /**
+     * The failovers of this session so far: each time the replica holding it was lost or drained,
+     * the edge replayed its log to another replica (what it cost is in each entry).
+     */
+    public java.util.List<Failover> failovers() {
+        return link.failovers();
+    }
+
+    /**
+     * Bytes of the replay log: the frames sent so far, kept so that a lost replica costs one replay
+     * (bounded by the session's max length; about one decode frame per token).
+     */
+    public long replayLogBytes() {
+        return link.log().bytes();
+    }
+
     /** Bytes this device holds for the session: front-segment weights plus its KV cache. */
     public long residentBytes() {
         return model.weightBytes() + stepper.kvBytes();
@@ -97,7 +113,7 @@ public final class EdgeSession implements AutoCloseable {
             long sent = System.nanoTime();
             EdgeLink.Answer answer;
             try {
-                answer = link.exchange(step.frame(), step.step());
+                answer = link.exchange(step.frame(), step.step(), step.tokens());
             } catch (EdgeLink.Cancelled e) {
                 stop = CANCELLED;
                 break;

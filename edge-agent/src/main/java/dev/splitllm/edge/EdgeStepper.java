@@ -91,11 +91,12 @@ final class EdgeStepper implements AutoCloseable {
     }
 
     /**
-     * The edge's stop rule after {@code token} arrived as the {@code generated}-th token: "eos",
-     * "max_tokens", "context_full", or null to go on.
+     * The edge's stop rule after {@code token} arrived as the {@code generated}-th token: "eos"
+     * (the model's end of sequence: EOS, or a generated BOS, which is how llama2.c models end a
+     * story, as run.c stops), "max_tokens", "context_full", or null to go on.
      */
     String stopReason(int token, int generated, int maxTokens) {
-        if (token == model.tokenizer().eos()) {
+        if (token == model.tokenizer().eos() || token == model.tokenizer().bos()) {
             return "eos";
         }
         if (generated >= maxTokens) {

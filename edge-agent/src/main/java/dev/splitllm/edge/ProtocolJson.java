@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
+import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.protocol.TokenMessage;
 
@@ -43,7 +45,30 @@ final class ProtocolJson {
     static SessionCreated sessionCreated(JsonNode n) {
         return new SessionCreated(text(n, "sessionId"), text(n, "streamPath"), n.path("frameSession").asLong(),
                 n.path("splitLayer").asInt(), n.path("dim").asInt(), n.path("maxSeqLen").asInt(), text(n, "codec"),
-                text(n, "cloudWeights"), n.path("maxFrameBytes").asInt());
+                text(n, "cloudWeights"), n.path("maxFrameBytes").asInt(), n.path("epoch").asLong(), text(n, "resumeTicket"));
+    }
+
+    /** The JSON head of {@code POST /v1/sessions/{id}/replay}. */
+    static byte[] write(ReplayRequest r) throws JsonProcessingException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("splitLayer", r.splitLayer());
+        o.put("codec", r.codec());
+        o.put("cloudWeights", r.cloudWeights());
+        o.put("maxSeqLen", r.maxSeqLen());
+        o.put("temperature", r.temperature());
+        o.put("topP", r.topP());
+        o.put("seed", r.seed());
+        o.put("frameSession", r.frameSession());
+        o.put("epoch", r.epoch());
+        o.put("resumeTicket", r.resumeTicket());
+        o.put("frames", r.frames());
+        return MAPPER.writeValueAsBytes(o);
+    }
+
+    static SessionReplayed sessionReplayed(JsonNode n) {
+        return new SessionReplayed(text(n, "sessionId"), n.path("epoch").asLong(), n.path("step").asLong(),
+                n.path("token").asInt(), n.path("positions").asInt(), n.path("frames").asInt(), n.path("bytes").asLong(),
+                n.path("cloudMs").asDouble());
     }
 
     static TokenMessage token(JsonNode n) {

@@ -3,6 +3,7 @@ package dev.splitllm.edge;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -17,18 +18,18 @@ import okio.ByteString;
 final class StreamConnection implements AutoCloseable {
 
     /** What the socket delivered: a text message, or the end of the connection. */
-    record Event(String text, boolean ended, String why, int httpStatus) {
+    record Event(String text, boolean ended, String why, int httpStatus, boolean tlsFailure, int closeCode) {
         static Event message(String text) {
-            return new Event(text, false, null, 0);
+            return new Event(text, false, null, 0, false, 0);
         }
 
         static Event end(String why) {
-            return new Event(null, true, why, 0);
+            return new Event(null, true, why, 0, false, 0);
         }
 
         /** Nothing arrived: the waiter is woken to look at its session (e.g. a cancel). */
         static Event wake() {
-            return new Event(null, false, null, 0);
+            return new Event(null, false, null, 0, false, 0);
         }
 
         boolean isWake() {
@@ -54,7 +55,8 @@ final class StreamConnection implements AutoCloseable {
 
             @Override
             public void onClosing(WebSocket ws, int code, String reason) {
-                events.add(Event.end("closed by server (" + code + (reason.isEmpty() ? "" : ": " + reason) + ")"));
+                events.add(new Event(null, true, "closed by server (" + code + (reason.isEmpty() ? "" : ": " + reason) + ")",
+                        0, false, code));
                 ws.close(1000, null);
             }
 
@@ -62,7 +64,8 @@ final class StreamConnection implements AutoCloseable {
             public void onFailure(WebSocket ws, Throwable t, Response response) {
                 int code = response == null ? 0 : response.code();
                 String status = code == 0 ? "" : " (HTTP " + code + ")";
-                events.add(new Event(null, true, "connection failed" + status + ": " + t, code));
+                // A TLS failure (untrusted certificate, wrong host) is not cured by reconnecting.
+                events.add(new Event(null, true, "connection failed" + status + ": " + t, code, t instanceof SSLException, 0));
             }
         });
     }

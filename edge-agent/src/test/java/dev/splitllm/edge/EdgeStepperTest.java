@@ -145,6 +145,7 @@ class EdgeStepperTest {
                 int eos = edge.tokenizer().eos();
                 int other = eos + 1;
                 assertEquals("eos", stepper.stopReason(eos, 1, 10));
+                assertEquals("eos", stepper.stopReason(edge.tokenizer().bos(), 1, 10), "a llama2.c story ends with BOS, as run.c stops");
                 assertEquals("max_tokens", stepper.stopReason(other, 10, 10));
                 assertNull(stepper.stopReason(other, 1, 10));
                 stepper.decode(other);

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket listener;
-    private final int targetPort;
+    private volatile int targetPort;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final AtomicBoolean dropArmed = new AtomicBoolean();
     private final AtomicBoolean holdArmed = new AtomicBoolean();
@@ -39,6 +39,17 @@ final class TcpProxy implements AutoCloseable {
 
     int port() {
         return listener.getLocalPort();
+    }
+
+    /** Sends new connections to {@code port} from now on (a proxy that lost or drained a replica). */
+    void retarget(int port) {
+        targetPort = port;
+    }
+
+    /** Cuts every open connection without a close handshake, as a dead replica would. */
+    void cutAll() {
+        for (Socket s : open) closeQuietly(s);
+        open.clear();
     }
 
     void armDropOnNextDownstream() {

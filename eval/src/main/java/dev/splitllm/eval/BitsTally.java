@@ -52,6 +52,19 @@ public final class BitsTally {
         return e == 0 ? Double.NaN : (double) (prefillBits + decodeBits) / e;
     }
 
+    /**
+     * Bits per element of the prefill frames with a fixed frame overhead of {@code frameBytes}
+     * per frame added (the wire header, lengths and CRC: 68 bytes in version 1, 80 in version 2).
+     */
+    public double prefillBitsPerElementWithFrames(int frameBytes) {
+        return prefillElements == 0 ? Double.NaN : (prefillBits + 8.0 * frameBytes * prefillFrames) / prefillElements;
+    }
+
+    /** As {@link #prefillBitsPerElementWithFrames} for the decode frames. */
+    public double decodeBitsPerElementWithFrames(int frameBytes) {
+        return decodeElements == 0 ? Double.NaN : (decodeBits + 8.0 * frameBytes * decodeFrames) / decodeElements;
+    }
+
     public long prefillFrames() {
         return prefillFrames;
     }

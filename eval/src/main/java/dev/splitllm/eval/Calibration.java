@@ -18,12 +18,19 @@ public final class Calibration {
     private final float[][] cutMax;
     private final TauCalibrator tau;
     private final long tokens;
+    private final float[][] hidden; // [split layer][token * d + c], the first MAX_HIDDEN_TOKENS tokens
+    private final int hiddenTokens;
 
-    private Calibration(ChannelRecorder sites, float[][] cutMax, TauCalibrator tau, long tokens) {
+    /** Calibration rows kept per split layer for the codec tables (mean, rANS frequencies). */
+    public static final int MAX_HIDDEN_TOKENS = 4096;
+
+    private Calibration(ChannelRecorder sites, float[][] cutMax, TauCalibrator tau, long tokens, float[][] hidden, int hiddenTokens) {
         this.sites = sites;
         this.cutMax = cutMax;
         this.tau = tau;
         this.tokens = tokens;
+        this.hidden = hidden;
+        this.hiddenTokens = hiddenTokens;
     }
 
     /** Runs {@code windows} through the fp32 {@code weights}. */
@@ -37,8 +44,16 @@ public final class Calibration {
         TauCalibrator tau = new TauCalibrator(layers);
         float[][] cut = new float[layers + 1][d];
         long tokens = 0;
+        int keep = (int) Math.min(MAX_HIDDEN_TOKENS, windows.stream().mapToLong(w -> w.length).sum());
+        float[][] rows = new float[layers + 1][keep * d];
+        int kept = 0;
         for (int[] w : windows) {
             float[][] h = ResidualCapture.afterEachBlock(tf, w);
+            int take = Math.min(w.length, keep - kept);
+            for (int l = 0; l <= layers && take > 0; l++) {
+                System.arraycopy(h[l], 0, rows[l], kept * d, take * d);
+            }
+            kept += take;
             tau.add(h);
             for (int l = 0; l <= layers; l++) {
                 float[] m = ChannelRecorder.channelMax(h[l], w.length, d);
@@ -48,7 +63,7 @@ public final class Calibration {
             }
             tokens += w.length;
         }
-        return new Calibration(rec, cut, tau, tokens);
+        return new Calibration(rec, cut, tau, tokens, rows, kept);
     }
 
     /** Per-channel max |x| at the linear inputs. */
@@ -63,6 +78,16 @@ public final class Calibration {
 
     public TauCalibrator tau() {
         return tau;
+    }
+
+    /** The hidden states after {@code split} blocks on the calibration text, {@link #hiddenTokens()} rows of d (not a copy). */
+    public float[] hidden(int split) {
+        return hidden[split];
+    }
+
+    /** Rows in {@link #hidden}. */
+    public int hiddenTokens() {
+        return hiddenTokens;
     }
 
     /** Calibration tokens seen. */

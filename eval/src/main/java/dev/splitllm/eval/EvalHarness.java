@@ -13,6 +13,8 @@ import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CodecTables;
+import dev.splitllm.quantization.wire.FrameCodec;
 import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,6 +39,14 @@ import java.util.Map;
 public final class EvalHarness {
     /** The default codec's TAB-Q budget; its tau is the calibrated 99.9th percentile. */
     public static final double DEFAULT_EPS = 1e-3;
+    /**
+     * The default codec (issue 19), chosen from the split-3 frontier: calibrated mean removed,
+     * Hadamard rotation, a per-token step from the budget, rANS with static calibrated tables;
+     * tau (99.9th percentile) and the tables are bound per model and split layer
+     * ({@link CodecCalibration#bind}, or the harness's own calibration).
+     */
+    public static final String DEFAULT_CODEC = "tabq:eps=8e-5,mean,rot,step,ans";
+
     /** Every bit-width 2..8, a finer TAB-Q bit set than the default {2,3,4,6,8}. */
     public static final int FULL_BIT_SET = CodecSpec.maskOf(2, 3, 4, 5, 6, 7, 8);
 
@@ -131,6 +141,13 @@ public final class EvalHarness {
                     configs.add(e == DEFAULT_EPS ? en.sweep(o.sweepPpl()) : en);
                 }
             }
+            // The stage sweep: mean, rotation, group-wise scales, rANS, alone and together, every budget.
+            for (String st : o.stageSets()) {
+                for (double e : o.stageEps()) {
+                    CodecSpec template = CodecSpec.parse("tabq:eps=" + (float) e + ",tau=" + taus.get(s)[0] + "," + st);
+                    configs.add(stage(s, base, template, cal, fp32.config().dim()).sweep(o.sweepPpl()));
+                }
+            }
             if (o.extras()) {
                 // Other percentiles at the default budget, the full bit set 2..8, rotation.
                 for (int pi = 1; pi < o.percentiles().size(); pi++) {
@@ -212,13 +229,22 @@ public final class EvalHarness {
             rows.add(new EvalReport.Row(c.split(), configs.get(i).family, c.variant().name(), c.wire().name(),
                     tally[i].prefillBitsPerElement(), tally[i].decodeBitsPerElement(), q[i].agreement(), q[i].meanKl(),
                     q[i].meanPrefix(), ppS[i].split().perplexity(), ppS[i].split().perplexity() - basePpl,
-                    kjvS[i].split().perplexity(), kjvS[i].split().perplexity() - baseKjv));
+                    kjvS[i].split().perplexity(), kjvS[i].split().perplexity() - baseKjv,
+                    tally[i].prefillBitsPerElementWithFrames(frameBytes(c)), tally[i].decodeBitsPerElementWithFrames(frameBytes(c))));
         }
         List<EvalReport.BitsRow> bits = bitsStudy(reference, cal, pp.isEmpty() ? calib : pp, o, layers, listener);
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         EvalReport report = new EvalReport(o, basePpl, baseKjv, rows, bits, taus, notes, seconds);
         report.setPositions(q.length == 0 ? 0 : q[0].positions());
         return report;
+    }
+
+    /** Fixed frame bytes of the configuration's wire: 68 (version 1) or 80 (version 2); 68 for baselines. */
+    private static int frameBytes(SplitConfig c) {
+        if (c.wire() instanceof CodecWire) {
+            return FrameCodec.overheadBytes(((CodecWire) c.wire()).spec(), -1);
+        }
+        return FrameCodec.overheadBytes(-1);
     }
 
     /** Codec-only bits per element at every split layer 1..L-1 for the TAB-Q budgets, prefill and decode, with and without zstd. */
@@ -318,6 +344,35 @@ public final class EvalHarness {
             System.err.println("wrote " + write(r, out, command));
         }
         System.out.println(r.markdown());
+        if (mode.equals("--headline")) {
+            System.out.println(r.headline());
+        }
+    }
+
+    /**
+     * A stage-sweep configuration: a template that needs codec tables gets them calibrated on the
+     * calibration text's hidden states at {@code split} (registered, so its spec string resolves).
+     */
+    static Entry stage(int split, ModelVariant v, CodecSpec template, Calibration cal, int dim) {
+        String family = stageFamily(template);
+        if (!template.needsTables()) {
+            return codec(split, v, family, template);
+        }
+        CodecTables tables = CodecTables.register(CodecTables.calibrate(template, split, cal.hidden(split), cal.hiddenTokens(), dim));
+        CodecSpec spec = template.withTables(tables.hash());
+        return new Entry(family, new SplitConfig(split, v, new CodecWire(spec, tables)), true);
+    }
+
+    /** "stages: mean+rot+g32+ans" from the spec's stages (the chart's series). */
+    static String stageFamily(CodecSpec spec) {
+        StringBuilder sb = new StringBuilder("stages:");
+        if (spec.mean()) sb.append(" mean");
+        if (spec.rotation()) sb.append(" rot");
+        if (spec.group() != 0) sb.append(" g").append(spec.group());
+        if (spec.step()) sb.append(" step");
+        if (spec.ans()) sb.append(" ans");
+        if (!spec.step() && spec.bitMask() != CodecSpec.DEFAULT_BIT_MASK) sb.append(" (bits ").append(spec.minBits()).append("..").append(spec.maxBits()).append(')');
+        return sb.toString();
     }
 
     private static Entry codec(int split, ModelVariant v, String family, CodecSpec spec) {

@@ -30,10 +30,16 @@ import java.util.List;
  * @param sweepPpl       measure perplexity for the sweep's extra points too (uniform, non-default
  *                       budgets, other taus, bit sets, rotation); false keeps it to fp32, fp16,
  *                       Q8_0, the default codec (+zstd), OPSC and the baselines
+ * @param stageSets      the stage sweep (issue 19): TAB-Q option lists without eps and tau, e.g.
+ *                       {@code "bits=2/3/4/5/6/7/8,mean,rot,group=32,ans"}, each run at every budget of
+ *                       {@code stageEps} with tau at the first percentile; mean and ans tables are
+ *                       calibrated on the calibration text at each split
+ * @param stageEps       TAB-Q budgets of the stage sweep
  */
 public record EvalOptions(Path model, Path tokenizer, int threads, int[] splits, int prompts, int generated, int pplTokens,
                           int kjvTokens, int calibTokens, List<Double> epsilons, List<Double> percentiles,
-                          List<Integer> uniformBits, boolean extras, int bitsWindows, boolean sweepPpl) {
+                          List<Integer> uniformBits, boolean extras, int bitsWindows, boolean sweepPpl,
+                          List<String> stageSets, List<Double> stageEps) {
 
     public EvalOptions {
         if (model == null) {
@@ -66,12 +72,47 @@ public record EvalOptions(Path model, Path tokenizer, int threads, int[] splits,
         for (int b : uniformBits) {
             check("uniform bits", b, 1, 8);
         }
+        stageSets = List.copyOf(stageSets);
+        stageEps = List.copyOf(stageEps);
+        for (double e : stageEps) {
+            if (!(e > 0 && e <= 1)) {
+                throw new IllegalArgumentException("stage eps must be in (0, 1], got " + e);
+            }
+        }
+        for (String st : stageSets) {
+            dev.splitllm.quantization.codec.CodecSpec.parse("tabq:eps=0.001,tau=1," + st); // throws on a bad option list
+        }
     }
+
+    /** Every bit-width 2..8 as a TAB-Q option. */
+    public static final String FULL_BITS = "bits=2/3/4/5/6/7/8";
+
+    /**
+     * The stage combinations of the full sweep: rANS alone on top of rotation, group-wise scales
+     * alone and with rANS, the step quantizer with rANS (with rotation, with the mean, both).
+     */
+    public static final List<String> STAGE_SETS = List.of(
+            FULL_BITS + ",rot,ans",
+            FULL_BITS + ",group=32",
+            FULL_BITS + ",group=32,ans",
+            "rot,step,ans",
+            "mean,step,ans",
+            "mean,rot,step,ans");
+
+    /** TAB-Q budgets of the full stage sweep. */
+    public static final List<Double> STAGE_EPS = List.of(3e-4, 1.5e-4, 1e-4, 7e-5);
+
+    /** The headline's stage sweep: the default codec's stages around its budget, and with zstd on prefill frames. */
+    public static final List<String> HEADLINE_STAGE_SETS = List.of("mean,rot,step,ans");
+
+    /** TAB-Q budgets of the headline stage sweep. */
+    public static final List<Double> HEADLINE_STAGE_EPS = List.of(1e-4, 8e-5, 6e-5);
 
     /** The smoke configuration: runs in well under a minute on 2 cores once the texts are cached. */
     public static EvalOptions quick() {
         return new EvalOptions(builtIn(), null, 2, new int[] {3}, 4, 16, 255, 0, 510,
-                List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2, true);
+                List.of(1e-2, 1e-3), List.of(99.9), List.of(4), false, 2, true,
+                List.of(FULL_BITS + ",mean,rot,ans,zstd=prefill"), List.of(3e-4));
     }
 
     /**
@@ -82,25 +123,31 @@ public record EvalOptions(Path model, Path tokenizer, int threads, int[] splits,
      */
     public static EvalOptions full() {
         return new EvalOptions(builtIn(), null, 2, new int[] {1, 2, 3, 4, 5}, 8, 24,
-                255, 0, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.9, 99.0), List.of(4, 8), true, 8, false);
+                255, 0, 2040, List.of(1e-2, 3e-3, 1e-3, 3e-4), List.of(99.9, 99.0), List.of(4, 8), true, 8, false,
+                STAGE_SETS, STAGE_EPS);
     }
 
-    /** The full 64-prompt x 64-token set and longer text slices, for the default split and codecs only. */
+    /**
+     * The full 64-prompt x 64-token set at split 3: Q8_0, the paper's TS + TAB-Q (eps 1e-3; + zstd,
+     * + rotation) and the default codec's stages at three budgets around the default; KL and
+     * agreement only (no perplexity slices, to keep it to minutes on a shared 2-core machine).
+     */
     public static EvalOptions headline() {
         return new EvalOptions(builtIn(), null, 2, new int[] {3}, 64, 64,
-                1020, 510, 2040, List.of(1e-3, 3e-4), List.of(99.9), List.of(), false, 8, true);
+                0, 0, 2040, List.of(1e-3), List.of(99.9), List.of(), false, 1, false,
+                HEADLINE_STAGE_SETS, HEADLINE_STAGE_EPS);
     }
 
     /** The same options on another model (tokenizer null: the model's own). */
     public EvalOptions withModel(Path model, Path tokenizer) {
         return new EvalOptions(model, tokenizer, threads, splits, prompts, generated, pplTokens, kjvTokens, calibTokens, epsilons,
-                percentiles, uniformBits, extras, bitsWindows, sweepPpl);
+                percentiles, uniformBits, extras, bitsWindows, sweepPpl, stageSets, stageEps);
     }
 
     /** The same options with {@code threads} worker threads. */
     public EvalOptions withThreads(int threads) {
         return new EvalOptions(model, tokenizer, threads, splits, prompts, generated, pplTokens, kjvTokens, calibTokens, epsilons,
-                percentiles, uniformBits, extras, bitsWindows, sweepPpl);
+                percentiles, uniformBits, extras, bitsWindows, sweepPpl, stageSets, stageEps);
     }
 
     /** The built-in stories15M checkpoint (its tokenizer.bin lies beside it). */

@@ -19,7 +19,13 @@ public final class EvalReport {
      * nats; prefix is the mean free-running greedy prefix match (tokens).
      */
     public record Row(int split, String family, String model, String wire, double prefillBits, double decodeBits,
-                      double agreement, double meanKl, double prefix, double ppl, double dPpl, double kjvPpl, double dKjv) {}
+                      double agreement, double meanKl, double prefix, double ppl, double dPpl, double kjvPpl, double dKjv,
+                      double prefillFrameBits, double decodeFrameBits) {
+        /** The larger of the prefill and decode bits per element (payload with side information). */
+        public double worstBits() {
+            return Double.isNaN(prefillBits) ? decodeBits : Math.max(prefillBits, decodeBits);
+        }
+    }
 
     /** Bits per element of the codec alone on real hidden states: prefill = one frame per window, decode = one frame per token. */
     public record BitsRow(int split, String codec, double prefillBits, double decodeBits) {}
@@ -101,6 +107,7 @@ public final class EvalReport {
                     kl(r.meanKl), f(r.prefix, 1), f(r.ppl, 2), signed(r.dPpl), f(r.kjvPpl, 2), signed(r.dKjv)));
         }
         sb.append('\n').append(goalTable());
+        sb.append('\n').append(frontierTable());
         if (!bits.isEmpty()) {
             sb.append("\n**Bits per element of the codec on real hidden states** (prefill: each text window as one frame; decode: each token as its own frame; side information and zstd header included)\n\n");
             sb.append("| split | codec | prefill b/el | decode b/el |\n|---:|---|---:|---:|\n");
@@ -135,33 +142,111 @@ public final class EvalReport {
     private long positions;
 
     /**
-     * The design goal per split layer: the TS+TAB-Q configuration (any family whose wire is a
-     * tabq spec, weights f32) with the fewest decode bits per element whose mean KL is at most
-     * Q8_0's and whose top-1 agreement is at least Q8_0's; "none" when no configuration qualifies.
+     * The design goal per split layer (issue 19; judged by KL first, top-1 on near-ties is noise):
+     * the TS+TAB-Q configuration (wire a tabq spec, weights f32) with the fewest bits per element,
+     * the larger of prefill and decode, whose mean KL is at most Q8_0's. Targets: at most 6.0 at
+     * the headline split, no split above 6.5.
      */
     public String goalTable() {
-        StringBuilder sb = new StringBuilder("**Goal check: fewer bits than Q8_0 at equal or better KL and agreement**\n\n"
-                + "| split | Q8_0 b/el | Q8_0 KL | Q8_0 agree | cheapest TS+TAB-Q that matches | its decode b/el | its prefill b/el | its KL | its agree | verdict |\n"
-                + "|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n");
+        StringBuilder sb = new StringBuilder("**Goal check: bits per element at Q8_0's KL or better** (payload with side "
+                + "information; the columns with frames add the fixed frame overhead, 68 bytes per version-1 frame, 80 per version-2 frame)\n\n"
+                + "| split | Q8_0 b/el | Q8_0 KL | Q8_0 agree | cheapest TS+TAB-Q with KL <= Q8_0's | prefill b/el | decode b/el | "
+                + "prefill incl. frames | decode incl. frames | its KL | its agree | verdict |\n"
+                + "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n");
         for (int split : options.splits()) {
-            List<Row> q8 = find(split, "f32", "q8_0");
-            if (q8.isEmpty()) {
+            Row ref = q8Row(split);
+            if (ref == null) {
                 continue;
             }
-            Row ref = q8.get(0);
-            Row best = null;
+            Row best = goalRow(split);
+            String verdict = best == null ? "not met" : best.worstBits() <= 6.0 ? "<= 6.0 met"
+                    : best.worstBits() <= 6.5 ? "<= 6.5 met, 6.0 not" : best.worstBits() < ref.decodeBits ? "fewer bits than Q8_0, 6.5 not met" : "not met";
+            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", split, f(ref.decodeBits, 3),
+                    kl(ref.meanKl), f(ref.agreement, 4), best == null ? "none" : "`" + best.wire + "`",
+                    best == null ? "–" : f(best.prefillBits, 3), best == null ? "–" : f(best.decodeBits, 3),
+                    best == null ? "–" : f(best.prefillFrameBits, 3), best == null ? "–" : f(best.decodeFrameBits, 3),
+                    best == null ? "–" : kl(best.meanKl), best == null ? "–" : f(best.agreement, 4), verdict));
+        }
+        return sb.toString();
+    }
+
+    private Row q8Row(int split) {
+        List<Row> q8 = find(split, "f32", "q8_0");
+        return q8.isEmpty() ? null : q8.get(0);
+    }
+
+    /** The cheapest f32 tabq row at {@code split} whose KL is at most Q8_0's, or null. */
+    public Row goalRow(int split) {
+        Row ref = q8Row(split);
+        if (ref == null) {
+            return null;
+        }
+        Row best = null;
+        for (Row r : rows) {
+            if (r.split == split && r.model.equals("f32") && r.wire.startsWith("tabq") && r.meanKl <= ref.meanKl
+                    && (best == null || r.worstBits() < best.worstBits())) {
+                best = r;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The last line of {@code eval --headline}: the goal row at the first split (else the tabq row
+     * with the lowest KL) against Q8_0:
+     * {@code headline: codec=SPEC bits=X kl=Y agreement=Z vs q8_0 bits=8.50 kl=W}; bits are the
+     * larger of prefill and decode bits per element.
+     */
+    public String headline() {
+        int split = options.splits()[0];
+        Row ref = q8Row(split);
+        Row best = goalRow(split);
+        if (best == null) {
             for (Row r : rows) {
-                if (r.split == split && r.model.equals("f32") && r.wire.startsWith("tabq") && r.meanKl <= ref.meanKl
-                        && r.agreement >= ref.agreement && (best == null || r.decodeBits < best.decodeBits)) {
+                if (r.split == split && r.model.equals("f32") && r.wire.startsWith("tabq") && (best == null || r.meanKl < best.meanKl)) {
                     best = r;
                 }
             }
-            String verdict = best == null ? "not met" : best.decodeBits < ref.decodeBits
-                    ? (best.decodeBits <= 6 ? "met, stretch (<= 6) met" : "met") : "not met (needs more bits)";
-            sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", split, f(ref.decodeBits, 3),
-                    kl(ref.meanKl), f(ref.agreement, 4), best == null ? "none" : "`" + best.wire + "`",
-                    best == null ? "–" : f(best.decodeBits, 3), best == null ? "–" : f(best.prefillBits, 3),
-                    best == null ? "–" : kl(best.meanKl), best == null ? "–" : f(best.agreement, 4), verdict));
+        }
+        if (best == null || ref == null) {
+            return "headline: no tabq and q8_0 rows at split " + split;
+        }
+        return String.format(Locale.ROOT, "headline: codec=%s bits=%.2f kl=%.2e agreement=%.4f vs q8_0 bits=%.2f kl=%.2e",
+                best.wire, best.worstBits(), best.meanKl, best.agreement, ref.worstBits(), ref.meanKl);
+    }
+
+    /** The configurations no other beats in both bits (worst of prefill, decode) and KL, cheapest first. */
+    public List<Row> frontier(int split) {
+        List<Row> candidates = new ArrayList<>();
+        for (Row r : rows) {
+            if (r.split == split && r.model.equals("f32") && r.meanKl > 0 && !Double.isNaN(r.worstBits())) {
+                candidates.add(r);
+            }
+        }
+        candidates.sort((a, b) -> a.worstBits() != b.worstBits() ? Double.compare(a.worstBits(), b.worstBits()) : Double.compare(a.meanKl, b.meanKl));
+        List<Row> out = new ArrayList<>();
+        double bestKl = Double.POSITIVE_INFINITY;
+        for (Row r : candidates) {
+            if (r.meanKl < bestKl) {
+                out.add(r);
+                bestKl = r.meanKl;
+            }
+        }
+        return out;
+    }
+
+    /** Markdown table of {@link #frontier} per split. */
+    public String frontierTable() {
+        StringBuilder sb = new StringBuilder("**Bits–KL frontier** (no other configuration has both fewer bits and lower KL)\n\n"
+                + "| split | wire | family | b/el (worst of prefill, decode) | decode incl. frames | mean KL | top-1 agree |\n|---:|---|---|---:|---:|---:|---:|\n");
+        for (int split : options.splits()) {
+            for (Row r : frontier(split)) {
+                if (r.worstBits() > CHART_MAX_BITS) {
+                    continue;
+                }
+                sb.append(String.format(Locale.ROOT, "| %d | `%s` | %s | %s | %s | %s | %s |%n", split, r.wire, r.family,
+                        f(r.worstBits(), 3), f(r.decodeFrameBits, 3), kl(r.meanKl), f(r.agreement, 4)));
+            }
         }
         return sb.toString();
     }
@@ -195,6 +280,16 @@ public final class EvalReport {
                 y[i] = list.get(i).meanKl;
             }
             chart.add(e.getKey(), x, y, x.length > 1);
+        }
+        List<Row> front = new ArrayList<>(frontier(split));
+        front.removeIf(r -> r.worstBits() > CHART_MAX_BITS);
+        if (front.size() > 1) {
+            double[] x = new double[front.size()], y = new double[front.size()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = front.get(i).worstBits();
+                y[i] = front.get(i).meanKl;
+            }
+            chart.add("frontier (worst of prefill/decode b/el)", x, y, true);
         }
         return chart.render(820, 460);
     }

@@ -13,7 +13,7 @@ public final class PromptSet {
     /** Prompts in the full set. */
     public static final int SIZE = 64;
 
-    static final List<String> STORIES = List.of(
+    public static final List<String> STORIES = List.of(
             "Once upon a time, there was a little fox who lived in a hollow log.",
             "Tom had a red kite. One windy day, he took it to the hill.",
             "The sun was shining and Mia wanted to go to the park with her dog.",

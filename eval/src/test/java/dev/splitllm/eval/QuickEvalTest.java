@@ -82,4 +82,25 @@ class QuickEvalTest {
         assertTrue(md.matches("(?s).*\\| 3 \\| 8\\.500 \\| .*"), md);
         assertEquals(List.of("texts", "calibration", "configurations", "evaluate", "bits study"), stages);
     }
+
+    @Test
+    void stageSweepRunsThroughCalibratedTablesAndTheHeadlineLineHasItsShape() {
+        List<EvalReport.Row> staged = new ArrayList<>();
+        for (EvalReport.Row r : report.rows()) {
+            if (r.family().startsWith("stages:")) {
+                staged.add(r);
+            }
+        }
+        assertEquals(1, staged.size(), "quick runs one stage configuration");
+        EvalReport.Row s = staged.get(0);
+        assertTrue(s.wire().contains(",mean") && s.wire().contains(",ans") && s.wire().contains(",tables="), s.wire());
+        assertTrue(s.meanKl() > 0 && Double.isFinite(s.decodeBits()), s.toString());
+        // the frame overhead (80 bytes per version-2 frame) is on top of the payload bits
+        assertTrue(s.decodeFrameBits() > s.decodeBits() + 8.0 * 79 / 288, s.toString());
+        EvalReport.Row loose = report.find(3, "f32", "tabq:eps=0.01,").get(0);
+        assertTrue(s.meanKl() < loose.meanKl(), "eps 3e-4 with rotation must beat eps 1e-2 in KL");
+        assertFalse(report.frontier(3).isEmpty());
+        assertTrue(report.headline().matches("headline: codec=tabq:\\S+ bits=\\d+\\.\\d\\d kl=\\S+ agreement=[01]\\.\\d{4} vs q8_0 bits=8\\.50 kl=\\S+"),
+                report.headline());
+    }
 }

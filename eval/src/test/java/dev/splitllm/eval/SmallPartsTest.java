@@ -51,15 +51,19 @@ class SmallPartsTest {
     void optionsAreBounded() {
         EvalOptions q = EvalOptions.quick();
         assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 65, 16, 0, 0, 10,
-                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
+                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true, List.of(), List.of()));
         assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
-                List.of(0.0), List.of(99.9), List.of(4), false, 1, true));
+                List.of(0.0), List.of(99.9), List.of(4), false, 1, true, List.of(), List.of()));
         assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[0], 4, 16, 0, 0, 10,
-                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
+                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true, List.of(), List.of()));
         assertThrows(IllegalArgumentException.class, () -> new EvalOptions(null, null, 2, new int[] {3}, 4, 16, 0, 0, 10,
-                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true));
+                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true, List.of(), List.of()));
         assertThrows(IllegalArgumentException.class, () -> new EvalOptions(Path.of("."), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
-                List.of(1e-3), List.of(100.0), List.of(9), false, 1, true));
+                List.of(1e-3), List.of(100.0), List.of(9), false, 1, true, List.of(), List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
+                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true, List.of("rot,bogus"), List.of(1e-3)));
+        assertThrows(IllegalArgumentException.class, () -> new EvalOptions(q.model(), null, 2, new int[] {3}, 4, 16, 0, 0, 10,
+                List.of(1e-3), List.of(99.9), List.of(4), false, 1, true, List.of("rot,ans"), List.of(0.0)));
     }
 
     @Test

@@ -56,6 +56,16 @@ public final class OnnxBackend implements Backend {
                         + " use the Java backend");
             }
         }
+        // Nor RoPE scaling or a sliding window: the graph would compute plain RoPE over the whole
+        // context, a different model, so refuse with the reason.
+        if (weights.config().ropeScaling().active()) {
+            throw new IllegalArgumentException("the ONNX backend does not support RoPE scaling (" + weights.config().ropeScaling()
+                    + ") yet; use the Java backend");
+        }
+        if (weights.config().slidingWindow() > 0) {
+            throw new IllegalArgumentException("the ONNX backend does not support sliding-window attention (window "
+                    + weights.config().slidingWindow() + ") yet; use the Java backend");
+        }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
         boolean hasCuda = available.contains(OrtProvider.CUDA);

@@ -11,6 +11,29 @@ class OnnxBadInputTest {
         assertTrue(e.getMessage().contains(part), "message should mention '" + part + "': " + e.getMessage());
     }
 
+    /** stories15M's real weights under another attention rule. */
+    private static dev.splitllm.engine.model.ModelWeights withAttention(dev.splitllm.engine.model.RopeScaling scaling, int window) {
+        dev.splitllm.engine.model.ModelWeights w = Stories15M.full();
+        dev.splitllm.engine.model.LayerWeights[] layers = new dev.splitllm.engine.model.LayerWeights[w.config().nLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            layers[l] = w.layer(l);
+        }
+        return new dev.splitllm.engine.model.ModelWeights(w.config().withAttention(scaling, window), w.slice(), w.tokenEmbedding(),
+                layers, w.rmsFinal(), w.classifier());
+    }
+
+    @Test
+    void ropeScalingAndSlidingWindowAreRefusedNotIgnored() {
+        OnnxOptions cpu = OnnxOptions.defaults().withThreads(1).withProvider(OnnxOptions.Provider.CPU);
+        dev.splitllm.engine.model.RopeScaling linear = new dev.splitllm.engine.model.RopeScaling(
+                dev.splitllm.engine.model.RopeScaling.Type.LINEAR, 4f, 0, 32f, 1f, 1f, null);
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> OnnxBackend.create(withAttention(linear, 0), cpu)), "does not support RoPE scaling");
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> OnnxBackend.create(withAttention(dev.splitllm.engine.model.RopeScaling.NONE, 16), cpu)),
+                "does not support sliding-window attention (window 16)");
+    }
+
     @Test
     void wrongTokenCountOrShortHiddenStateIsRejected() {
         try (OnnxSegment seg = Stories15M.onnx().open(0, 2, 16)) {

@@ -1,6 +1,7 @@
 package dev.splitllm.engine.forward;
 
 import dev.splitllm.engine.model.LlamaConfig;
+import dev.splitllm.engine.model.SlidingWindow;
 
 /**
  * Everything that changes while a layer range [firstLayer, endLayer) runs: its KV cache and
@@ -13,7 +14,10 @@ public final class SegmentState {
     private final int endLayer;
     private final int kvDim;
     private final int capacity;
-    /** keys[l - firstLayer][pos * kvDim + i] */
+    /** Rows per block: the capacity, or fewer with a sliding window (a ring: position p at row p % rows). */
+    final int rows;
+    final int window;
+    /** keys[l - firstLayer][(pos % rows) * kvDim + i] */
     final float[][] keys;
     final float[][] values;
     private int length;
@@ -31,12 +35,14 @@ public final class SegmentState {
         this.endLayer = endLayer;
         this.kvDim = config.kvDim();
         this.capacity = capacity;
+        this.rows = SlidingWindow.cacheRows(config, capacity);
+        this.window = config.slidingWindow();
         int layers = endLayer - firstLayer;
         this.keys = new float[layers][];
         this.values = new float[layers][];
         for (int i = 0; i < layers; i++) {
-            keys[i] = new float[capacity * kvDim];
-            values[i] = new float[capacity * kvDim];
+            keys[i] = new float[rows * kvDim];
+            values[i] = new float[rows * kvDim];
         }
     }
 
@@ -66,7 +72,31 @@ public final class SegmentState {
         if (newLength < 0 || newLength > length) {
             throw new IllegalArgumentException("cannot truncate a cache of length " + length + " to " + newLength);
         }
+        if (rows < capacity && length - newLength > rows - window) {
+            // The ring has already overwritten positions the window at newLength would need.
+            throw new IllegalArgumentException("cannot truncate a sliding-window cache by " + (length - newLength)
+                    + " positions (at most " + (rows - window) + ")");
+        }
         length = newLength;
+    }
+
+    /** Stores T rows of keys and values for positions [start, start+T) of block index li. */
+    void store(int li, float[] k, float[] v, int start, int T) {
+        if (start + T <= rows) {
+            System.arraycopy(k, 0, keys[li], start * kvDim, T * kvDim);
+            System.arraycopy(v, 0, values[li], start * kvDim, T * kvDim);
+            return;
+        }
+        for (int t = 0; t < T; t++) {
+            int row = (start + t) % rows;
+            System.arraycopy(k, t * kvDim, keys[li], row * kvDim, kvDim);
+            System.arraycopy(v, t * kvDim, values[li], row * kvDim, kvDim);
+        }
+    }
+
+    /** KV rows per block (the capacity, or the ring size with a sliding window). */
+    public int rows() {
+        return rows;
     }
 
     void advance(int tokens) {
@@ -75,7 +105,7 @@ public final class SegmentState {
 
     /** Bytes held by the KV cache (keys and values of every layer, full capacity). */
     public long kvBytes() {
-        return 2L * (endLayer - firstLayer) * capacity * kvDim * Float.BYTES;
+        return 2L * (endLayer - firstLayer) * rows * kvDim * Float.BYTES;
     }
 
     /** Bytes of the work buffers currently allocated (they grow with the largest batch run). */
@@ -85,10 +115,18 @@ public final class SegmentState {
 
     /** Copies of one layer's cached keys and values for positions [0, length) (for tests and migration). */
     public float[] keysOf(int layer, int upTo) {
+        requireLinear(upTo);
         return java.util.Arrays.copyOf(keys[layer - firstLayer], upTo * kvDim);
     }
 
+    private void requireLinear(int upTo) {
+        if (Math.max(upTo, length) > rows) {
+            throw new IllegalStateException("a sliding-window cache holds only " + rows + " positions, not " + upTo);
+        }
+    }
+
     public float[] valuesOf(int layer, int upTo) {
+        requireLinear(upTo);
         return java.util.Arrays.copyOf(values[layer - firstLayer], upTo * kvDim);
     }
 }

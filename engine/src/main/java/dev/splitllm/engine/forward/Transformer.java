@@ -1,10 +1,13 @@
 package dev.splitllm.engine.forward;
 
 import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.Q8Activations;
 import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.model.LayerWeights;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.model.SlidingWindow;
+import dev.splitllm.engine.tensor.F32Matrix;
 import dev.splitllm.engine.tensor.WeightMatrix;
 
 /**
@@ -26,19 +29,15 @@ public class Transformer {
     private final LlamaConfig config;
     private final Kernels kernels;
     private final ThreadTeam team;
-    /** RoPE inverse frequencies, one per rotated pair within a head. */
-    private final float[] invFreq;
+    /** RoPE angles with the model's scaling. */
+    private final RopeTable rope;
 
     public Transformer(ModelWeights weights, Kernels kernels, ThreadTeam team) {
         this.weights = weights;
         this.config = weights.config();
         this.kernels = kernels;
         this.team = team;
-        int half = config.headSize() / 2;
-        this.invFreq = new float[half];
-        for (int j = 0; j < half; j++) {
-            invFreq[j] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * j) / config.headSize()));
-        }
+        this.rope = new RopeTable(config);
     }
 
     public final LlamaConfig config() {
@@ -98,6 +97,10 @@ public class Transformer {
         if (start + T > state.capacity()) {
             throw new IllegalArgumentException("context full: " + start + " + " + T + " positions exceed capacity " + state.capacity());
         }
+        if (state.rows < state.capacity() && T > SlidingWindow.MAX_BATCH) {
+            forwardInChunks(state, x, T); // a windowed ring holds the window plus one chunk
+            return;
+        }
         Scratch s = state.scratch;
         s.ensure(config, T);
         ropeTables(s, start, T);
@@ -107,12 +110,23 @@ public class Transformer {
         state.advance(T);
     }
 
+    private void forwardInChunks(SegmentState state, float[] x, int T) {
+        int d = config.dim();
+        float[] chunk = new float[SlidingWindow.MAX_BATCH * d];
+        for (int from = 0; from < T; from += SlidingWindow.MAX_BATCH) {
+            int n = Math.min(SlidingWindow.MAX_BATCH, T - from);
+            System.arraycopy(x, from * d, chunk, 0, n * d);
+            forward(state, chunk, n);
+            System.arraycopy(chunk, 0, x, from * d, n * d);
+        }
+    }
+
     private void block(LayerWeights w, int layer, SegmentState state, int li, Scratch s, float[] x, int T, int start) {
         int d = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
         // Attention.
         rmsnorm(s.xb, x, w.rmsAtt(), T, d);
         matmulInput(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, T, d);
-        matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v);
+        matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v, s.q8);
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), T);
             addBias(s.k, w.bk(), T);
@@ -120,24 +134,22 @@ public class Transformer {
         }
         rope(s.q, d, s, T);
         rope(s.k, kvDim, s, T);
-        float[] kc = state.keys[li], vc = state.values[li];
-        System.arraycopy(s.k, 0, kc, start * kvDim, T * kvDim);
-        System.arraycopy(s.v, 0, vc, start * kvDim, T * kvDim);
-        attention(s, kc, vc, T, start);
+        state.store(li, s.k, s.v, start, T);
+        attention(s, state.keys[li], state.values[li], state.rows, T, start);
         matmulInput(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, T, d);
-        matmul(s.att, T, w.wo(), s.xb);
+        matmul(s.att, T, w.wo(), s.xb, s.q8);
         add(x, s.xb, T * d);
         // SwiGLU feed-forward.
         rmsnorm(s.xb, x, w.rmsFfn(), T, d);
         matmulInput(layer, ActivationQuantizer.Site.FFN_UP, s.xb, T, d);
-        matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2);
+        matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2, s.q8);
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, n = T * hidden; i < n; i++) {
             float g = hb[i];
             hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
         }
         matmulInput(layer, ActivationQuantizer.Site.FFN_DOWN, hb, T, hidden);
-        matmul(hb, T, w.w2(), s.xb);
+        matmul(hb, T, w.w2(), s.xb, s.q8);
         add(x, s.xb, T * d);
     }
 
@@ -147,7 +159,8 @@ public class Transformer {
      */
     protected void matmulInput(int layer, ActivationQuantizer.Site site, float[] x, int T, int width) {}
 
-    private void attention(Scratch s, float[] kc, float[] vc, int T, int start) {
+    /** Causal attention; with a sliding window only positions SlidingWindow.firstVisible.. are seen (ring rows p % rows). */
+    private void attention(Scratch s, float[] kc, float[] vc, int rows, int T, int start) {
         int heads = config.nHeads(), hs = config.headSize(), kvDim = config.kvDim(), group = config.kvGroup();
         int d = config.dim();
         float invSqrt = (float) (1.0 / Math.sqrt(hs));
@@ -159,22 +172,23 @@ public class Transformer {
                 int pos = start + t;
                 int qOff = t * d + h * hs;
                 int kvOff = (h / group) * hs;
+                int lo = SlidingWindow.firstVisible(config, pos);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p <= pos; p++) {
-                    float sc = kernels.dotF32(q, qOff, kc, p * kvDim + kvOff, hs) * invSqrt;
+                for (int p = lo; p <= pos; p++) {
+                    float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
                     scores[p] = sc;
                     if (sc > max) max = sc;
                 }
                 float sum = 0;
-                for (int p = 0; p <= pos; p++) {
+                for (int p = lo; p <= pos; p++) {
                     float e = (float) Math.exp(scores[p] - max);
                     scores[p] = e;
                     sum += e;
                 }
                 float inv = 1.0f / sum;
                 java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
-                for (int p = 0; p <= pos; p++) {
-                    kernels.axpy(scores[p] * inv, vc, p * kvDim + kvOff, out, qOff, hs);
+                for (int p = lo; p <= pos; p++) {
+                    kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
                 }
             }
         });
@@ -196,7 +210,7 @@ public class Transformer {
         float[] src = new float[count * d];
         System.arraycopy(x, row * d, src, 0, count * d);
         rmsnorm(normed, src, weights.rmsFinal(), count, d);
-        matmul(normed, count, cls, out);
+        matmul(normed, count, cls, out, new Q8Activations());
     }
 
     /** Logits of the last of T rows, as a new array. */
@@ -224,15 +238,7 @@ public class Transformer {
     }
 
     private void ropeTables(Scratch s, int start, int T) {
-        int half = invFreq.length;
-        for (int t = 0; t < T; t++) {
-            int pos = start + t;
-            for (int j = 0; j < half; j++) {
-                float val = pos * invFreq[j];
-                s.cos[t * half + j] = (float) Math.cos(val);
-                s.sin[t * half + j] = (float) Math.sin(val);
-            }
-        }
+        rope.fill(s.cos, s.sin, start, T);
     }
 
     /** Rotates consecutive pairs (i, i+1) of every head in each of T rows of width {@code width}. */
@@ -267,43 +273,82 @@ public class Transformer {
         }
     }
 
-    /** out[t*rows + r] = W[r] . x[t*cols ..] for all T rows of x, parallel over output rows. */
-    private void matmul(float[] x, int T, WeightMatrix w, float[] out) {
-        team.run(w.rows(), (from, to) -> rows(w, x, T, out, from, to));
+    /**
+     * Activation rows quantized to 8 bits once for a matmul whose weights take them
+     * ({@link WeightMatrix#takesQ8}), or null: every output row then reuses the same codes.
+     */
+    private Q8Activations quantizeFor(Q8Activations buf, float[] x, int T, WeightMatrix... ws) {
+        for (WeightMatrix w : ws) {
+            if (w.takesQ8(kernels)) {
+                return buf.quantize(x, T, w.cols());
+            }
+        }
+        return null;
     }
 
-    private void matmul2(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB) {
+    /** out[t*rows + r] = W[r] . x[t*cols ..] for all T rows of x, parallel over output rows. */
+    private void matmul(float[] x, int T, WeightMatrix w, float[] out, Q8Activations buf) {
+        Q8Activations q8 = quantizeFor(buf, x, T, w);
+        team.run(w.rows(), (from, to) -> rows(w, x, q8, T, out, from, to));
+    }
+
+    private void matmul2(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB, Q8Activations buf) {
+        Q8Activations q8 = quantizeFor(buf, x, T, a, b);
         int ra = a.rows();
         team.run(ra + b.rows(), (from, to) -> {
-            if (from < ra) rows(a, x, T, outA, from, Math.min(to, ra));
-            if (to > ra) rows(b, x, T, outB, Math.max(from, ra) - ra, to - ra);
+            if (from < ra) rows(a, x, q8, T, outA, from, Math.min(to, ra));
+            if (to > ra) rows(b, x, q8, T, outB, Math.max(from, ra) - ra, to - ra);
         });
     }
 
     private void matmul3(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB,
-                         WeightMatrix c, float[] outC) {
+                         WeightMatrix c, float[] outC, Q8Activations buf) {
+        Q8Activations q8 = quantizeFor(buf, x, T, a, b, c);
         int ra = a.rows(), rb = b.rows();
         team.run(ra + rb + c.rows(), (from, to) -> {
-            if (from < ra) rows(a, x, T, outA, from, Math.min(to, ra));
+            if (from < ra) rows(a, x, q8, T, outA, from, Math.min(to, ra));
             int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
-            if (f < e) rows(b, x, T, outB, f, e);
-            if (to > ra + rb) rows(c, x, T, outC, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+            if (f < e) rows(b, x, q8, T, outB, f, e);
+            if (to > ra + rb) rows(c, x, q8, T, outC, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
         });
     }
 
-    private void rows(WeightMatrix w, float[] x, int T, float[] out, int from, int to) {
-        int rows = w.rows(), cols = w.cols();
+    /** Weight rows per prefill panel: a panel stays in L1 while every token's activations pass by. */
+    private static final int ROW_PANEL = 8;
+
+    private void rows(WeightMatrix w, float[] x, Q8Activations q8, int T, float[] out, int from, int to) {
         Kernels k = kernels;
         if (T == 1) {
-            for (int r = from; r < to; r++) {
-                out[r] = w.dot(k, r, x, 0);
-            }
+            w.dotRows(k, from, to, x, q8, 0, out, from);
             return;
         }
-        // Row-outer, token-inner: each weight row is read from memory once per batch.
-        for (int r = from; r < to; r++) {
+        // Batched (prefill): cache-blocked matrix-matrix product, a panel of weight rows against
+        // all T activation rows, each panel read from memory once per batch. A quantized panel is
+        // decoded to floats once (exactly the values readRow gives) and then runs the four-row
+        // F32 tile for every token, so decoding is paid once per panel instead of once per token.
+        int rows = w.rows(), cols = w.cols();
+        boolean decode = q8 == null && T >= 4 && !(w instanceof F32Matrix);
+        float[] panel = decode ? new float[ROW_PANEL * cols] : null;
+        for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
+            int r1 = Math.min(to, r0 + ROW_PANEL);
+            if (!decode) {
+                for (int t = 0; t < T; t++) {
+                    w.dotRows(k, r0, r1, x, q8, t, out, t * rows + r0);
+                }
+                continue;
+            }
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, panel, (r - r0) * cols);
+            }
             for (int t = 0; t < T; t++) {
-                out[t * rows + r] = w.dot(k, r, x, t * cols);
+                int xOff = t * cols, o = t * rows + r0, r = r0;
+                for (; r + 3 < r1; r += 4) {
+                    int a = (r - r0) * cols;
+                    k.dot4F32(panel, a, a + cols, a + 2 * cols, a + 3 * cols, x, xOff, cols, out, o + r - r0, 1);
+                }
+                for (; r < r1; r++) {
+                    out[o + r - r0] = k.dotF32(panel, (r - r0) * cols, x, xOff, cols);
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.model.ModelSlice;
 import dev.splitllm.engine.model.ModelWeights;
+import dev.splitllm.engine.model.RopeScaling;
 import dev.splitllm.engine.tensor.WeightMatrix;
 import java.io.IOException;
 import java.util.Locale;
@@ -19,7 +20,8 @@ import java.util.logging.Logger;
  * <p>Hyper-parameters come from {@code ARCH.embedding_length}, {@code .feed_forward_length},
  * {@code .block_count}, {@code .attention.head_count(_kv)}, {@code .context_length},
  * {@code .rope.freq_base} (default 10000) and {@code .attention.layer_norm_rms_epsilon}
- * (default 1e-5); the vocabulary size from the embedding's shape. {@code llama}/{@code mistral}
+ * (default 1e-5); the vocabulary size from the embedding's shape; RoPE scaling ({@link #ropeScaling})
+ * and {@code .attention.sliding_window} (Mistral) as llama.cpp reads them. {@code llama}/{@code mistral}
  * GGUFs store q/k rows in the consecutive-pair RoPE order the engine uses; {@code qwen2} ones
  * in rotate-half order, so their q/k rows and biases are permuted at load.
  */
@@ -74,10 +76,10 @@ public final class GgufModelLoader {
                 }
             }
         }
-        String scaling = f.getString(a + ".rope.scaling.type", "none");
-        if (!scaling.equals("none") || f.tensor("rope_freqs.weight") != null) {
-            LOG.warning(f.path() + ": RoPE scaling (" + scaling + ", rope_freqs) is not applied; contexts beyond the"
-                    + " original training length will degrade");
+        RopeScaling rope = ropeScaling(f, a, ctx, dim / heads);
+        long window = f.getLong(a + ".attention.sliding_window", 0);
+        if (window < 0 || window > Integer.MAX_VALUE) {
+            throw new ModelFormatException(f.path() + ": " + a + ".attention.sliding_window = " + window + " is out of range");
         }
         GgufTensorInfo emb = f.requireTensor("token_embd.weight");
         if (emb.shape().length != 2 || emb.shape()[0] != dim || emb.shape()[1] > LlamaConfig.MAX_VOCAB) {
@@ -87,7 +89,47 @@ public final class GgufModelLoader {
         int vocab = (int) emb.shape()[1];
         boolean tied = f.tensor("output.weight") == null;
         try {
-            return new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, (int) ctx, (float) theta, (float) eps, tied);
+            return new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, (int) ctx, (float) theta, (float) eps, tied,
+                    rope, window >= ctx ? 0 : (int) window);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(f.path() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * RoPE scaling as llama.cpp reads it: {@code rope.scaling.type} (absent = linear), {@code .factor}
+     * (absent or 0 = none), {@code .original_context_length}, {@code .attn_factor}, the YaRN betas
+     * ({@code rope.scaling.yarn_beta_fast/slow}, defaults 32 and 1), and the {@code rope_freqs.weight}
+     * tensor (Llama 3 frequency divisors).
+     */
+    static RopeScaling ropeScaling(GgufFile f, String a, long ctx, int headSize) throws ModelFormatException {
+        String type = f.getString(a + ".rope.scaling.type", "linear").toLowerCase(Locale.ROOT);
+        double factor = f.getDouble(a + ".rope.scaling.factor", f.getDouble(a + ".rope.scale_linear", 0));
+        RopeScaling.Type t;
+        switch (type) {
+            case "none": t = RopeScaling.Type.NONE; break;
+            case "linear": t = factor == 0 || factor == 1 ? RopeScaling.Type.NONE : RopeScaling.Type.LINEAR; break;
+            case "yarn": t = RopeScaling.Type.YARN; break;
+            default: throw new ModelFormatException(f.path() + ": RoPE scaling type '" + type + "' is not supported (none, linear, yarn)");
+        }
+        if (f.get(a + ".rope.scaling.yarn_log_multiplier") != null && f.getDouble(a + ".rope.scaling.yarn_log_multiplier", 0) != 0) {
+            throw new ModelFormatException(f.path() + ": YaRN with yarn_log_multiplier (DeepSeek-style mscale) is not supported");
+        }
+        float[] ff = null;
+        if (f.tensor("rope_freqs.weight") != null) {
+            try {
+                ff = new GgufTensorLoader(f).vector("rope_freqs.weight", headSize / 2);
+            } catch (ModelFormatException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new ModelFormatException(f.path() + ": cannot read rope_freqs.weight: " + e.getMessage());
+            }
+        }
+        try {
+            return new RopeScaling(t, t == RopeScaling.Type.NONE ? 1f : (float) factor,
+                    (int) f.getLong(a + ".rope.scaling.original_context_length", ctx),
+                    (float) f.getDouble(a + ".rope.scaling.yarn_beta_fast", 32), (float) f.getDouble(a + ".rope.scaling.yarn_beta_slow", 1),
+                    (float) f.getDouble(a + ".rope.scaling.attn_factor", 1), ff);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(f.path() + ": " + e.getMessage());
         }

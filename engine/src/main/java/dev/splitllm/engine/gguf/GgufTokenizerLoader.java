@@ -4,6 +4,7 @@ import dev.splitllm.engine.ModelFormatException;
 import dev.splitllm.engine.tokenizer.BpeTokenizer;
 import dev.splitllm.engine.tokenizer.Llama2Tokenizer;
 import dev.splitllm.engine.tokenizer.PreTokenizerPattern;
+import dev.splitllm.engine.tokenizer.SpecialTokens;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.logging.Logger;
@@ -53,10 +54,15 @@ public final class GgufTokenizerLoader {
         int eos = tokenId(f, "tokenizer.ggml.eos_token_id", vocabSize);
         int stored = f.getStrings("tokenizer.ggml.tokens").length;
         boolean[] control = new boolean[vocabSize];
+        // llama.cpp's special tokens for parse_special: control and unknown (cut when parsing), user-defined (always).
+        boolean[] cut = new boolean[vocabSize], userDefined = new boolean[vocabSize];
         for (int i = 0; i < vocabSize; i++) {
             long t = types != null && i < types.length ? types[i] : TYPE_NORMAL;
             control[i] = i >= stored || t == TYPE_CONTROL || t == TYPE_UNUSED; // padding rows never decode to text
+            cut[i] = i < stored && (t == TYPE_CONTROL || t == TYPE_UNKNOWN);
+            userDefined[i] = i < stored && t == TYPE_USER_DEFINED;
         }
+        SpecialTokens specials = SpecialTokens.of(tokens, cut, userDefined);
         try {
             switch (model) {
                 case "llama": {
@@ -75,7 +81,7 @@ public final class GgufTokenizerLoader {
                     }
                     boolean addPrefix = f.getBool("tokenizer.ggml.add_space_prefix", true);
                     return new Llama2Tokenizer(pieces, sc, f.getBool("tokenizer.ggml.add_bos_token", true) ? bos : -1,
-                            eos, addPrefix, control);
+                            eos, addPrefix, control, specials);
                 }
                 case "gpt2": {
                     String[] merges = f.getStrings("tokenizer.ggml.merges");
@@ -93,7 +99,7 @@ public final class GgufTokenizerLoader {
                         for (int i = 0; i < types.length; i++) special[i] |= types[i] == TYPE_USER_DEFINED;
                     }
                     boolean addBos = f.getBool("tokenizer.ggml.add_bos_token", pre == PreTokenizerPattern.LLAMA3);
-                    return new BpeTokenizer(tokens, merges, pre, special, bos, eos, addBos, pre == PreTokenizerPattern.LLAMA3);
+                    return new BpeTokenizer(tokens, merges, pre, special, userDefined, bos, eos, addBos, pre == PreTokenizerPattern.LLAMA3);
                 }
                 default:
                     throw new ModelFormatException(f.path() + ": tokenizer model '" + model + "' is not supported (supported: llama, gpt2)");

@@ -36,6 +36,33 @@ public interface Kernels {
      */
     float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n);
 
+    // ---- integer dot products against activations quantized once per matmul (Q8 blocks) ----
+    //
+    // An activation row of n floats (n a multiple of 32) is quantized by Q8Activations.quantize
+    // into n signed bytes q (|q| <= 127) and n / 32 float scales d, one per block of 32, as
+    // llama.cpp's quantize_row_q8_0 does (its scales are fp16; ours stay float). The kernels below
+    // multiply weight codes by activation codes in integers and scale once per block:
+    // sum over blocks of dw * dx * sum(qw * qx). qOff is in bytes of q, dOff in blocks of d.
+
+    /**
+     * Whether the quantized weight formats should run against Q8 activations with these kernels
+     * (the integer kernels below) rather than against floats ({@link #dotQ8_0}, {@link #dotQ4_0}).
+     * Both are correct; this is which is faster here (see docs/BENCHMARKS.md).
+     */
+    boolean prefersQ8Activations();
+
+    /** Q8_0 weights (as in {@link #dotQ8_0}) times Q8 activations; n a multiple of 32. */
+    float dotQ8_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n);
+
+    /** Q4_0 weights (as in {@link #dotQ4_0}) times Q8 activations; n a multiple of 32. */
+    float dotQ4_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n);
+
+    /**
+     * Four F32 rows a[a0..], a[a1..], a[a2..], a[a3..] times x[xOff..], n elements each, into
+     * out[outOff + k * stride] for k = 0..3: x is loaded once for four rows (prefill tiles).
+     */
+    void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff, int stride);
+
     /** y[i] += a * x[i] for i in [0, n): the attention-value accumulation. */
     void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
 }

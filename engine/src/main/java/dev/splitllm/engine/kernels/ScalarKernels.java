@@ -87,6 +87,70 @@ public final class ScalarKernels implements Kernels {
         return total;
     }
 
+    /** Measured: see {@link #PREFER_Q8}. */
+    @Override
+    public boolean prefersQ8Activations() {
+        return PREFER_Q8;
+    }
+
+    /**
+     * Plain-Java integer dot products against Q8 activations: off unless
+     * {@code -Dsplitllm.q8activations=true}. On HotSpot 17 the float loops measured faster
+     * (KernelBenchmark, docs/BENCHMARKS.md); Android's runtime was not measured.
+     */
+    static final boolean PREFER_Q8 = "true".equals(System.getProperty("splitllm.q8activations"));
+
+    // Integer kernels: the products of two codes are summed in ints (exact), then scaled once per
+    // block. Two independent int sums per block keep the adds overlapped.
+
+    @Override
+    public float dotQ8_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        float total = 0;
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            int p = wOff + 2, x = qOff + block;
+            int s0 = 0, s1 = 0;
+            for (int j = 0; j < 32; j += 2) {
+                s0 += w[p + j] * q[x + j];
+                s1 += w[p + j + 1] * q[x + j + 1];
+            }
+            total += Fp16Scales.at(w, wOff) * d[dOff + (block >> 5)] * (s0 + s1);
+        }
+        return total;
+    }
+
+    @Override
+    public float dotQ4_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        float total = 0;
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            int p = wOff + 2, x = qOff + block;
+            int s0 = 0, s1 = 0;
+            for (int j = 0; j < 16; j++) {
+                int b = w[p + j];
+                s0 += ((b & 0x0f) - 8) * q[x + j];
+                s1 += (((b >> 4) & 0x0f) - 8) * q[x + j + 16];
+            }
+            total += Fp16Scales.at(w, wOff) * d[dOff + (block >> 5)] * (s0 + s1);
+        }
+        return total;
+    }
+
+    @Override
+    public void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff,
+                        int stride) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int i = 0; i < n; i++) {
+            float xi = x[xOff + i];
+            s0 += a[a0 + i] * xi;
+            s1 += a[a1 + i] * xi;
+            s2 += a[a2 + i] * xi;
+            s3 += a[a3 + i] * xi;
+        }
+        out[outOff] = s0;
+        out[outOff + stride] = s1;
+        out[outOff + 2 * stride] = s2;
+        out[outOff + 3 * stride] = s3;
+    }
+
     @Override
     public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
         for (int i = 0; i < n; i++) {

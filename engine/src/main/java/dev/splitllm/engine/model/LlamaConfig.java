@@ -13,9 +13,12 @@ package dev.splitllm.engine.model;
  * @param ropeTheta        RoPE base frequency
  * @param normEps          RMSNorm epsilon
  * @param sharedClassifier true when the LM head reuses the token embedding table
+ * @param ropeScaling      RoPE scaling ({@link RopeScaling#NONE} for plain RoPE)
+ * @param slidingWindow    attention window in positions ({@link SlidingWindow}), 0 for full attention
  */
 public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
-                          int seqLen, float ropeTheta, float normEps, boolean sharedClassifier) {
+                          int seqLen, float ropeTheta, float normEps, boolean sharedClassifier,
+                          RopeScaling ropeScaling, int slidingWindow) {
 
     /** Upper bounds that reject garbage headers before anything is allocated. */
     public static final int MAX_DIM = 1 << 16;
@@ -23,7 +26,21 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
     public static final int MAX_VOCAB = 1 << 22;
     public static final int MAX_SEQ_LEN = 1 << 20;
 
+    /** Plain RoPE and full attention (Llama 2, stories15M). */
+    public LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
+                       int seqLen, float ropeTheta, float normEps, boolean sharedClassifier) {
+        this(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, ropeTheta, normEps, sharedClassifier, RopeScaling.NONE, 0);
+    }
+
     public LlamaConfig {
+        if (ropeScaling == null) {
+            ropeScaling = RopeScaling.NONE;
+        }
+        check(slidingWindow >= 0, "sliding_window", slidingWindow);
+        if (ropeScaling.freqFactors() != null && ropeScaling.freqFactors().length != dim / Math.max(1, nHeads) / 2) {
+            throw new IllegalArgumentException("invalid model config: " + ropeScaling.freqFactors().length
+                    + " RoPE frequency factors for head size " + dim / Math.max(1, nHeads));
+        }
         check(dim > 0 && dim <= MAX_DIM, "dim", dim);
         check(hiddenDim > 0 && hiddenDim <= 4 * MAX_DIM, "hidden_dim", hiddenDim);
         check(nLayers > 0 && nLayers <= MAX_LAYERS, "n_layers", nLayers);
@@ -65,6 +82,13 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
 
     /** A copy with a different context length (e.g. a shorter planned sequence length). */
     public LlamaConfig withSeqLen(int newSeqLen) {
-        return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, newSeqLen, ropeTheta, normEps, sharedClassifier);
+        return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, newSeqLen, ropeTheta, normEps, sharedClassifier,
+                ropeScaling, slidingWindow);
+    }
+
+    /** A copy with other RoPE scaling and attention window. */
+    public LlamaConfig withAttention(RopeScaling scaling, int window) {
+        return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, ropeTheta, normEps, sharedClassifier,
+                scaling, window);
     }
 }

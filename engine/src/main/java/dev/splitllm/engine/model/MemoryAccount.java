@@ -15,7 +15,8 @@ import dev.splitllm.quantization.weights.WeightFormat;
  *       the slice holds both;</li>
  *   <li>the final norm: d F32;</li>
  *   <li>the KV cache: 2 * kvDim * 4 bytes per position per block (F32 keys and values),
- *       allocated for the whole capacity up front;</li>
+ *       allocated for the whole capacity up front; with a sliding window only
+ *       {@link SlidingWindow#cacheRows} positions are held, however long the sequence;</li>
  *   <li>work buffers for a forward of T tokens: T * (3d + 2 kvDim + 2 hidden + headSize) floats
  *       (xb, q, att; k, v; hb, hb2; RoPE cos and sin), the T x d hidden state, and one row of
  *       vocab logits on the head side.</li>
@@ -87,9 +88,9 @@ public final class MemoryAccount {
         return 2L * config.kvDim() * Float.BYTES;
     }
 
-    /** KV cache of {@code layers} blocks for {@code positions} positions. */
+    /** KV cache of {@code layers} blocks for {@code positions} positions (bounded by a sliding window). */
     public long kvBytes(int layers, int positions) {
-        return (long) layers * positions * kvBytesPerTokenPerLayer();
+        return (long) layers * SlidingWindow.cacheRows(config, positions) * kvBytesPerTokenPerLayer();
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.splitllm.engine.tensor;
 
 import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.Q8Activations;
 import dev.splitllm.quantization.weights.WeightFormat;
 
 /** Row-major 32-bit float weights. */
@@ -30,6 +31,19 @@ public final class F32Matrix extends WeightMatrix {
     @Override
     public float dot(Kernels k, int row, float[] x, int xOff) {
         return k.dotF32(data, offset + row * cols, x, xOff, cols);
+    }
+
+    @Override
+    public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
+        int xOff = t * cols;
+        int r = from;
+        for (; r + 3 < to; r += 4) {
+            int a0 = offset + r * cols;
+            k.dot4F32(data, a0, a0 + cols, a0 + 2 * cols, a0 + 3 * cols, x, xOff, cols, out, outOff + r - from, 1);
+        }
+        for (; r < to; r++) {
+            out[outOff + r - from] = k.dotF32(data, offset + r * cols, x, xOff, cols);
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.splitllm.engine.tensor;
 
 import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.Q8Activations;
 import dev.splitllm.quantization.Half;
 import dev.splitllm.quantization.weights.WeightFormat;
 
@@ -19,6 +20,28 @@ public final class Q4_0Matrix extends BlockMatrix {
     @Override
     public float dot(Kernels k, int row, float[] x, int xOff) {
         return k.dotQ4_0(data, row * rowBytes, x, xOff, cols);
+    }
+
+    @Override
+    public boolean takesQ8(Kernels k) {
+        return k.prefersQ8Activations();
+    }
+
+    @Override
+    public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
+        if (q8 == null) {
+            for (int r = from; r < to; r++) {
+                out[outOff + r - from] = k.dotQ4_0(data, r * rowBytes, x, t * cols, cols);
+            }
+            return;
+        }
+        byte[] q = q8.q;
+        float[] d = q8.d;
+        int qOff = t * cols, dOff = qOff >> 5, rb = rowBytes;
+        int r = from;
+        for (; r < to; r++) {
+            out[outOff + r - from] = k.dotQ4_0Q8(data, r * rb, q, qOff, d, dOff, cols);
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.splitllm.engine.tensor;
 
 import dev.splitllm.engine.kernels.Kernels;
+import dev.splitllm.engine.kernels.Q8Activations;
 import dev.splitllm.quantization.weights.WeightFormat;
 
 /**
@@ -34,6 +35,27 @@ public abstract class WeightMatrix {
 
     /** Dot product of row {@code row} with x[xOff .. xOff+cols). */
     public abstract float dot(Kernels k, int row, float[] x, int xOff);
+
+    /**
+     * True when, with kernels {@code k}, this format takes the activation row quantized to 8 bits
+     * ({@link Q8Activations}, once per matmul) and multiplies in integers; false when it takes
+     * floats. {@link #dotRows} is then called with the quantized rows.
+     */
+    public boolean takesQ8(Kernels k) {
+        return false;
+    }
+
+    /**
+     * out[outOff + (r - from)] = row r . (activation row t), for r in [from, to). The activation
+     * row is x[t * cols ..] when q8 is null, else row t of {@code q8} (only when
+     * {@link #takesQ8} says so). The default calls {@link #dot} per row; formats override it with
+     * kernels that share the activation loads between several rows.
+     */
+    public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
+        for (int r = from; r < to; r++) {
+            out[outOff + r - from] = dot(k, r, x, t * cols);
+        }
+    }
 
     /** Writes row {@code row}, dequantized, to out[off .. off+cols). */
     public abstract void readRow(int row, float[] out, int off);

@@ -25,8 +25,7 @@ public final class BpeTokenizer implements Tokenizer {
     private final Map<String, Integer> ranks;
     private final PreTokenizerPattern pre;
     private final boolean[] special;
-    /** Special token strings, longest first. */
-    private final String[] specials;
+    private final SpecialTokens specials;
     private final int bos;
     private final int eos;
     private final boolean addBos;
@@ -43,6 +42,15 @@ public final class BpeTokenizer implements Tokenizer {
      */
     public BpeTokenizer(String[] tokens, String[] merges, PreTokenizerPattern pre, boolean[] special, int bos, int eos,
                         boolean addBos, boolean ignoreMerges) {
+        this(tokens, merges, pre, special, null, bos, eos, addBos, ignoreMerges);
+    }
+
+    /**
+     * As above; {@code userDefined} flags the special ids that are cut from text even without
+     * special parsing (llama.cpp's user-defined type; may be null).
+     */
+    public BpeTokenizer(String[] tokens, String[] merges, PreTokenizerPattern pre, boolean[] special, boolean[] userDefined,
+                        int bos, int eos, boolean addBos, boolean ignoreMerges) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("empty vocabulary");
         }
@@ -75,12 +83,11 @@ public final class BpeTokenizer implements Tokenizer {
             }
             ranks.putIfAbsent(m, r);
         }
-        List<String> sp = new ArrayList<>();
-        for (int i = 0; i < tokens.length; i++) {
-            if (this.special[i] && !tokens[i].isEmpty()) sp.add(tokens[i]);
+        boolean[] control = this.special.clone();
+        if (userDefined != null) {
+            for (int i = 0; i < control.length; i++) control[i] &= !userDefined[i];
         }
-        sp.sort(Comparator.comparingInt(String::length).reversed());
-        this.specials = sp.toArray(new String[0]);
+        this.specials = SpecialTokens.of(tokens, control, userDefined);
     }
 
     @Override
@@ -123,31 +130,24 @@ public final class BpeTokenizer implements Tokenizer {
         return special[id];
     }
 
+    /** Encodes with special tokens parsed (this class's behaviour before {@link #encode(String, boolean, boolean)}). */
     @Override
     public int[] encode(String text, boolean withBos) {
-        IntList out = new IntList();
-        if (withBos && addBos) out.add(bos);
-        int start = 0;
-        for (int i = 0; i < text.length(); ) {
-            String sp = specialAt(text, i);
-            if (sp != null) {
-                encodeText(text.substring(start, i), out);
-                out.add(ids.get(sp));
-                i += sp.length();
-                start = i;
-            } else {
-                i++;
-            }
-        }
-        encodeText(text.substring(start), out);
-        return out.toArray();
+        return encode(text, withBos, true);
     }
 
-    private String specialAt(String text, int i) {
-        for (String s : specials) {
-            if (text.startsWith(s, i)) return s;
+    @Override
+    public int[] encode(String text, boolean withBos, boolean parseSpecial) {
+        IntList out = new IntList();
+        if (withBos && addBos) out.add(bos);
+        for (SpecialTokens.Fragment f : specials.split(text, parseSpecial)) {
+            if (f.isToken()) {
+                out.add(f.token());
+            } else {
+                encodeText(f.text(), out);
+            }
         }
-        return null;
+        return out.toArray();
     }
 
     private void encodeText(String text, IntList out) {

@@ -39,6 +39,7 @@ public final class Llama2Tokenizer implements Tokenizer {
     private final boolean addSpacePrefix;
     /** Ids that decode to nothing (control tokens), or null for just BOS and EOS. */
     private final boolean[] control;
+    private final SpecialTokens specials;
 
     public Llama2Tokenizer(byte[][] pieces, float[] scores) {
         this(pieces, scores, BOS, EOS, true, null);
@@ -60,6 +61,12 @@ public final class Llama2Tokenizer implements Tokenizer {
      * flagged in {@code control} decode to nothing.
      */
     public Llama2Tokenizer(byte[][] pieces, float[] scores, int bos, int eos, boolean addSpacePrefix, boolean[] control) {
+        this(pieces, scores, bos, eos, addSpacePrefix, control, null);
+    }
+
+    /** As above, with the special tokens cut out of text ({@code null}: BOS, EOS and the control ids, by their pieces). */
+    public Llama2Tokenizer(byte[][] pieces, float[] scores, int bos, int eos, boolean addSpacePrefix, boolean[] control,
+                           SpecialTokens specials) {
         if (pieces.length != scores.length || pieces.length == 0) {
             throw new IllegalArgumentException("need one score per piece, got " + pieces.length + " pieces and " + scores.length + " scores");
         }
@@ -75,6 +82,16 @@ public final class Llama2Tokenizer implements Tokenizer {
         this.eos = eos;
         this.addSpacePrefix = addSpacePrefix;
         this.control = control;
+        if (specials == null) {
+            String[] texts = new String[pieces.length];
+            boolean[] ctl = new boolean[pieces.length];
+            for (int i = 0; i < pieces.length; i++) {
+                texts[i] = new String(pieces[i], StandardCharsets.UTF_8);
+                ctl[i] = i == bos || i == eos || (control != null && control[i]);
+            }
+            specials = SpecialTokens.of(texts, ctl, null);
+        }
+        this.specials = specials;
         this.lookup = new HashMap<>(pieces.length * 2);
         this.byteValue = new int[pieces.length];
         this.byteToken = new int[256];
@@ -181,13 +198,41 @@ public final class Llama2Tokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, false);
+    }
+
+    /**
+     * As llama.cpp's SPM path: the text is cut at special tokens, and each text fragment is
+     * encoded on its own, with the dummy-prefix space when it starts the input or follows a
+     * special token.
+     */
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        java.util.List<SpecialTokens.Fragment> frags = specials.split(text, parseSpecial);
+        if (frags.size() == 1 && !frags.get(0).isToken()) {
+            return encodeText(text, addBos, true);
+        }
+        int[] out = new int[0];
+        if (addBos && bos >= 0) out = new int[] {bos};
+        boolean prevSpecial = true;
+        for (SpecialTokens.Fragment f : frags) {
+            int[] part = f.isToken() ? new int[] {f.token()} : encodeText(f.text(), false, prevSpecial);
+            prevSpecial = f.isToken();
+            int n = out.length;
+            out = java.util.Arrays.copyOf(out, n + part.length);
+            System.arraycopy(part, 0, out, n, part.length);
+        }
+        return out;
+    }
+
+    private int[] encodeText(String text, boolean addBos, boolean prefix) {
         byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
         // Initial symbols: optional BOS, the dummy prefix, then one per character.
         int[] ids = new int[utf8.length + 2];
         int n = 0;
         if (addBos && bos >= 0) ids[n++] = bos;
         int firstSymbol = n;
-        if (utf8.length > 0 && addSpacePrefix) {
+        if (utf8.length > 0 && addSpacePrefix && prefix) {
             int space = lookup(new byte[] {' '});
             if (space >= 0) {
                 ids[n++] = space;

@@ -15,6 +15,13 @@ public interface Tokenizer {
     int[] encode(String text, boolean addBos);
 
     /**
+     * Token ids for text with llama.cpp's {@code parse_special}: when true, special tokens written
+     * in the text (e.g. {@code <|im_start|>}) become their ids ({@link SpecialTokens}); when false
+     * they are ordinary text. Chat prompts rendered from a template need true.
+     */
+    int[] encode(String text, boolean addBos, boolean parseSpecial);
+
+    /**
      * The raw bytes token {@code token} contributes after {@code previous} (a piece may be a
      * lone byte of a multi-byte UTF-8 character; {@link TextStream} reassembles them).
      */

@@ -85,10 +85,39 @@ public final class ProfileJson {
             throw new IllegalArgumentException(file + ": " + what + " is " + size + " bytes, more than the " + MAX_BYTES + " allowed");
         }
         String text = Files.readString(file, StandardCharsets.UTF_8);
+        String actual = kindOf(text);
+        String expected = type == DeviceProfile.class ? "device profile" : type == LinkProfile.class ? "link profile"
+                : type == CalibrationTable.class ? "calibration table" : null;
+        if (actual != null && expected != null && !actual.equals(expected)) {
+            throw new IllegalArgumentException(file + " is a " + actual + ", not a " + expected + "; " + howToMake(expected));
+        }
         try {
             return parse(text, type, what);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "device profile", "link profile" or "calibration table" from the document's schema, or null. */
+    static String kindOf(String json) {
+        try {
+            String schema = MAPPER.readTree(json).path("schema").asText("");
+            if (schema.startsWith(DeviceProfile.SCHEMA.substring(0, DeviceProfile.SCHEMA.indexOf('/')))) return "device profile";
+            if (schema.startsWith(LinkProfile.SCHEMA.substring(0, LinkProfile.SCHEMA.indexOf('/')))) return "link profile";
+            if (schema.startsWith(CalibrationTable.SCHEMA.substring(0, CalibrationTable.SCHEMA.indexOf('/')))) return "calibration table";
+        } catch (JsonProcessingException | RuntimeException e) {
+            // not JSON, or no schema: the typed parse below says what is wrong
+        }
+        return null;
+    }
+
+    /** The command that makes a file of this kind. */
+    public static String howToMake(String what) {
+        switch (what) {
+            case "device profile": return "make one with ./splitllm profile --name edge --out edge.json";
+            case "link profile": return "make one with ./splitllm profile --link --uplink 10mbit --rtt 50ms --name lte --out link.json";
+            case "calibration table": return "make one with ./splitllm calibrate --out calibration.json";
+            default: return "see ./splitllm plan --help";
         }
     }
 

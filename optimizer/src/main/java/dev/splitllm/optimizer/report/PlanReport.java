@@ -190,9 +190,53 @@ public final class PlanReport {
             pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
             dots.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\" stroke=\"%s\"/>%n", x, y,
                     row.feasible() ? color : "white", color));
+            if (latency && !row.feasible()) {
+                // Each infeasible point names the limit(s) it breaks; the full reason is its tooltip.
+                boolean nearRight = row.split() * 4 > 3 * L; // there the label runs down-left, inside the chart
+                double tx = nearRight ? x - 5 : x + 5, ty = nearRight ? y + 6 : y - 6;
+                dots.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#b00020\" text-anchor=\"%s\" "
+                                + "transform=\"rotate(-50 %.1f %.1f)\">%s<title>%s</title></text>%n", tx, ty, nearRight ? "end" : "start",
+                        tx, ty, escape(brokenLimits(c)), escape(row.reason())));
+            }
         }
         return String.format(Locale.ROOT, "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>%n", pts.toString().trim(), color)
                 + dots;
+    }
+
+    /** "breaks edge memory, agreement": the limits an infeasible candidate violates. */
+    static String brokenLimits(Candidate c) {
+        StringBuilder sb = new StringBuilder("breaks ");
+        List<Constraint> v = c.violated();
+        for (int i = 0; i < v.size(); i++) sb.append(i == 0 ? "" : ", ").append(v.get(i).label);
+        return sb.toString();
+    }
+
+    /**
+     * When the chosen plan is no split at all (every block on the cloud, or every block on the
+     * edge), one sentence saying so and why: what the best real split would cost, or which limit
+     * every real split breaks. Empty when the plan splits the model.
+     */
+    public static String noSplitExplanation(PlanResult result) {
+        Candidate best = result.best();
+        int L = result.request().model().nLayers();
+        if (best == null || (best.split() > 0 && best.split() < L)) return "";
+        String what = best.split() == 0
+                ? "no split wins: run every block on the cloud (split 0; the edge only embeds the prompt and sends it)"
+                : String.format(Locale.ROOT, "no split wins: run every block on the edge (split %d; no link, while every split token waits"
+                        + " for a %.1f ms round trip)", L, result.request().link().rttMs());
+        Candidate bestSplit = null;
+        SplitRow closest = null;
+        for (SplitRow row : result.splits()) {
+            if (row.split() <= 0 || row.split() >= L || row.candidate() == null) continue;
+            if (row.feasible() && (bestSplit == null || row.candidate().msPerToken() < bestSplit.msPerToken())) bestSplit = row.candidate();
+            if (!row.feasible() && closest == null) closest = row;
+        }
+        if (bestSplit != null) {
+            return String.format(Locale.ROOT, "%s: %.2f ms/token against %.2f ms/token for the best split (layer %d, %s) under the %s objective",
+                    what, best.msPerToken(), bestSplit.msPerToken(), bestSplit.split(), bestSplit.codec(), result.request().objective().id);
+        }
+        return what + ": no split between 1 and " + (L - 1) + " meets the limits"
+                + (closest == null ? "" : " (e.g. split " + closest.split() + ": " + closest.reason() + ")");
     }
 
     private static double xOf(int l, int L, double left, double pw) {

@@ -40,6 +40,23 @@ public final class ActivationCodec {
     private boolean[] cachedMask;
     private OutlierChannels maskedChannels;
     private final int[] bitHistogram = new int[33];
+    /** ||x||² of the current row when the budget is relative to the whole token (mean on), else -1. */
+    private double rowNorm = -1;
+    /** Group-wise quantizer of the current group size, or null. */
+    private GroupQuantizer groupQuantizer;
+    private final StepQuantizer stepQuantizer = new StepQuantizer();
+    /** Codec tables of the current call (mean, rANS), or null. */
+    private CodecTables tables;
+    private float[] centered = new float[0];
+    private byte[] symbols = new byte[0];
+    private byte[] ransScratch = new byte[0];
+    /** Calibration hook: code histograms per bit-width, or null (see {@link CodecTables#calibrate}). */
+    private long[][] symbolCounts;
+
+    /** Calibration only: count every token's codes (as rANS would code them) into {@code counts[bits]}. */
+    void countSymbols(long[][] counts) {
+        this.symbolCounts = counts;
+    }
 
     /** Encodes {@code x[0, tokens*dim)}; for specs without session channels. */
     public byte[] encode(CodecSpec spec, float[] x, int tokens, int dim) {
@@ -54,7 +71,16 @@ public final class ActivationCodec {
      * @throws IllegalArgumentException on bad shapes, non-finite input or a value range fp16 cannot hold
      */
     public byte[] encode(CodecSpec spec, float[] x, int tokens, int dim, OutlierChannels channels) {
+        return encode(spec, x, tokens, dim, channels, null);
+    }
+
+    /**
+     * As {@link #encode(CodecSpec, float[], int, int, OutlierChannels)}, with the calibrated
+     * {@code tables} a {@code mean} or {@code ans} spec needs (else null).
+     */
+    public byte[] encode(CodecSpec spec, float[] x, int tokens, int dim, OutlierChannels channels, CodecTables tables) {
         checkShape(spec, tokens, dim, channels);
+        checkTables(spec, dim, tables);
         if ((long) tokens * dim > x.length) {
             throw new IllegalArgumentException("activations hold " + x.length + " values, need " + tokens + "x" + dim);
         }
@@ -70,7 +96,7 @@ public final class ActivationCodec {
                 default: encodeMinMax(spec, x, offset, dim, t, channels); break;
             }
         }
-        if (!spec.zstd()) {
+        if (!spec.zstdFor(tokens)) {
             return raw.toByteArray();
         }
         byte[] compressed = ZstdStage.compress(raw.array(), raw.size());
@@ -116,6 +142,12 @@ public final class ActivationCodec {
         return decodeInto(spec, payload, offset, length, tokens, dim, channels, maxRawBytes, null);
     }
 
+    /** Decodes a whole payload array with the calibrated {@code tables} (null when the spec needs none). */
+    public float[] decode(CodecSpec spec, byte[] payload, int tokens, int dim, OutlierChannels channels, CodecTables tables)
+            throws CorruptPayloadException {
+        return decodeInto(spec, payload, 0, payload.length, tokens, dim, channels, ByteWriter.MAX_CAPACITY, null, tables);
+    }
+
     /**
      * As {@link #decode(CodecSpec, byte[], int, int, int, int, OutlierChannels, long)}, writing into
      * {@code out[0, tokens*dim)} when {@code out} is not null (a receiver's reusable hidden-state
@@ -126,7 +158,18 @@ public final class ActivationCodec {
      */
     public float[] decodeInto(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
                               OutlierChannels channels, long maxRawBytes, float[] out) throws CorruptPayloadException {
+        return decodeInto(spec, payload, offset, length, tokens, dim, channels, maxRawBytes, out, null);
+    }
+
+    /**
+     * As {@link #decodeInto(CodecSpec, byte[], int, int, int, int, OutlierChannels, long, float[])},
+     * with the calibrated {@code tables} a {@code mean} or {@code ans} spec needs (else null).
+     */
+    public float[] decodeInto(CodecSpec spec, byte[] payload, int offset, int length, int tokens, int dim,
+                              OutlierChannels channels, long maxRawBytes, float[] out, CodecTables tables)
+            throws CorruptPayloadException {
         checkShape(spec, tokens, dim, channels);
+        checkTables(spec, dim, tables);
         if (out != null && out.length < tokens * dim) {
             throw new IllegalArgumentException("output holds " + out.length + " values, need " + tokens + "x" + dim);
         }
@@ -134,7 +177,7 @@ public final class ActivationCodec {
         long minRaw = tokens * minTokenBytes(spec, dim, sessionCount);
         long maxRaw = tokens * maxTokenBytes(spec, dim, sessionCount);
         ByteReader in;
-        if (spec.zstd()) {
+        if (spec.zstdFor(tokens)) {
             ByteReader header = new ByteReader(payload, offset, length);
             long rawLength = header.u32("zstd raw length");
             if (rawLength < minRaw || rawLength > maxRaw) {
@@ -193,9 +236,17 @@ public final class ActivationCodec {
             case FP16: return 2L * dim;
             case Q8_0: return Q8Rows.rowBytes(dim);
             default:
-                return 4 + BitPacker.packedBytes(dim, spec.maxBits())
+                return sideBytes(spec, dim) + (spec.ans() ? RansTable.STATE_BYTES + 2L * dim : BitPacker.packedBytes(dim, spec.maxBits()))
                         + (spec.thresholdSplit() ? 2 + 4L * dim : 0) + 2L * sessionChannels;
         }
+    }
+
+    /** Bytes of a TAB-Q / UNIFORM record before the codes: u8 bits, then fp16 scale + u8 zero, or fp16 base + u8 per group. */
+    static long sideBytes(CodecSpec spec, int dim) {
+        if (spec.step()) {
+            return 1;
+        }
+        return spec.group() == 0 ? 4 : 3 + GroupQuantizer.groups(dim, spec.group());
     }
 
     /** Smallest record one token can take under {@code spec} (before zstd). */
@@ -203,7 +254,7 @@ public final class ActivationCodec {
         switch (spec.kind()) {
             case FP32: case FP16: case Q8_0: return maxTokenBytes(spec, dim, sessionChannels);
             default:
-                return 4 + BitPacker.packedBytes(dim, spec.minBits())
+                return sideBytes(spec, dim) + (spec.ans() ? RansTable.STATE_BYTES : BitPacker.packedBytes(dim, spec.minBits()))
                         + (spec.thresholdSplit() ? 2 : 0) + 2L * sessionChannels;
         }
     }
@@ -224,10 +275,38 @@ public final class ActivationCodec {
         }
     }
 
+    private void checkTables(CodecSpec spec, int dim, CodecTables tables) {
+        if (spec.needsTables()) {
+            if (tables == null) {
+                throw new IllegalArgumentException("spec " + spec + " needs its codec tables");
+            }
+            if (spec.mean() && !tables.hasMean()) {
+                throw new IllegalArgumentException(tables + " hold no mean for " + spec);
+            }
+            if (tables.dim() != dim) {
+                throw new IllegalArgumentException(tables + " do not fit dim " + dim);
+            }
+            if (spec.ans()) {
+                for (int w : spec.bitWidths()) {
+                    if (tables.table(w) == null) {
+                        throw new IllegalArgumentException(tables + " hold no rANS table for " + w + " bits");
+                    }
+                }
+            }
+        }
+        this.tables = spec.needsTables() ? tables : null;
+    }
+
     /** Sizes the scratch row and points {@link #rotation} and {@link #mask} at this call's stages (or null). */
     private void prepareScratch(CodecSpec spec, int dim, OutlierChannels channels) {
         if (row.length < dim) {
             row = new float[dim];
+            centered = new float[dim];
+            symbols = new byte[dim];
+            ransScratch = new byte[RansTable.STATE_BYTES + 2 * dim];
+        }
+        if (spec.group() != 0 && (groupQuantizer == null || groupQuantizer.group() != spec.group())) {
+            groupQuantizer = new GroupQuantizer(spec.group());
         }
         if (spec.rotation()) {
             if (cachedRotation == null || cachedRotation.dim() != dim || cachedRotationSeed != spec.rotationSeed()) {
@@ -292,10 +371,35 @@ public final class ActivationCodec {
 
     private void encodeMinMax(CodecSpec spec, float[] x, int offset, int dim, int t, OutlierChannels channels) {
         float[] r = row;
+        float[] src = x;
+        int at0 = offset;
+        rowNorm = -1;
+        if (spec.mean()) { // everything after this works on x - mean
+            float[] m = tables.meanArray();
+            double norm = 0;
+            for (int c = 0; c < dim; c++) {
+                float v = x[offset + c];
+                centered[c] = v - m[c];
+                norm += v * (double) v;
+            }
+            src = centered;
+            at0 = 0;
+            // The mean is exact on both sides, so eps bounds the error relative to the whole token,
+            // not to the (much smaller) remainder; else removing the mean would cost bits.
+            rowNorm = norm;
+        }
         if (spec.thresholdSplit()) {
-            split.split(x, offset, dim, spec.tau(), mask, r);
+            split.split(src, at0, dim, spec.tau(), mask, r);
         } else {
-            System.arraycopy(x, offset, r, 0, dim);
+            System.arraycopy(src, at0, r, 0, dim);
+        }
+        if (spec.group() != 0) {
+            encodeGrouped(spec, x, offset, src, at0, dim, t, channels);
+            return;
+        }
+        if (spec.step()) {
+            encodeStep(spec, x, offset, src, at0, dim, t, channels);
+            return;
         }
         boolean finite;
         if (rotation != null) {
@@ -317,7 +421,7 @@ public final class ActivationCodec {
             bits = chooseBits(spec, r, dim);
         }
         bitHistogram[bits]++;
-        long codeBytes = BitPacker.packedBytes(dim, bits);
+        long codeBytes = spec.ans() ? 0 : BitPacker.packedBytes(dim, bits);
         int at = raw.reserve(4 + codeBytes);
         byte[] dst = raw.array();
         short scale = quantizer.scaleHalf();
@@ -325,7 +429,106 @@ public final class ActivationCodec {
         dst[at + 1] = (byte) scale;
         dst[at + 2] = (byte) (scale >>> 8);
         dst[at + 3] = (byte) quantizer.zero();
-        BitPacker.pack(quantizer.codes(), dim, bits, dst, at + 4);
+        writeCodes(spec, quantizer.codes(), quantizer.zero(), dim, bits, at + 4);
+        writeTail(spec, src, at0, t, channels);
+    }
+
+    /** TAB-Q with group-wise scales: u8 bits, fp16 base scale, u8 per group, codes, then the TS and session parts. */
+    private void encodeGrouped(CodecSpec spec, float[] x, int offset, float[] src, int at0, int dim, int t,
+                               OutlierChannels channels) {
+        float[] r = row;
+        GroupQuantizer g = groupQuantizer;
+        if (rotation != null) {
+            rotation.forward(r, 0);
+        }
+        if (!g.analyse(r, dim)) {
+            requireFinite(x, offset, dim, t);
+            requireFinite(r, dim, t); // x finite but x - mean overflowed
+        }
+        double budget = spec.epsilon() * (rowNorm >= 0 ? rowNorm : g.sumSquares());
+        int largest = spec.maxBits();
+        int bits = largest;
+        for (int b = 2; b < largest; b++) {
+            if ((spec.bitMask() & (1 << (b - 1))) != 0 && g.quantize(r, dim, b, budget)) {
+                bits = b;
+                break;
+            }
+        }
+        if (bits == largest) {
+            g.quantize(r, dim, largest, Double.POSITIVE_INFINITY);
+        }
+        bitHistogram[bits]++;
+        int groups = GroupQuantizer.groups(dim, spec.group());
+        int at = raw.reserve(3 + groups);
+        byte[] dst = raw.array();
+        short scale = g.scaleHalf();
+        dst[at] = (byte) bits;
+        dst[at + 1] = (byte) scale;
+        dst[at + 2] = (byte) (scale >>> 8);
+        System.arraycopy(g.groupCodes(), 0, dst, at + 3, groups);
+        int codesAt = raw.reserve(spec.ans() ? 0 : BitPacker.packedBytes(dim, bits));
+        writeCodes(spec, g.codes(), (1 << (bits - 1)) - 1, dim, bits, codesAt);
+        writeTail(spec, src, at0, t, channels);
+    }
+
+    /** Step mode: u8 step index, the rANS stream of the signed codes, then the TS and session parts. */
+    private void encodeStep(CodecSpec spec, float[] x, int offset, float[] src, int at0, int dim, int t,
+                            OutlierChannels channels) {
+        float[] r = row;
+        StepQuantizer q = stepQuantizer;
+        if (rotation != null) {
+            rotation.forward(r, 0);
+        }
+        if (!q.analyse(r, dim)) {
+            requireFinite(x, offset, dim, t);
+            requireFinite(r, dim, t);
+        }
+        q.quantize(r, dim, spec.epsilon() * (rowNorm >= 0 ? rowNorm : q.sumSquares()));
+        bitHistogram[8]++;
+        raw.u8(q.stepIndex());
+        byte[] sym = q.symbols();
+        if (symbolCounts != null) {
+            long[] c = symbolCounts[8];
+            for (int i = 0; i < dim; i++) {
+                c[sym[i] & 0xff]++;
+            }
+        }
+        int start = raw.reserve(RansTable.STATE_BYTES + 2L * dim);
+        int n = tables.table(8).encode(sym, dim, ransScratch, raw.array(), start);
+        raw.truncate(start + n);
+        writeTail(spec, src, at0, t, channels);
+    }
+
+    /**
+     * Writes the codes at {@code at} (space already reserved when packed): bit-packed, or as a rANS
+     * stream of the symbols {@code (q - center) mod 2^bits} (appended; {@code at} must be the end).
+     */
+    private void writeCodes(CodecSpec spec, byte[] codes, int center, int dim, int bits, int at) {
+        int mask = (1 << bits) - 1;
+        if (spec.ans() || symbolCounts != null) {
+            byte[] sym = symbols;
+            for (int i = 0; i < dim; i++) {
+                sym[i] = (byte) ((codes[i] - center) & mask);
+            }
+            if (symbolCounts != null) {
+                long[] c = symbolCounts[bits];
+                for (int i = 0; i < dim; i++) {
+                    c[sym[i] & 0xff]++;
+                }
+            }
+        }
+        if (spec.ans()) {
+            int start = raw.reserve(RansTable.STATE_BYTES + 2L * dim);
+            int n = tables.table(bits).encode(symbols, dim, ransScratch, raw.array(), start);
+            raw.truncate(start + n);
+        } else {
+            BitPacker.pack(codes, dim, bits, raw.array(), at);
+        }
+    }
+
+    /** The TS outliers and the session-channel values of a min-max record (of the mean-removed row). */
+    private void writeTail(CodecSpec spec, float[] src, int at0, int t, OutlierChannels channels) {
+        byte[] dst;
         if (spec.thresholdSplit()) {
             int n = split.count();
             raw.u16(n);
@@ -343,7 +546,7 @@ public final class ActivationCodec {
         }
         if (channels != null) {
             for (int i = 0; i < channels.size(); i++) {
-                float v = x[offset + channels.channel(i)];
+                float v = src[at0 + channels.channel(i)];
                 short h = Half.fromFloat(v);
                 if (!ScaleMath.finiteHalf(h)) {
                     throw new IllegalArgumentException("session channel " + channels.channel(i) + " value " + v
@@ -356,7 +559,7 @@ public final class ActivationCodec {
 
     /** TAB-Q: the smallest width whose relative MSE meets eps; the largest width when none does. */
     private int chooseBits(CodecSpec spec, float[] r, int dim) {
-        double budget = spec.epsilon() * quantizer.sumSquares();
+        double budget = spec.epsilon() * (rowNorm >= 0 ? rowNorm : quantizer.sumSquares());
         int mask = spec.bitMask();
         int largest = spec.maxBits();
         for (int b = 1; b < largest; b++) {
@@ -395,9 +598,108 @@ public final class ActivationCodec {
     private void decodeMinMax(CodecSpec spec, ByteReader in, int dim, float[] out, int rowOffset,
                               OutlierChannels channels) throws CorruptPayloadException {
         int bits = in.u8("bit-width");
-        if (!spec.allowsBits(bits)) {
+        if (!spec.step() && !spec.allowsBits(bits)) {
             throw new CorruptPayloadException("bit-width " + bits + " not allowed by " + spec);
         }
+        if (spec.step()) {
+            readAns(in, dim, 8);
+            float step = StepQuantizer.step(bits); // the first byte is the step index
+            byte[] sy = symbols;
+            for (int c = 0; c < dim; c++) {
+                out[rowOffset + c] = step * ((sy[c] & 0xff) - 128);
+            }
+        } else if (spec.group() != 0) {
+            decodeGrouped(spec, in, dim, bits, out, rowOffset);
+        } else if (spec.ans()) {
+            decodePlainAns(in, dim, bits, out, rowOffset);
+        } else {
+            decodePlainPacked(in, dim, bits, out, rowOffset);
+        }
+        if (rotation != null) {
+            rotation.inverse(out, rowOffset);
+        }
+        decodeTail(spec, in, dim, out, rowOffset, channels);
+        if (spec.mean()) {
+            float[] m = tables.meanArray();
+            for (int c = 0; c < dim; c++) {
+                out[rowOffset + c] += m[c];
+            }
+        }
+    }
+
+    /** Reads a rANS stream of {@code dim} symbols into {@link #symbols}. */
+    private void readAns(ByteReader in, int dim, int bits) throws CorruptPayloadException {
+        int start = in.position();
+        int n = tables.table(bits).decode(in.array(), start, start + in.remaining(), symbols, dim);
+        if (n < 0) {
+            throw new CorruptPayloadException("rANS stream of " + bits + "-bit codes is corrupt");
+        }
+        in.skip(n, "rANS stream");
+    }
+
+    private void decodePlainAns(ByteReader in, int dim, int bits, float[] out, int rowOffset) throws CorruptPayloadException {
+        int scaleHalf = in.u16("scale");
+        if (!ScaleMath.validScale(scaleHalf)) {
+            throw new CorruptPayloadException("scale 0x" + Integer.toHexString(scaleHalf) + " is negative or not finite");
+        }
+        int zero = in.u8("zero point");
+        if (zero >= 1 << bits) {
+            throw new CorruptPayloadException("zero point " + zero + " does not fit " + bits + " bits");
+        }
+        readAns(in, dim, bits);
+        float scale = Half.toFloat((short) scaleHalf);
+        int mask = (1 << bits) - 1;
+        for (int sym = 0; sym <= mask; sym++) { // symbol = (q - z) mod 2^b
+            lut[sym] = scale * (((sym + zero) & mask) - zero);
+        }
+        byte[] sy = symbols;
+        for (int c = 0; c < dim; c++) {
+            out[rowOffset + c] = lut[sy[c] & 0xff];
+        }
+    }
+
+    private void decodeGrouped(CodecSpec spec, ByteReader in, int dim, int bits, float[] out, int rowOffset)
+            throws CorruptPayloadException {
+        int scaleHalf = in.u16("base scale");
+        if (!ScaleMath.validScale(scaleHalf)) {
+            throw new CorruptPayloadException("base scale 0x" + Integer.toHexString(scaleHalf) + " is negative or not finite");
+        }
+        int group = spec.group();
+        int groups = GroupQuantizer.groups(dim, group);
+        int kAt = in.skip(groups, "group scales");
+        int half = (1 << (bits - 1)) - 1;
+        int mask = (1 << bits) - 1;
+        // lut: the signed level q - H of each symbol (ans) or code (packed); the group scale multiplies it.
+        if (spec.ans()) {
+            readAns(in, dim, bits);
+            for (int sym = 0; sym <= mask; sym++) {
+                lut[sym] = ((sym + half) & mask) - half;
+            }
+            byte[] sy = symbols;
+            for (int c = 0; c < dim; c++) {
+                out[rowOffset + c] = lut[sy[c] & 0xff];
+            }
+        } else {
+            for (int q = 0; q <= mask; q++) {
+                lut[q] = q - half;
+            }
+            int at = in.skip((int) BitPacker.packedBytes(dim, bits), "codes");
+            if (!BitPacker.unpackLookup(in.array(), at, dim, bits, lut, out, rowOffset)) {
+                throw new CorruptPayloadException("padding bits after the last code are not zero");
+            }
+        }
+        float base = Half.toFloat((short) scaleHalf);
+        byte[] src = in.array();
+        for (int g = 0; g < groups; g++) {
+            float s = GroupQuantizer.groupScale(base, src[kAt + g] & 0xff);
+            int end = Math.min(dim, (g + 1) * group);
+            for (int c = g * group; c < end; c++) {
+                out[rowOffset + c] *= s;
+            }
+        }
+    }
+
+    private void decodePlainPacked(ByteReader in, int dim, int bits, float[] out, int rowOffset) throws CorruptPayloadException {
         int scaleHalf = in.u16("scale");
         if (!ScaleMath.validScale(scaleHalf)) {
             throw new CorruptPayloadException("scale 0x" + Integer.toHexString(scaleHalf) + " is negative or not finite");
@@ -421,9 +723,11 @@ public final class ActivationCodec {
                 throw new CorruptPayloadException("padding bits after the last code are not zero");
             }
         }
-        if (rotation != null) {
-            rotation.inverse(out, rowOffset);
-        }
+    }
+
+    /** The TS outliers and session-channel values; they overwrite the reconstruction at their channels. */
+    private void decodeTail(CodecSpec spec, ByteReader in, int dim, float[] out, int rowOffset, OutlierChannels channels)
+            throws CorruptPayloadException {
         int sessionCount = channels == null ? 0 : channels.size();
         if (spec.thresholdSplit()) {
             int n = in.u16("outlier count");

@@ -53,6 +53,14 @@ public final class ByteWriter {
         return start;
     }
 
+    /** Drops everything after the first {@code newSize} bytes (after a {@link #reserve} that took too much). */
+    public void truncate(int newSize) {
+        if (newSize < 0 || newSize > size) {
+            throw new IllegalArgumentException("cannot truncate " + size + " bytes to " + newSize);
+        }
+        size = newSize;
+    }
+
     /** One byte (low 8 bits). */
     public void u8(int v) {
         int i = reserve(1);

@@ -20,7 +20,16 @@ import java.util.Set;
  *   <li>{@code channels=session} (tabq, needs tau): per-session outlier channel set.</li>
  *   <li>{@code rot} or {@code rot=SEED} (q8_0, uniform, tabq): block-wise Hadamard rotation with
  *       random signs drawn from SEED.</li>
- *   <li>{@code zstd} (any kind): zstd stage over the whole payload.</li>
+ *   <li>{@code group=G} (tabq, G in 16..128, a power of two): group-wise symmetric scales
+ *       ({@link GroupQuantizer}); bit-widths must be &gt;= 2.</li>
+ *   <li>{@code mean} (tabq): subtract the calibrated per-channel mean first ({@link CodecTables}).</li>
+ *   <li>{@code step} (tabq with ans): a per-token step size from the budget instead of a bit-width
+ *       ({@link StepQuantizer}); implies {@code bits=8}.</li>
+ *   <li>{@code ans} (tabq): rANS-code the codes with the calibrated static tables ({@link RansTable}).</li>
+ *   <li>{@code tables=HEX16} (with mean or ans): the hash of the calibrated {@link CodecTables};
+ *       without it the spec is a template the calibration binds.</li>
+ *   <li>{@code zstd} (any kind): zstd stage over the whole payload; {@code zstd=prefill}: only on
+ *       frames of two or more tokens (prefill; decode frames carry one token).</li>
  * </ul>
  * Fields that do not apply to a kind hold their neutral value (0, +inf, false) and are checked.
  *
@@ -33,16 +42,29 @@ import java.util.Set;
  * @param rotation        Hadamard rotation on
  * @param rotationSeed    seed of the rotation's random signs; 0 when rotation is off
  * @param zstd            zstd stage on
+ * @param group           TAB-Q group size for group-wise scales (16, 32, 64 or 128), 0 = one range per token
+ * @param mean            subtract the calibrated per-channel mean before everything else (TABQ; needs tables)
+ * @param ans             rANS-code the quantized codes with the calibrated static tables (TABQ; needs tables)
+ * @param zstdPrefillOnly zstd only on frames of at least two tokens (prefill); one-token frames skip it
+ * @param tablesHash      hash of the {@link CodecTables} the session uses (mean, rANS tables), 0 = none
+ *                        or not calibrated yet
+ * @param step            per-token step size from the budget instead of a bit-width ({@link StepQuantizer};
+ *                        TABQ with ans, bit set exactly {8}, no group)
  */
 public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitMask, float tau,
-                        boolean sessionChannels, boolean rotation, long rotationSeed, boolean zstd) {
+                        boolean sessionChannels, boolean rotation, long rotationSeed, boolean zstd,
+                        int group, boolean mean, boolean ans, boolean zstdPrefillOnly, long tablesHash, boolean step) {
 
     /** Default TAB-Q relative-MSE budget. */
     public static final float DEFAULT_EPSILON = 1e-3f;
+    /** The bit set of a step spec: the symbols are 8-bit. */
+    public static final int STEP_BIT_MASK = 0x80;
     /** Default TAB-Q bit set {2,3,4,6,8} as a mask. */
     public static final int DEFAULT_BIT_MASK = maskOf(2, 3, 4, 6, 8);
     /** Rotation seed used by a bare {@code rot}. */
     public static final long DEFAULT_ROTATION_SEED = 0x5eedL;
+    /** Smallest and largest group size of group-wise scales. */
+    public static final int MIN_GROUP = 16, MAX_GROUP = 128;
     /** Longest codec string accepted by {@link #parse}. */
     public static final int MAX_STRING_LENGTH = 256;
 
@@ -91,6 +113,35 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         if (rotation && rotationSeed == 0) {
             throw new IllegalArgumentException("rotation seed must be non-zero");
         }
+        if (group != 0) {
+            if (kind != CodecKind.TABQ) {
+                throw new IllegalArgumentException("group-wise scales only apply to tabq, not " + kind.id());
+            }
+            if (group < MIN_GROUP || group > MAX_GROUP || Integer.bitCount(group) != 1) {
+                throw new IllegalArgumentException("group must be a power of two in " + MIN_GROUP + ".." + MAX_GROUP + ", got " + group);
+            }
+            if ((bitMask & 1) != 0) {
+                throw new IllegalArgumentException("group-wise scales are symmetric and need bit-widths >= 2");
+            }
+        }
+        if ((mean || ans) && kind != CodecKind.TABQ) {
+            throw new IllegalArgumentException("mean and ans only apply to tabq, not " + kind.id());
+        }
+        if (tablesHash != 0 && !(mean || ans)) {
+            throw new IllegalArgumentException("codec tables given but neither mean nor ans uses them");
+        }
+        if (step && !(kind == CodecKind.TABQ && ans && bitMask == STEP_BIT_MASK && group == 0)) {
+            throw new IllegalArgumentException("step needs tabq with ans, bits=8 and no group");
+        }
+        if (zstdPrefillOnly && !zstd) {
+            throw new IllegalArgumentException("zstd=prefill needs the zstd stage");
+        }
+    }
+
+    /** A spec without the stages of issue 19 (group, mean, ans, zstd=prefill, tables). */
+    public CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitMask, float tau,
+                     boolean sessionChannels, boolean rotation, long rotationSeed, boolean zstd) {
+        this(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, zstd, 0, false, false, false, 0L, false);
     }
 
     /** Bit-exact 32-bit floats. */
@@ -118,19 +169,68 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         return new CodecSpec(CodecKind.TABQ, 0, epsilon, bitMask, tau, false, false, 0, false);
     }
 
-    /** This spec with the zstd stage on. */
+    /** This spec with the zstd stage on every frame. */
     public CodecSpec withZstd() {
-        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, true);
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, true,
+                group, mean, ans, false, tablesHash, step);
+    }
+
+    /** This spec with zstd on prefill frames (two or more tokens) only. */
+    public CodecSpec withZstdPrefill() {
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, true,
+                group, mean, ans, true, tablesHash, step);
     }
 
     /** This spec with Hadamard rotation seeded by {@code seed}. */
     public CodecSpec withRotation(long seed) {
-        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, true, seed, zstd);
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, true, seed, zstd,
+                group, mean, ans, zstdPrefillOnly, tablesHash, step);
     }
 
     /** This spec in per-session outlier channel mode. */
     public CodecSpec withSessionChannels() {
-        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, true, rotation, rotationSeed, zstd);
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, true, rotation, rotationSeed, zstd,
+                group, mean, ans, zstdPrefillOnly, tablesHash, step);
+    }
+
+    /** This spec with group-wise scales over groups of {@code size} values. */
+    public CodecSpec withGroup(int size) {
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, zstd,
+                size, mean, ans, zstdPrefillOnly, tablesHash, step);
+    }
+
+    /** This spec with the calibrated per-channel mean removed first. */
+    public CodecSpec withMean() {
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, zstd,
+                group, true, ans, zstdPrefillOnly, tablesHash, step);
+    }
+
+    /** This spec with rANS coding of the codes. */
+    public CodecSpec withAns() {
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, zstd,
+                group, mean, true, zstdPrefillOnly, tablesHash, step);
+    }
+
+    /** This spec bound to the codec tables with {@code hash} (0: unbound, a template to calibrate). */
+    public CodecSpec withTables(long hash) {
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, sessionChannels, rotation, rotationSeed, zstd,
+                group, mean, ans, zstdPrefillOnly, hash, step);
+    }
+
+    /** This spec with the step quantizer (sets the bit set to {8}). */
+    public CodecSpec withStep() {
+        return new CodecSpec(kind, uniformBits, epsilon, STEP_BIT_MASK, tau, sessionChannels, rotation, rotationSeed, zstd,
+                group, mean, ans, zstdPrefillOnly, tablesHash, true);
+    }
+
+    /** True when the spec needs calibrated {@link CodecTables} (mean or ans). */
+    public boolean needsTables() {
+        return mean || ans;
+    }
+
+    /** True when zstd runs on a frame of {@code tokens} tokens. */
+    public boolean zstdFor(int tokens) {
+        return zstd && (!zstdPrefillOnly || tokens >= 2);
     }
 
     /** True when threshold splitting is on. */
@@ -216,6 +316,12 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
         boolean rotation = false;
         long seed = 0;
         boolean zstd = false;
+        boolean zstdPrefill = false;
+        int group = 0;
+        boolean mean = false;
+        boolean ans = false;
+        long tables = 0;
+        boolean step = false;
         Set<String> seen = new HashSet<>();
         if (colon >= 0) {
             String options = s.substring(colon + 1);
@@ -273,21 +379,59 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
                         }
                         break;
                     case "zstd":
-                        if (value != null) {
-                            throw new IllegalArgumentException("option 'zstd' takes no value");
+                        if (value != null && !"prefill".equalsIgnoreCase(value)) {
+                            throw new IllegalArgumentException("option 'zstd' takes no value or 'prefill', got '" + value + "'");
                         }
                         zstd = true;
+                        zstdPrefill = value != null;
+                        break;
+                    case "group":
+                        requireValue(key, value);
+                        requireKind(key, kind, CodecKind.TABQ);
+                        group = parseInt(key, value);
+                        if (group == 0) {
+                            throw new IllegalArgumentException("group must be a power of two in " + MIN_GROUP + ".." + MAX_GROUP);
+                        }
+                        break;
+                    case "mean":
+                        requireNoValue(key, value);
+                        requireKind(key, kind, CodecKind.TABQ);
+                        mean = true;
+                        break;
+                    case "step":
+                        requireNoValue(key, value);
+                        requireKind(key, kind, CodecKind.TABQ);
+                        step = true;
+                        break;
+                    case "ans":
+                        requireNoValue(key, value);
+                        requireKind(key, kind, CodecKind.TABQ);
+                        ans = true;
+                        break;
+                    case "tables":
+                        requireValue(key, value);
+                        if (!value.matches("[0-9a-fA-F]{16}")) {
+                            throw new IllegalArgumentException("tables must be 16 hex digits, got '" + value + "'");
+                        }
+                        tables = Long.parseUnsignedLong(value, 16);
+                        if (tables == 0) {
+                            throw new IllegalArgumentException("tables hash must be non-zero");
+                        }
                         break;
                     default:
                         throw new IllegalArgumentException("unknown option '" + key + "' in '" + text
-                                + "' (known: bits, eps, tau, channels, rot, zstd)");
+                                + "' (known: bits, eps, tau, channels, group, mean, rot, step, ans, tables, zstd)");
                 }
             }
         }
         if (kind == CodecKind.UNIFORM && !seen.contains("bits")) {
             throw new IllegalArgumentException("uniform needs bits=B, e.g. uniform:bits=4");
         }
-        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, session, rotation, seed, zstd);
+        if (step && !seen.contains("bits")) {
+            bitMask = STEP_BIT_MASK;
+        }
+        return new CodecSpec(kind, uniformBits, epsilon, bitMask, tau, session, rotation, seed, zstd,
+                group, mean, ans, zstdPrefill, tables, step);
     }
 
     /** The string form accepted by {@link #parse}. */
@@ -310,12 +454,27 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
             if (sessionChannels) {
                 opts.append(",channels=session");
             }
+            if (group != 0) {
+                opts.append(",group=").append(group);
+            }
+            if (mean) {
+                opts.append(",mean");
+            }
         }
         if (rotation) {
             opts.append(rotationSeed == DEFAULT_ROTATION_SEED ? ",rot" : ",rot=" + rotationSeed);
         }
+        if (step) {
+            opts.append(",step");
+        }
+        if (ans) {
+            opts.append(",ans");
+        }
+        if (tablesHash != 0) {
+            opts.append(",tables=").append(CodecTables.hex(tablesHash));
+        }
         if (zstd) {
-            opts.append(",zstd");
+            opts.append(zstdPrefillOnly ? ",zstd=prefill" : ",zstd");
         }
         if (opts.length() > 0) {
             sb.append(':').append(opts, 1, opts.length());
@@ -326,6 +485,12 @@ public record CodecSpec(CodecKind kind, int uniformBits, float epsilon, int bitM
     private static void requireValue(String key, String value) {
         if (value == null) {
             throw new IllegalArgumentException("option '" + key + "' needs a value (" + key + "=...)");
+        }
+    }
+
+    private static void requireNoValue(String key, String value) {
+        if (value != null) {
+            throw new IllegalArgumentException("option '" + key + "' takes no value");
         }
     }
 

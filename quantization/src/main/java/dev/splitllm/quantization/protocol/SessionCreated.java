@@ -12,7 +12,17 @@ package dev.splitllm.quantization.protocol;
  * @param codec         codec spec in canonical form
  * @param cloudWeights  cloud segment weight format
  * @param maxFrameBytes largest uplink frame the server accepts
+ * @param epoch         0 when created; each replay to another replica makes it one higher
+ * @param resumeTicket  proof, for any replica of this deployment, that this session (its id, frame
+ *                      tag, parameters) belongs to the creating token; a replay must carry it
  */
 public record SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
-                             int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes) {
+                             int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes, long epoch,
+                             String resumeTicket) {
+
+    /** A session that cannot be replayed elsewhere (epoch 0, no ticket). */
+    public SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
+                          int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes) {
+        this(sessionId, streamPath, frameSession, splitLayer, dim, maxSeqLen, codec, cloudWeights, maxFrameBytes, 0, null);
+    }
 }

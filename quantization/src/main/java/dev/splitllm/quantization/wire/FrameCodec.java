@@ -3,6 +3,8 @@ package dev.splitllm.quantization.wire;
 import dev.splitllm.quantization.codec.ActivationCodec;
 import dev.splitllm.quantization.codec.ByteReader;
 import dev.splitllm.quantization.codec.ByteWriter;
+import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CodecTables;
 import dev.splitllm.quantization.codec.CorruptPayloadException;
 import dev.splitllm.quantization.codec.OutlierChannels;
 
@@ -19,13 +21,19 @@ import dev.splitllm.quantization.codec.OutlierChannels;
 public final class FrameCodec {
     /** "SPLT". */
     public static final int MAGIC = 0x544c5053;
-    /** Format version written and accepted. */
-    public static final int VERSION = 1;
+    /**
+     * Newest format version: 2 (a 32-byte codec-parameter block for the stages of group, mean,
+     * ans, zstd=prefill, and the codec tables hash). Frames whose codec needs none of them are
+     * written as version 1, byte for byte as before; both versions are accepted.
+     */
+    public static final int VERSION = 2;
     /** Frame flag: the frame carries the session outlier-channel list. */
     public static final int FLAG_CHANNELS = 1;
+    /** Oldest version accepted. */
+    public static final int MIN_VERSION = 1;
     /** Bytes before the codec-parameter block. */
     public static final int FIXED_HEADER_BYTES = 40;
-    /** Offset of the optional channel list (or of the payload length when it is absent). */
+    /** Offset of the optional channel list (or of the payload length when it is absent) in a version-1 frame. */
     public static final int CHANNELS_OFFSET = FIXED_HEADER_BYTES + CodecParams.SIZE;
     /** Smallest possible frame: header, codec parameters, payload length, CRC. */
     public static final int MIN_FRAME_BYTES = CHANNELS_OFFSET + 4 + 4;
@@ -49,23 +57,36 @@ public final class FrameCodec {
      * @throws IllegalArgumentException on inconsistent arguments or activations the codec cannot encode
      */
     public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels) {
+        return encode(header, hidden, channels, carryChannels, null);
+    }
+
+    /**
+     * Encodes a frame whose codec may need calibrated {@code tables} (mean, ans; else null).
+     *
+     * @throws IllegalArgumentException on inconsistent arguments or activations the codec cannot encode
+     */
+    public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels,
+                         CodecTables tables) {
+        if (header.codec().needsTables() && (tables == null || tables.hash() != header.codec().tablesHash())) {
+            throw new IllegalArgumentException("codec " + header.codec() + " needs its codec tables");
+        }
         if (carryChannels && channels == null) {
             throw new IllegalArgumentException("carryChannels needs the channel set");
         }
         if (header.codec().sessionChannels() && header.phase() == Phase.PREFILL && !carryChannels) {
             throw new IllegalArgumentException("a PREFILL frame in session-channel mode must carry the channel list");
         }
-        byte[] payload = codec.encode(header.codec(), hidden, header.tokens(), header.dim(), channels);
+        byte[] payload = codec.encode(header.codec(), hidden, header.tokens(), header.dim(), channels, tables);
         out.reset();
         out.i32(MAGIC);
-        out.u8(VERSION);
+        out.u8(CodecParams.needsV2(header.codec()) ? 2 : 1);
         out.u8(carryChannels ? FLAG_CHANNELS : 0);
         out.u8(header.phase().code);
         out.u8(0);
         out.i64(header.sessionId());
         out.i64(header.step());
         out.u16(header.splitLayer());
-        out.u16(CodecParams.SIZE);
+        out.u16(CodecParams.size(header.codec()));
         out.i32(header.startPosition());
         out.i32(header.tokens());
         out.i32(header.dim());
@@ -94,6 +115,16 @@ public final class FrameCodec {
      *                        used only when the frame is in session-channel mode and carries no list
      */
     public Frame decode(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels) throws FrameException {
+        return decode(bytes, limits, sessionChannels, null);
+    }
+
+    /**
+     * Decodes and validates a frame with the session's calibrated codec tables ({@code tables},
+     * or null when the session has none): a frame whose codec names other tables is rejected
+     * ({@code BAD_CODEC}).
+     */
+    public Frame decode(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels, CodecTables tables)
+            throws FrameException {
         if (bytes == null || limits == null) {
             throw new IllegalArgumentException("bytes and limits are required");
         }
@@ -105,20 +136,21 @@ public final class FrameCodec {
         }
         ByteReader in = new ByteReader(bytes, 0, bytes.length);
         try {
-            return decodeChecked(bytes, in, limits, sessionChannels);
+            return decodeChecked(bytes, in, limits, sessionChannels, tables);
         } catch (CorruptPayloadException e) { // a bounded read ran past the end
             throw new FrameException(FrameException.Reason.TRUNCATED, e.getMessage());
         }
     }
 
-    private Frame decodeChecked(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels)
-            throws FrameException, CorruptPayloadException {
+    private Frame decodeChecked(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels,
+                                CodecTables tables) throws FrameException, CorruptPayloadException {
         if (in.i32("magic") != MAGIC) {
             throw new FrameException(FrameException.Reason.BAD_MAGIC, "not a splitllm frame");
         }
         int version = in.u8("version");
-        if (version != VERSION) {
-            throw new FrameException(FrameException.Reason.BAD_VERSION, "version " + version + ", this decoder speaks " + VERSION);
+        if (version < MIN_VERSION || version > VERSION) {
+            throw new FrameException(FrameException.Reason.BAD_VERSION, "version " + version + ", this decoder speaks "
+                    + MIN_VERSION + ".." + VERSION);
         }
         if (bytes.length < MIN_FRAME_BYTES) {
             throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a frame has at least " + MIN_FRAME_BYTES);
@@ -133,11 +165,12 @@ public final class FrameCodec {
         int startPosition = in.i32("start position");
         long tokens = in.u32("tokens");
         long dim = in.u32("dim");
-        if (paramsLength != CodecParams.SIZE) {
+        int paramsSize = version == 1 ? CodecParams.SIZE : CodecParams.SIZE_V2;
+        if (paramsLength != paramsSize) {
             throw new FrameException(FrameException.Reason.BAD_FIELD, "codec parameter block of " + paramsLength
-                    + " bytes, version " + VERSION + " has " + CodecParams.SIZE);
+                    + " bytes, version " + version + " has " + paramsSize);
         }
-        int paramsAt = in.skip(CodecParams.SIZE, "codec parameters");
+        int paramsAt = in.skip(paramsSize, "codec parameters");
         int channelCount = 0;
         int channelsAt = -1;
         if ((flags & FLAG_CHANNELS) != 0) {
@@ -182,7 +215,21 @@ public final class FrameCodec {
         if (tokens * dim > Integer.MAX_VALUE - 16) {
             throw new FrameException(FrameException.Reason.TOO_LARGE, "shape " + tokens + "x" + dim + " does not fit one array");
         }
-        var spec = CodecParams.read(new ByteReader(bytes, paramsAt, CodecParams.SIZE));
+        var spec = CodecParams.read(new ByteReader(bytes, paramsAt, paramsSize), version);
+        if (spec.needsTables()) {
+            if (tables == null || tables.hash() != spec.tablesHash()) {
+                throw new FrameException(FrameException.Reason.BAD_CODEC, "frame names codec tables " + CodecTables.hex(spec.tablesHash())
+                        + ", the session has " + (tables == null ? "none" : CodecTables.hex(tables.hash())));
+            }
+            if (tables.dim() != dim) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "codec tables for d " + tables.dim() + ", frame has d " + dim);
+            }
+            try {
+                tables.checkServes(spec, (int) dim);
+            } catch (IllegalArgumentException e) {
+                throw new FrameException(FrameException.Reason.BAD_CODEC, e.getMessage());
+            }
+        }
         FrameHeader header = new FrameHeader(sessionId, step, phase, splitLayer, startPosition, (int) tokens, (int) dim, spec);
 
         // Session outlier channels.
@@ -220,7 +267,8 @@ public final class FrameCodec {
         // Payload: the codec bounds every size against the payload before allocating.
         float[] hidden;
         try {
-            hidden = codec.decode(spec, bytes, payloadAt, (int) payloadLength, (int) tokens, (int) dim, channels, limits.maxFrameBytes());
+            hidden = codec.decodeInto(spec, bytes, payloadAt, (int) payloadLength, (int) tokens, (int) dim, channels,
+                    limits.maxFrameBytes(), null, spec.needsTables() ? tables : null);
         } catch (CorruptPayloadException e) {
             throw new FrameException(FrameException.Reason.BAD_PAYLOAD, e.getMessage());
         } catch (IllegalStateException e) {
@@ -235,6 +283,11 @@ public final class FrameCodec {
      */
     public static int overheadBytes(int carriedChannels) {
         return MIN_FRAME_BYTES + (carriedChannels < 0 ? 0 : 2 + 2 * carriedChannels);
+    }
+
+    /** As {@link #overheadBytes(int)} for a frame of {@code spec}: 12 bytes more in version 2 (its longer codec block). */
+    public static int overheadBytes(CodecSpec spec, int carriedChannels) {
+        return overheadBytes(carriedChannels) + CodecParams.size(spec) - CodecParams.SIZE;
     }
 
     private static int intAt(byte[] b, int i) {

@@ -2,6 +2,7 @@ package dev.splitllm.quantization.wire;
 
 import dev.splitllm.quantization.codec.ActivationCodec;
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CodecTables;
 import dev.splitllm.quantization.codec.CorruptPayloadException;
 import dev.splitllm.quantization.codec.OutlierChannels;
 
@@ -24,15 +25,45 @@ import dev.splitllm.quantization.codec.OutlierChannels;
  */
 public final class SessionCodec {
     private final CodecSpec spec;
+    private final CodecTables tables;
     private final ActivationCodec codec = new ActivationCodec();
     private final FrameCodec frames = new FrameCodec();
     private OutlierChannels channels;
 
+    /**
+     * A session with {@code spec}; a {@code mean} or {@code ans} spec finds its calibrated tables
+     * by the hash it names ({@link CodecTables#find}).
+     *
+     * @throws IllegalArgumentException when the spec names no tables or they cannot be found
+     */
     public SessionCodec(CodecSpec spec) {
+        this(spec, spec == null || !spec.needsTables() ? null : tablesFor(spec));
+    }
+
+    /** A session with {@code spec} and the calibrated {@code tables} it names (null when it needs none). */
+    public SessionCodec(CodecSpec spec, CodecTables tables) {
         if (spec == null) {
             throw new IllegalArgumentException("codec spec is missing");
         }
+        if (spec.needsTables()) {
+            if (tables == null || tables.hash() != spec.tablesHash()) {
+                throw new IllegalArgumentException("codec " + spec + " needs the codec tables it names");
+            }
+        }
         this.spec = spec;
+        this.tables = spec.needsTables() ? tables : null;
+    }
+
+    private static CodecTables tablesFor(CodecSpec spec) {
+        if (spec.tablesHash() == 0) {
+            throw new IllegalArgumentException("codec " + spec + " uses mean or ans and must name its calibrated tables (tables=HEX16)");
+        }
+        return CodecTables.find(spec.tablesHash());
+    }
+
+    /** The session's calibrated codec tables, or null. */
+    public CodecTables tables() {
+        return tables;
     }
 
     public CodecSpec spec() {
@@ -58,7 +89,7 @@ public final class SessionCodec {
             throw new IllegalArgumentException("frame codec " + header.codec() + " != session's " + spec);
         }
         boolean announce = chooseChannels(hidden, header.tokens(), header.dim());
-        return frames.encode(header, hidden, channels, announce);
+        return frames.encode(header, hidden, channels, announce, tables);
     }
 
     /**
@@ -66,7 +97,7 @@ public final class SessionCodec {
      * carries takes effect only through {@link #accept}, after the step succeeded.
      */
     public Frame decodeFrame(byte[] bytes, FrameLimits limits) throws FrameException {
-        return frames.decode(bytes, limits, channels);
+        return frames.decode(bytes, limits, channels, tables);
     }
 
     /** Cloud: the step of {@code frame} was committed; adopt the channel set it carried, if any. */
@@ -84,10 +115,10 @@ public final class SessionCodec {
      */
     public float[] roundTrip(float[] x, int tokens, int dim, ByteCounter counter) {
         boolean announce = chooseChannels(x, tokens, dim);
-        byte[] payload = codec.encode(spec, x, tokens, dim, channels);
+        byte[] payload = codec.encode(spec, x, tokens, dim, channels, tables);
         counter.add(payload.length + (announce ? announcementBytes(channels) : 0));
         try {
-            return codec.decode(spec, payload, tokens, dim, channels);
+            return codec.decode(spec, payload, tokens, dim, channels, tables);
         } catch (CorruptPayloadException e) {
             throw new IllegalStateException("the codec could not decode its own payload for " + spec + ": " + e.getMessage(), e);
         }

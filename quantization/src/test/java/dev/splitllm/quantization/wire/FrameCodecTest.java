@@ -180,7 +180,7 @@ class FrameCodecTest {
         assertReason(FrameException.Reason.TRUNCATED, Arrays.copyOf(good, good.length - 1), LIMITS);
         assertReason(FrameException.Reason.TRAILING_BYTES, Arrays.copyOf(good, good.length + 1), LIMITS);
         assertReason(FrameException.Reason.BAD_MAGIC, patched(good, 0, 1, 'X'), LIMITS);
-        assertReason(FrameException.Reason.BAD_VERSION, patched(good, 4, 1, 2), LIMITS);
+        assertReason(FrameException.Reason.BAD_VERSION, patched(good, 4, 1, 3), LIMITS);
         byte[] flipped = good.clone();
         flipped[good.length / 2] ^= 0x10;
         assertReason(FrameException.Reason.BAD_CHECKSUM, flipped, LIMITS);
@@ -223,5 +223,39 @@ class FrameCodecTest {
         byte[] lying = patched(big, 64, 4, 64 * 4096 * 2 - 2);
         assertEquals(FrameException.Reason.BAD_PAYLOAD, assertThrows(FrameException.class,
                 () -> frames.decode(lying, new FrameLimits(64, 4096, 1 << 20))).reason());
+    }
+
+    @Test
+    void issue19StagesTravelInVersion2FramesAndNameTheirTables() throws FrameException {
+        Random random = new Random(19);
+        int d = 64;
+        CodecSpec template = CodecSpec.parse("tabq:eps=0.0003,bits=2/3/4/5/6/7/8,tau=3,group=32,mean,rot,ans,zstd=prefill");
+        dev.splitllm.quantization.codec.CodecTables tables =
+                dev.splitllm.quantization.codec.CodecTables.calibrate(template, 3, gaussian(random, 128 * d), 128, d);
+        CodecSpec spec = template.withTables(tables.hash());
+        SessionCodec edge = new SessionCodec(spec, tables);
+        SessionCodec cloud = new SessionCodec(spec, tables);
+        float[] prompt = gaussian(random, 5 * d);
+        byte[] prefill = edge.encodeFrame(header(spec, Phase.PREFILL, 5, d), prompt);
+        assertEquals(2, prefill[4]);
+        assertEquals(32, (prefill[26] & 0xff) | (prefill[27] & 0xff) << 8);
+        Frame f = cloud.decodeFrame(prefill, LIMITS);
+        assertEquals(spec, f.header().codec());
+        float[] expected = edge.roundTrip(prompt, 5, d, SessionCodec.ByteCounter.NONE);
+        assertArrayEquals(expected, f.hidden());
+        // other tables, or none: refused with the reason, never decoded with the wrong mean / table
+        dev.splitllm.quantization.codec.CodecTables other =
+                dev.splitllm.quantization.codec.CodecTables.calibrate(template, 3, gaussian(random, 128 * d), 128, d);
+        assertEquals(FrameException.Reason.BAD_CODEC,
+                assertThrows(FrameException.class, () -> frames.decode(prefill, LIMITS, null, other)).reason());
+        assertEquals(FrameException.Reason.BAD_CODEC,
+                assertThrows(FrameException.class, () -> frames.decode(prefill, LIMITS)).reason());
+        // old codecs still go out as version 1, byte for byte the old layout
+        byte[] v1 = frames.encode(header(CodecSpec.parse("tabq:tau=3,rot,zstd"), Phase.DECODE, 1, d), gaussian(random, d));
+        assertEquals(1, v1[4]);
+        assertEquals(20, v1[26]);
+        // a spec naming tables nobody has cannot open a session
+        assertThrows(IllegalArgumentException.class, () -> new SessionCodec(template.withTables(0x5eed5eedL)));
+        assertThrows(IllegalArgumentException.class, () -> new SessionCodec(template));
     }
 }

@@ -3,6 +3,9 @@ package dev.splitllm.quantization.wire;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.codec.CodecTables;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import dev.splitllm.quantization.codec.OutlierChannels;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,8 +26,33 @@ class FrameFuzzTest {
 
     private final FrameCodec frames = new FrameCodec();
 
+    /** Tables for the issue-19 stages (mean, rANS), calibrated on seeded rows of d = 48. */
+    static final int STAGE_DIM = 48;
+    private static final String[] STAGE_TEMPLATES = {
+        "tabq:eps=0.001,bits=2/3/4/5/6/7/8,tau=2,rot,ans",
+        "tabq:eps=0.0003,bits=2/4/8,group=16,mean,ans,zstd=prefill",
+        "tabq:eps=0.001,tau=1.8,group=32,mean,rot,ans,channels=session",
+        "tabq:eps=0.01,bits=1/2/3,tau=2,mean",
+        "tabq:eps=0.0002,tau=2,mean,rot,step,ans,zstd=prefill"};
+    private final List<CodecTables> stageTables = new ArrayList<>();
+
     private List<byte[]> seeds(Random random) {
         List<byte[]> seeds = new ArrayList<>();
+        stageTables.clear();
+        for (String t : STAGE_TEMPLATES) {
+            CodecSpec template = CodecSpec.parse(t);
+            float[] calib = FrameCodecTest.gaussian(new Random(t.hashCode()), 64 * STAGE_DIM);
+            CodecTables tables = CodecTables.calibrate(template, 2, calib, 64, STAGE_DIM);
+            stageTables.add(tables);
+            CodecSpec spec = template.withTables(tables.hash());
+            for (Phase phase : Phase.values()) {
+                int tokens = phase == Phase.PREFILL ? 2 + random.nextInt(3) : 1;
+                float[] x = FrameCodecTest.gaussian(random, tokens * STAGE_DIM);
+                OutlierChannels ch = spec.sessionChannels() ? OutlierChannels.select(x, tokens, STAGE_DIM, spec.tau()) : null;
+                seeds.add(frames.encode(new FrameHeader(random.nextLong(), random.nextInt(1000), phase, 2, random.nextInt(100),
+                        tokens, STAGE_DIM, spec), x, ch, ch != null, tables));
+            }
+        }
         String[] specs = {"fp32", "fp16", "q8_0", "q8_0:rot,zstd", "uniform:bits=3", "uniform:bits=8,rot",
             "tabq:eps=0.001,tau=2", "tabq:eps=0.01,bits=1/2/5/7,tau=1.5,zstd", "tabq:eps=0.001,tau=2,rot=3,zstd", "tabq"};
         for (String s : specs) {
@@ -108,7 +136,9 @@ class FrameFuzzTest {
                 FrameCodecTest.fixCrc(frame);
             }
             try {
-                Frame f = frames.decode(frame, LIMITS, random.nextBoolean() ? stored : null);
+                // the session's tables: sometimes the frame's own, sometimes another session's, sometimes none
+                CodecTables tables = random.nextInt(4) == 0 ? null : tablesFor(frame, random);
+                Frame f = frames.decode(frame, LIMITS, random.nextBoolean() ? stored : null, tables);
                 FrameHeader h = f.header();
                 assertEquals((long) h.tokens() * h.dim(), f.hidden().length);
                 for (float v : f.hidden()) {
@@ -127,6 +157,42 @@ class FrameFuzzTest {
             assertTrue(accepted < MUTATIONS_PER_MODE / 100, "the checksum should catch almost every mutation, accepted " + accepted);
         }
         assertTrue(rejected > MUTATIONS_PER_MODE / 2, "most mutations must be rejected, got " + rejected);
+    }
+
+    /** The tables a frame names when it names calibrated ones (else a random one of them). */
+    private CodecTables tablesFor(byte[] frame, Random random) {
+        CodecTables own = ownTables(frame);
+        if (stageTables.isEmpty()) {
+            return null;
+        }
+        return own != null && random.nextInt(8) != 0 ? own : stageTables.get(random.nextInt(stageTables.size()));
+    }
+
+    /** The tables whose hash a version-2 frame names, or null. */
+    private CodecTables ownTables(byte[] frame) {
+        for (CodecTables t : stageTables) {
+            if (frame.length > 80 && frame[4] == 2 && t.hash() == ByteBuffer.wrap(frame, 64, 8).order(ByteOrder.LITTLE_ENDIAN).getLong()) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void newStagesRoundTripThroughFrames() throws FrameException {
+        Random random = new Random(8);
+        List<byte[]> seeds = seeds(random);
+        int checked = 0;
+        for (byte[] b : seeds) {
+            if (b[4] != 2) {
+                continue;
+            }
+            Frame f = frames.decode(b, LIMITS, null, ownTables(b));
+            assertEquals(STAGE_DIM, f.header().dim());
+            assertTrue(f.header().codec().tablesHash() != 0);
+            checked++;
+        }
+        assertEquals(2 * STAGE_TEMPLATES.length, checked);
     }
 
     @Test
@@ -151,7 +217,7 @@ class FrameFuzzTest {
                 FrameCodecTest.fixCrc(frame);
             }
             try {
-                frames.decode(frame, LIMITS);
+                frames.decode(frame, LIMITS, null, tablesFor(frame, random));
             } catch (FrameException e) {
                 seen.add(e.reason());
             }

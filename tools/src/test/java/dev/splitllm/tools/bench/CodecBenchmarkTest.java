@@ -32,4 +32,20 @@ class CodecBenchmarkTest {
             assertTrue(Math.abs(a[t * 288 + 5]) >= 18f, "channel 5 is an outlier channel");
         }
     }
+
+    @Test
+    void calibratesTablesForTemplatesAndTimesTheStages() {
+        // a mean/ans template gets tables calibrated on other synthetic rows; rANS must beat packed codes
+        CodecBenchmark.Result packed = CodecBenchmark.run(CodecSpec.parse("tabq:eps=3e-4,bits=2/3/4/5/6/7/8,tau=6,rot"), 16, 288, 0.01);
+        CodecBenchmark.Result coded = CodecBenchmark.run(CodecSpec.parse("tabq:eps=3e-4,bits=2/3/4/5/6/7/8,tau=6,rot,ans"), 16, 288, 0.01);
+        assertTrue(coded.bitsPerElement() < packed.bitsPerElement(), coded.bitsPerElement() + " vs " + packed.bitsPerElement());
+        assertEquals(packed.relativeMse(), coded.relativeMse(), 0.0, "rANS is lossless over the codes");
+        assertEquals(0L, coded.spec().tablesHash(), "results name the template, not one run's tables");
+        java.util.List<CodecBenchmark.StageResult> stages = CodecBenchmark.runStages(288, 0.01);
+        assertEquals(2, stages.size());
+        for (CodecBenchmark.StageResult r : stages) {
+            assertTrue(r.roundTripGBps() > 0 && r.roundTripGBps() < Math.min(r.forwardGBps(), r.inverseGBps()), r.line());
+        }
+        assertTrue(stages.get(0).stage().contains("block 32"));
+    }
 }

@@ -116,6 +116,18 @@ public final class DjlTokenizer implements Tokenizer, AutoCloseable {
         return out;
     }
 
+    /**
+     * Hugging Face's tokenizer always matches added (special) tokens written in the text, so only
+     * {@code parseSpecial = true} can be honoured.
+     */
+    @Override
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
+        if (!parseSpecial) {
+            throw new UnsupportedOperationException("the Hugging Face tokenizer always parses special tokens in text");
+        }
+        return encode(text, addBos);
+    }
+
     /** DJL's own decoding of a whole sequence. */
     public String decodeWithDjl(int[] ids, boolean skipSpecial) {
         long[] l = new long[ids.length];

@@ -28,6 +28,10 @@ public final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
+    // Integer kernels: 16 or 32 bytes widen to shorts; products of two codes fit a short.
+    private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Short> S512 = ShortVector.SPECIES_512;
 
     /** True when the quantized kernels use 512-bit vectors. */
     private final boolean wide;
@@ -210,6 +214,112 @@ public final class VectorKernels implements Kernels {
             xsum = x0.add(x1).add(x2.add(x3)).fma(dv, xsum);
         }
         return total.sub(xsum.mul(8f)).reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---- integer kernels against Q8 activations ------------------------------------------------
+    // Weight codes and activation codes widen from bytes to shorts and multiply there (|product|
+    // <= 127 * 127, and a sum of two such products still fits a short). Adjacent short pairs are
+    // then summed into ints without a cross-lane shuffle (the pair read as one int: low half
+    // sign-extended plus high half shifted down, which is what x86's pmaddwd does in one
+    // instruction), converted to float and scaled once per block: dw * dx. One block per
+    // iteration, for the same inlining reason as the float kernels above.
+
+    /**
+     * False unless {@code -Dsplitllm.q8activations=true}: on JDK 17 the Vector API has no
+     * byte dot-product instruction (no pmaddubsw / vpdpbusd), and the widen-multiply-pair-sum
+     * sequence measured slower than widening the weights straight to floats (docs/BENCHMARKS.md,
+     * KernelBenchmark). The integer kernels stay correct and tested.
+     */
+    @Override
+    public boolean prefersQ8Activations() {
+        return "true".equals(System.getProperty("splitllm.q8activations"));
+    }
+
+    @Override
+    public float dotQ8_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        return wide ? dotQ8_0Q8x512(w, wOff, q, qOff, d, dOff, n) : dotQ8_0Q8x256(w, wOff, q, qOff, d, dOff, n);
+    }
+
+    private static float dotQ8_0Q8x512(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        FloatVector total = FloatVector.zero(F512);
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            float s = Fp16Scales.at(w, wOff) * d[dOff + (block >> 5)];
+            ShortVector a = (ShortVector) ByteVector.fromArray(B256, w, wOff + 2).convertShape(VectorOperators.B2S, S512, 0);
+            ShortVector b = (ShortVector) ByteVector.fromArray(B256, q, qOff + block).convertShape(VectorOperators.B2S, S512, 0);
+            ShortVector pp = a.mul(b);
+            IntVector pv = pp.reinterpretAsInts();
+            IntVector i = pv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pv.lanewise(VectorOperators.ASHR, 16));
+            total = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F512, s), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float dotQ8_0Q8x256(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        FloatVector total = FloatVector.zero(F256);
+        for (int block = 0; block < n; block += 32, wOff += 34) {
+            float s = Fp16Scales.at(w, wOff) * d[dOff + (block >> 5)];
+            int x = qOff + block;
+            ShortVector a0 = (ShortVector) ByteVector.fromArray(B128, w, wOff + 2).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector a1 = (ShortVector) ByteVector.fromArray(B128, w, wOff + 18).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector b0 = (ShortVector) ByteVector.fromArray(B128, q, x).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector b1 = (ShortVector) ByteVector.fromArray(B128, q, x + 16).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector pp = a0.mul(b0).add(a1.mul(b1));
+            IntVector pv = pp.reinterpretAsInts();
+            IntVector i = pv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pv.lanewise(VectorOperators.ASHR, 16));
+            total = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256, s), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_0 against Q8 (both widths): the 16 packed bytes give the low nibbles (elements 0..15)
+     * and the high nibbles (16..31), each less 8 in bytes, then widen to 16 shorts.
+     */
+    @Override
+    public float dotQ4_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n) {
+        FloatVector total = FloatVector.zero(F256);
+        for (int block = 0; block < n; block += 32, wOff += 18) {
+            float s = Fp16Scales.at(w, wOff) * d[dOff + (block >> 5)];
+            int x = qOff + block;
+            ByteVector wb = ByteVector.fromArray(B128, w, wOff + 2);
+            ShortVector lo = (ShortVector) wb.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector hi = (ShortVector) wb.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector b0 = (ShortVector) ByteVector.fromArray(B128, q, x).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector b1 = (ShortVector) ByteVector.fromArray(B128, q, x + 16).convertShape(VectorOperators.B2S, S256, 0);
+            ShortVector pp = lo.mul(b0).add(hi.mul(b1));
+            IntVector pv = pp.reinterpretAsInts();
+            IntVector i = pv.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(pv.lanewise(VectorOperators.ASHR, 16));
+            total = ((FloatVector) i.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F256, s), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    public void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff,
+                        int stride) {
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+        int i = 0;
+        int upper = n - n % LANES;
+        for (; i < upper; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+            s0 = FloatVector.fromArray(F, a, a0 + i).fma(xv, s0);
+            s1 = FloatVector.fromArray(F, a, a1 + i).fma(xv, s1);
+            s2 = FloatVector.fromArray(F, a, a2 + i).fma(xv, s2);
+            s3 = FloatVector.fromArray(F, a, a3 + i).fma(xv, s3);
+        }
+        float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
+        float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float xi = x[xOff + i];
+            r0 += a[a0 + i] * xi;
+            r1 += a[a1 + i] * xi;
+            r2 += a[a2 + i] * xi;
+            r3 += a[a3 + i] * xi;
+        }
+        out[outOff] = r0;
+        out[outOff + stride] = r1;
+        out[outOff + 2 * stride] = r2;
+        out[outOff + 3 * stride] = r3;
     }
 
     @Override

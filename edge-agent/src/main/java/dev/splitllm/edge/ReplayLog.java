@@ -1,0 +1,68 @@
+package dev.splitllm.edge;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the edge keeps so that a lost or drained replica costs one replay, not the session: every
+ * frame it sent, in step order (the prefill, then one decode frame per token; the last entry is
+ * the step in flight). The frames are the compressed bytes as sent, so the log costs what the
+ * uplink cost: about one decode frame per token (fp32 at d=288: 1,152 payload bytes plus the
+ * header; the default TAB-Q codec: about 350 bytes), never more than the session's maxSeqLen
+ * positions, because the stepper never runs past them.
+ */
+final class ReplayLog {
+    private final int maxPositions;
+    private final List<byte[]> frames = new ArrayList<>();
+    private long bytes;
+    private int positions;
+
+    ReplayLog(int maxPositions) {
+        this.maxPositions = maxPositions;
+    }
+
+    /** Records the frame of {@code step} (holding {@code tokens} positions) once; a resend of it adds nothing. */
+    void add(long step, byte[] frame, int tokens) {
+        if (step < frames.size()) return; // a resend of a logged step
+        if (step != frames.size()) throw new IllegalStateException("step " + step + " after " + frames.size() + " logged steps");
+        if (positions + tokens > maxPositions) {
+            throw new IllegalStateException("the replay log would hold " + (positions + tokens) + " positions; the session has "
+                    + maxPositions);
+        }
+        frames.add(frame);
+        bytes += frame.length;
+        positions += tokens;
+    }
+
+    int frames() {
+        return frames.size();
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    int positions() {
+        return positions;
+    }
+
+    /** The replay body after the head: per frame, a 4-byte big-endian length and the frame. */
+    byte[] body(byte[] head) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, 4 + head.length + bytes + 4L * frames.size()));
+        writeInt(out, head.length);
+        out.write(head, 0, head.length);
+        for (byte[] f : frames) {
+            writeInt(out, f.length);
+            out.write(f, 0, f.length);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeInt(ByteArrayOutputStream out, int v) {
+        out.write(v >>> 24);
+        out.write(v >>> 16);
+        out.write(v >>> 8);
+        out.write(v);
+    }
+}

@@ -1,0 +1,19 @@
+package dev.splitllm.quantization.protocol;
+
+/**
+ * Response of {@code POST /v1/sessions/{id}/replay}: the session lives on this replica now, its
+ * KV cache rebuilt by one batched forward over every replayed position, and the token of the last
+ * replayed step (the one in flight when the link dropped) sampled as before.
+ *
+ * @param sessionId  unchanged
+ * @param epoch      the session's new epoch (the request's plus one)
+ * @param step       the last replayed step: {@code token} answers it
+ * @param token      the token sampled after that step, as the lost replica would have
+ * @param positions  positions rebuilt (the session's position now)
+ * @param frames     frames replayed
+ * @param bytes      frame bytes replayed
+ * @param cloudMs    time the replica spent: decoding the frames, the batched forward, sampling
+ */
+public record SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames,
+                              long bytes, double cloudMs) {
+}
