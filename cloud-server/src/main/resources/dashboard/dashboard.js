@@ -3,7 +3,8 @@
 "use strict";
 (function () {
   const POLL_MS = 1000;
-  const COLORS = { edge: "#9aa5b8", server: "#f0a04b", cloud: "#3b6fd8" };
+  // Same colours as the legend's swatches in dashboard.css.
+  const COLORS = { edge: "#2e9e6a", encode: "#8a5cc2", network: "#9aa5b8", server: "#f0a04b", cloud: "#3b6fd8", gap: "#d5d9e1" };
   let token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
   let selected = null;
   let timer = null;
@@ -88,7 +89,9 @@
     const cv = $("timeline");
     const g = cv.getContext("2d");
     g.clearRect(0, 0, cv.width, cv.height);
-    $("chart-title").textContent = session ? "session " + session.id + ", last " + session.timeline.length + " steps" : "(no session)";
+    const timed = session ? session.timeline.filter((e) => e.edgeMs !== null && e.edgeMs !== undefined).length : 0;
+    $("chart-title").textContent = session ? "session " + session.id + ", last " + session.timeline.length + " steps, "
+      + timed + " with the edge's timings" : "(no session)";
     const steps = session ? session.timeline.filter((e) => e.phase === "decode") : [];
     const left = 48, bottom = cv.height - 24, top = 10, width = cv.width - left - 10;
     g.strokeStyle = "#c4cad6";
@@ -98,21 +101,32 @@
       g.fillText("no decode steps yet", left + 10, top + 20);
       return;
     }
-    const total = (e) => (e.edgeAndLinkMs || 0) + e.serverOtherMs + e.cloudMs;
+    // Bottom to top: the cloud's parts, then the link and the edge's parts as the edge reported them, or the one
+    // gap (edge + encode + network) the server sees when the edge sent no timing for the step.
+    const parts = (e) => {
+      const p = [["cloud", e.cloudMs], ["server", e.serverOtherMs]];
+      if (e.edgeMs !== null && e.edgeMs !== undefined) p.push(["network", e.networkMs], ["encode", e.encodeMs], ["edge", e.edgeMs]);
+      else p.push(["gap", e.edgeAndLinkMs || 0]);
+      return p;
+    };
+    const total = (e) => parts(e).reduce((a, [, v]) => a + v, 0);
     const max = Math.max(1, ...steps.map(total));
     const scale = (bottom - top) / max;
     for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4, y = bottom - v * scale;
+      const v = (max * i) / 4, y = Math.round(bottom - v * scale) + 0.5;
       g.beginPath(); g.moveTo(left, y); g.lineTo(left + width, y); g.stroke();
       g.fillText(v.toFixed(1) + " ms", 2, y + 4);
     }
     const w = width / steps.length;
     steps.forEach((e, i) => {
+      // Whole pixels, so every part keeps its exact colour; a nonzero part is at least one pixel high.
+      const x = Math.floor(left + i * w), bw = Math.max(1, Math.floor(left + (i + 1) * w) - x - 1);
       let y = bottom;
-      for (const [key, v] of [["cloud", e.cloudMs], ["server", e.serverOtherMs], ["edge", e.edgeAndLinkMs || 0]]) {
-        const h = v * scale;
+      for (const [key, v] of parts(e)) {
+        if (!(v > 0)) continue;
+        const h = Math.max(1, Math.round(v * scale));
         g.fillStyle = COLORS[key];
-        g.fillRect(left + i * w, y - h, Math.max(1, w - 1), h);
+        g.fillRect(x, y - h, bw, h);
         y -= h;
       }
     });

@@ -76,8 +76,22 @@ public final class CloudServer implements AutoCloseable {
     /** The TLS factory when serving HTTPS (kept for reloads), else null. */
     private SslContextFactory.Server tls;
     private Dashboard dashboard; // #20: the live /dashboard (created in start)
+    /** #17: batches the back segments' steps across sessions; null when serving unbatched. */
+    private final StepScheduler scheduler;
+    /** {@link #CloudServer(ServerConfig, ModelHost, int)} with this budget runs every step on its own socket thread. */
+    public static final int UNBATCHED = 0;
 
+    /** A server that batches steps across sessions (continuous batching, the default token budget). */
     public CloudServer(ServerConfig config, ModelHost host) {
+        this(config, host, StepScheduler.DEFAULT_TOKEN_BUDGET);
+    }
+
+    /**
+     * @param tokenBudget rows per batched tick (at least 8), or {@link #UNBATCHED}: each session's
+     *                    step then runs alone on the thread its frame arrived on
+     */
+    public CloudServer(ServerConfig config, ModelHost host, int tokenBudget) {
+        this.scheduler = tokenBudget == UNBATCHED ? null : new StepScheduler(config.maxSessions(), tokenBudget);
         this.config = config;
         this.host = host;
         this.auth = new Auth(config.tokens(), config.metricsToken());
@@ -193,8 +207,7 @@ public final class CloudServer implements AutoCloseable {
                     }
                 });
                 ws.onBinaryMessage(this::onFrame);
-                ws.onMessage(ctx -> refuse(ctx, new ErrorMessage("bad_frame",
-                        "text messages are not accepted on the stream; send binary frames", -1, false)));
+                ws.onMessage(this::onText); // #20: the edge's optional timing messages; anything else is refused
                 ws.onClose(ctx -> forget(ctx));
                 ws.onError(ctx -> forget(ctx));
             });
@@ -498,7 +511,7 @@ public final class CloudServer implements AutoCloseable {
         long t0 = System.nanoTime();
         CloudSession.Outcome out;
         try {
-            out = s.handle(bytes, frameLimits);
+            out = s.handle(bytes, frameLimits, scheduler);
         } catch (RuntimeException e) {
             LOG.error("session {} failed on a frame", s.id, e);
             out = CloudSession.Outcome.error("internal", "internal error: " + e.getClass().getSimpleName(), -1, false);
@@ -516,6 +529,23 @@ public final class CloudServer implements AutoCloseable {
         send(ctx, out.answer());
         dashboard.onStep(s, out, bytes.length, System.nanoTime() - t0); // #20: per-session timeline
         metrics.tokensOut.increment();
+    }
+
+    /**
+     * A text message up the stream: the edge's optional timing of a step it got the token of
+     * (docs/PROTOCOL.md), recorded for the dashboard. Anything else, or a timing that fails the
+     * checks, is refused with {@code bad_timing} and counts as a strike like a refused frame (a
+     * socket that sends only junk, text or binary, is closed); the session is never touched.
+     */
+    private void onText(io.javalin.websocket.WsMessageContext ctx) {
+        CloudSession s = ctx.attribute(SESSION_ATTR);
+        if (s == null || s.closed()) {
+            send(ctx, new ErrorMessage("closed", "session is closed", -1, true));
+            ctx.closeSession(1008, "session closed");
+            return;
+        }
+        ErrorMessage refused = dashboard.onText(s, ctx.message());
+        if (refused != null) refuse(ctx, refused);
     }
 
     /** Answers a refused frame; a socket that sends nothing but refused frames is closed. */
@@ -599,6 +629,11 @@ public final class CloudServer implements AutoCloseable {
         }
     }
 
+    /** #17: ticks run, rows they carried, most sessions in one tick; null when unbatched. */
+    long[] batchingStats() {
+        return scheduler == null ? null : scheduler.stats();
+    }
+
     /** The Prometheus text exposition that {@code GET /metrics} serves, for tests and the demo. */
     public String metricsText() {
         return metrics.render();
@@ -608,6 +643,7 @@ public final class CloudServer implements AutoCloseable {
     public void close() {
         sweeper.shutdownNow();
         registry.closeAll();
+        if (scheduler != null) scheduler.close();
         if (app != null) {
             app.stop();
         }

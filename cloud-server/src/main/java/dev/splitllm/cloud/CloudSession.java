@@ -129,6 +129,15 @@ final class CloudSession {
 
     /** Decodes and validates a frame against this session and, if it is the next step, runs it. */
     Outcome handle(byte[] bytes, FrameLimits limits) {
+        return handle(bytes, limits, null);
+    }
+
+    /**
+     * As {@link #handle(byte[], FrameLimits)}; with a scheduler the forward runs in its batched
+     * ticks (when the segment can join them), everything else (checks, sampling, commit, rollback)
+     * stays here, under the session's lock.
+     */
+    Outcome handle(byte[] bytes, FrameLimits limits, StepScheduler scheduler) {
         lock.lock();
         try {
             if (closed) {
@@ -165,8 +174,7 @@ final class CloudSession {
             long samplerState = sampler.state();
             int token;
             try {
-                segment.forward(hidden, h.tokens());
-                token = sampler.sample(segment.lastLogits(hidden, h.tokens()));
+                token = sampler.sample(forward(scheduler, hidden, h.tokens()));
             } catch (RuntimeException | Error e) {
                 // Roll back so the same step can be sent again: nothing of it stays in the state
                 // (the frame's channel set was never accepted).
@@ -183,6 +191,15 @@ final class CloudSession {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Runs the back blocks over T rows and returns the last row's logits, batched when a scheduler takes the segment. */
+    private float[] forward(StepScheduler scheduler, float[] hidden, int tokens) {
+        if (scheduler != null && StepScheduler.accepts(segment)) {
+            return scheduler.forward(segment, hidden, tokens);
+        }
+        segment.forward(hidden, tokens);
+        return segment.lastLogits(hidden, tokens);
     }
 
     /** Why {@code h} cannot be the next step at {@code position}, or null. */

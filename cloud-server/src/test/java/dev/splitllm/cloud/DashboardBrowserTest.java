@@ -31,10 +31,17 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The dashboard in a real headless Chromium (Debian's {@code chromium}), driven over the DevTools
  * protocol: while a split session runs, the page loads with no console error or exception, shows
- * the session's row and draws its timeline; a screenshot goes to target/dashboard.png.
+ * the session's row and draws its timeline: edge, encode, network and cloud per token for the
+ * steps the edge sent timing messages for, one edge-and-link gap for the first steps it did not (as
+ * an older edge); a screenshot goes to target/dashboard.png.
  */
 class DashboardBrowserTest {
     private static final Pattern DEVTOOLS = Pattern.compile("DevTools listening on (ws://\\S+)");
+    /** The live edge sends timing messages from this step on; the steps before it chart as one gap. */
+    private static final long TIMINGS_FROM = 8;
+    /** The chart's colours (dashboard.js), by series. */
+    private static final Map<String, String> SERIES = Map.of("edge", "2e9e6a", "encode", "8a5cc2", "network", "9aa5b8",
+            "cloud", "3b6fd8", "gap", "d5d9e1");
 
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -45,7 +52,7 @@ class DashboardBrowserTest {
         Path profile = Files.createTempDirectory("splitllm-chromium");
         Process browser = null;
         try (ServerFixture fx = new ServerFixture(ServerConfig.defaults(Set.of(ServerFixture.TOKEN)));
-             LiveSession live = new LiveSession(fx, 3, "tabq:eps=1e-3,bits=2/3/4/6/8", 25)) {
+             LiveSession live = new LiveSession(fx, 3, "tabq:eps=1e-3,bits=2/3/4/6/8", 25, TIMINGS_FROM)) {
             live.awaitTokens(5, 60_000);
             browser = new ProcessBuilder(chromium.get().toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--no-first-run", "--no-default-browser-check", "--remote-debugging-address=127.0.0.1",
@@ -82,11 +89,26 @@ class DashboardBrowserTest {
                 assertTrue(row.contains("edge [0,3) | cloud [3,6)") && row.contains("tabq") && row.contains("f32"), row);
                 assertTrue(state.path("status").asText().startsWith("live"), state.toString());
                 assertTrue(state.path("title").asText().contains("session " + live.id.substring(0, 8)), state.toString());
-                String drawn = evaluate(cdp, "(() => { const c = document.getElementById('timeline');"
-                        + " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let blue = 0;"
-                        + " for (let i = 0; i < d.length; i += 4) if (d[i] === 0x3b && d[i+1] === 0x6f && d[i+2] === 0xd8) blue++;"
-                        + " return String(blue); })()");
-                assertTrue(Integer.parseInt(drawn) > 100, "cloud-ms bars drawn on the timeline: " + drawn + " pixels");
+                // Pixels of each series' exact colour on the canvas (bars are drawn on whole pixels).
+                StringBuilder counts = new StringBuilder("(() => { const c = document.getElementById('timeline');"
+                        + " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; const n = {};"
+                        + " const want = {");
+                SERIES.forEach((name, hex) -> counts.append('\'').append(hex).append("':'").append(name).append("',"));
+                counts.append("}; for (let i = 0; i < d.length; i += 4) { const h = [d[i], d[i+1], d[i+2]]"
+                        + ".map(v => v.toString(16).padStart(2, '0')).join(''); if (want[h]) n[want[h]] = (n[want[h]] || 0) + 1; }"
+                        + " return JSON.stringify(n); })()");
+                JsonNode pixels = ServerFixture.JSON.readTree(evaluate(cdp, counts.toString()));
+                for (String series : List.of("edge", "encode", "network", "cloud")) {
+                    int min = series.equals("encode") ? 20 : 100; // encoding is ~1 % of a step: one pixel high per bar
+                    assertTrue(pixels.path(series).asInt() > min, series + " bars drawn on the timeline: " + pixels);
+                }
+                assertTrue(pixels.path("gap").asInt() > 20, "steps without a timing message show the one gap: " + pixels);
+                String legend = evaluate(cdp, "document.querySelector('.legend').innerText");
+                for (String item : List.of("edge: embedding and blocks", "edge: encode", "network, both directions",
+                        "cloud: blocks, head and sampling", "edge sent no timing")) {
+                    assertTrue(legend.contains(item), "legend names '" + item + "': " + legend);
+                }
+                assertTrue(state.path("title").asText().contains("with the edge's timings"), state.toString());
 
                 JsonNode shot = cdp.call("Page.captureScreenshot", ServerFixture.JSON.createObjectNode().put("format", "png"));
                 Path png = Path.of("target", "dashboard.png");

@@ -19,6 +19,14 @@ final class LiveSession implements AutoCloseable {
     volatile Throwable failure;
 
     LiveSession(ServerFixture fx, int split, String codec, long pauseMs) throws Exception {
+        this(fx, split, codec, pauseMs, -1);
+    }
+
+    /**
+     * @param timingsFrom from this step on, the edge sends a timing message after each token, as
+     *                    the edge SDK does (-1: never, as an older edge)
+     */
+    LiveSession(ServerFixture fx, int split, String codec, long pauseMs, long timingsFrom) throws Exception {
         this.fx = fx;
         ServerFixture.Reply created = fx.call("POST", "/v1/sessions", ServerFixture.TOKEN, "{\"splitLayer\":" + split
                 + ",\"codec\":\"" + codec + "\",\"cloudWeights\":\"f32\",\"maxSeqLen\":" + MAX_SEQ_LEN
@@ -33,10 +41,19 @@ final class LiveSession implements AutoCloseable {
                 int[] input = ServerFixture.tokenizer().encode("Once upon a time", true);
                 int position = 0;
                 while (!stop && position + input.length <= MAX_SEQ_LEN) {
-                    ws.send(edge.next(input));
+                    byte[] frame = edge.next(input);
+                    long sent = System.nanoTime();
+                    ws.send(frame);
                     position += input.length;
                     JsonNode m = ServerFixture.JSON.readTree(ws.next());
+                    double roundTripMs = (System.nanoTime() - sent) / 1e6;
                     if (!"token".equals(m.path("type").asText())) throw new AssertionError("step " + tokens.get() + ": " + m);
+                    long step = m.path("step").asLong();
+                    if (timingsFrom >= 0 && step >= timingsFrom) {
+                        ws.ws.send(ServerFixture.JSON.createObjectNode().put("type", "timing").put("step", step)
+                                .put("edgeMs", edge.lastEdgeMs).put("encodeMs", edge.lastEncodeMs).put("roundTripMs", roundTripMs)
+                                .toString());
+                    }
                     tokens.incrementAndGet();
                     input = new int[] {m.path("token").asInt()};
                     Thread.sleep(pauseMs);

@@ -18,6 +18,9 @@ final class RawEdge implements AutoCloseable {
     final long tag;
     final int split;
     private long step;
+    /** What the last {@link #next} cost: the front blocks, and the encoding (ms). */
+    double lastEdgeMs;
+    double lastEncodeMs;
 
     RawEdge(ServerFixture fx, int split, int maxSeqLen, CodecSpec spec, long tag) {
         this.front = fx.front(split, maxSeqLen);
@@ -36,11 +39,16 @@ final class RawEdge implements AutoCloseable {
     /** Runs the front blocks on {@code input} and encodes the next step's frame. */
     byte[] next(int[] input) {
         int start = front.position();
+        long t0 = System.nanoTime();
         float[] h = hidden(input);
+        long t1 = System.nanoTime();
         FrameHeader header = new FrameHeader(tag, step, step == 0 ? Phase.PREFILL : Phase.DECODE, split, start, input.length,
                 ServerFixture.config().dim(), codec.spec());
         step++;
-        return codec.encodeFrame(header, h);
+        byte[] frame = codec.encodeFrame(header, h);
+        lastEdgeMs = (t1 - t0) / 1e6;
+        lastEncodeMs = (System.nanoTime() - t1) / 1e6;
+        return frame;
     }
 
     /**

@@ -66,6 +66,12 @@ final class RawWebSocket implements AutoCloseable {
         out.flush();
     }
 
+    /** Sends one masked text message (opcode 1) as a single frame. */
+    void sendText(String text) throws IOException {
+        out.write(frame(0x81, text.getBytes(StandardCharsets.UTF_8)));
+        out.flush();
+    }
+
     static byte[] frameHeaderOnly(int opcodeAndFin, long length) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         b.write(opcodeAndFin);

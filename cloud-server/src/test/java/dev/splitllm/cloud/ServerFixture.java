@@ -56,10 +56,15 @@ final class ServerFixture implements AutoCloseable {
 
     /** With {@code backendFactory} null, the cloud runs on the Java engine. */
     ServerFixture(ServerConfig config, Function<ModelWeights, Backend> backendFactory) {
+        this(config, backendFactory, StepScheduler.DEFAULT_TOKEN_BUDGET);
+    }
+
+    /** @param tokenBudget rows per batched tick, or {@link CloudServer#UNBATCHED} */
+    ServerFixture(ServerConfig config, Function<ModelWeights, Backend> backendFactory, int tokenBudget) {
         host = backendFactory == null
                 ? new ModelHost(model(), tokenizer(), KernelProvider.best(), team, Set.of(WeightFormat.F32), null)
                 : new ModelHost(model(), tokenizer(), backendFactory, Set.of(WeightFormat.F32), null);
-        server = new CloudServer(config, host).start();
+        server = new CloudServer(config, host, tokenBudget).start();
     }
 
     /** The whole stories15M, loaded once per test JVM (fetched first if the cache lacks it). */

@@ -1,11 +1,13 @@
 package dev.splitllm.edge;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.splitllm.quantization.protocol.ErrorMessage;
 import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
 import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
+import dev.splitllm.quantization.protocol.TimingMessage;
 import dev.splitllm.quantization.protocol.TokenMessage;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -32,6 +34,8 @@ import okhttp3.Response;
 final class EdgeLink implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json");
     private static final MediaType BINARY = MediaType.get("application/octet-stream");
+    /** The server's refusal of a timing message; the step it concerns is unharmed. */
+    static final String BAD_TIMING = "bad_timing";
     /** The server's "session moved" close code (a draining replica); mirrors CloudServer.CLOSE_MOVED. */
     static final int CLOSE_MOVED = 4302;
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -50,6 +54,9 @@ final class EdgeLink implements AutoCloseable {
     private volatile StreamConnection connection;
     private volatile boolean cancelled;
     private boolean closed;
+    /** Timing messages sent, and whether the server turned them down as an older server does. */
+    private int timingsSent;
+    private boolean timingsRefused;
 
     /** The token of one step and the reconnects it took. */
     record Answer(TokenMessage token, int reconnects) {
@@ -213,6 +220,31 @@ final class EdgeLink implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends the edge's timing of {@code step}, whose token has just arrived, up the live socket
+     * (docs/PROTOCOL.md, "Timing"): fire and forget, no answer awaited. Best effort: with no live
+     * socket, or once a server has shown it does not take them, nothing is sent.
+     *
+     * @return true when the message was queued
+     */
+    boolean sendTiming(long step, double edgeMs, double encodeMs, double roundTripMs) {
+        StreamConnection c = connection;
+        if (c == null || timingsRefused || cancelled) return false;
+        TimingMessage m = new TimingMessage(step, bound(edgeMs), bound(encodeMs), bound(roundTripMs));
+        // Written by hand, as ProtocolJson does: no record binding on Android.
+        String text = JsonNodeFactory.instance.objectNode().put("type", m.type()).put("step", m.step())
+                .put("edgeMs", m.edgeMs()).put("encodeMs", m.encodeMs()).put("roundTripMs", m.roundTripMs()).toString();
+        if (!c.sendText(text)) return false;
+        timingsSent++;
+        return true;
+    }
+
+    /** Microseconds are enough, and the server refuses anything out of [0, MAX_MS). */
+    private static double bound(double ms) {
+        if (!(ms >= 0)) return 0; // NaN or negative: a clock oddity, not worth a refusal
+        return Math.min(Math.round(ms * 1000) / 1000.0, TimingMessage.MAX_MS - 1);
+    }
+
     private TokenMessage awaitAnswer(StreamConnection c, long step, long totalDeadline) throws InterruptedException {
         long deadline = Math.min(totalDeadline, System.nanoTime() + options.stepTimeout().toNanos());
         while (true) {
@@ -258,6 +290,14 @@ final class EdgeLink implements AutoCloseable {
             }
             if (ErrorMessage.TYPE.equals(type)) {
                 ErrorMessage err = ProtocolJson.error(node);
+                if (BAD_TIMING.equals(err.code())) {
+                    continue; // a refused timing message: the dashboard misses one step, the session goes on
+                }
+                if (timingsSent > 0 && !timingsRefused && "bad_frame".equals(err.code()) && err.step() < 0
+                        && err.message() != null && err.message().startsWith("text messages are not accepted")) {
+                    timingsRefused = true; // a server from before timing messages: stop sending them
+                    continue;
+                }
                 if (replayable() && "closed".equals(err.code())) {
                     throw new SessionGone("the replica closed session " + created.sessionId() + ": " + err.message());
                 }

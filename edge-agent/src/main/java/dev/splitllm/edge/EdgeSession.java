@@ -81,10 +81,16 @@ public final class EdgeSession implements AutoCloseable {
 
     /**
      * Generates up to {@code maxTokens} tokens after {@code prompt}, calling {@code listener} for
-     * each as it arrives. Stops at EOS, at maxTokens, when the context is full, or at
-     * {@link #cancel} (stop reason {@value #CANCELLED}; the step in flight is abandoned).
+     * each as it arrives. Stops at the model's end of sequence (EOS, or BOS for llama2.c models), at
+     * maxTokens, when the context is full, or at {@link #cancel} (stop reason {@value #CANCELLED};
+     * the step in flight is abandoned).
      */
     public GenerationResult generate(String prompt, int maxTokens, TokenListener listener) {
+        return generate(prompt, maxTokens, false, listener);
+    }
+
+    /** As {@link #generate(String, int, TokenListener)}; {@code ignoreEndOfSequence} runs on past EOS/BOS (like generate --ignore-eos). */
+    public GenerationResult generate(String prompt, int maxTokens, boolean ignoreEndOfSequence, TokenListener listener) {
         if (closed) throw new IllegalStateException("session is closed");
         if (used) throw new IllegalStateException("a session runs one generation; open another for a new prompt");
         if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
@@ -121,6 +127,8 @@ public final class EdgeSession implements AutoCloseable {
             long received = System.nanoTime();
             StepStats stats = new StepStats(step.step(), step.tokens(), step.edgeMs(), step.encodeMs(), step.frame().length,
                     (received - sent) / 1e6, answer.token().cloudMs(), answer.reconnects());
+            // The edge's own figures for the server's dashboard: queued, never awaited (docs/PROTOCOL.md, "Timing").
+            link.sendTiming(stats.step(), stats.edgeMs(), stats.encodeMs(), stats.networkCloudMs());
             steps.add(stats);
             int token = answer.token().token();
             generated[count++] = token;
@@ -128,7 +136,7 @@ public final class EdgeSession implements AutoCloseable {
             story.append(piece);
             listener.onToken(token, piece, stats);
             // A cancel from the listener (or meanwhile from another thread) ends the loop here.
-            stop = link.cancelled() ? CANCELLED : stepper.stopReason(token, count, maxTokens);
+            stop = link.cancelled() ? CANCELLED : stepper.stopReason(token, count, maxTokens, ignoreEndOfSequence);
         }
         story.append(text.flush());
         return new GenerationResult(promptIds, Arrays.copyOf(generated, count), story.toString(), List.copyOf(steps),

@@ -93,10 +93,11 @@ final class EdgeStepper implements AutoCloseable {
     /**
      * The edge's stop rule after {@code token} arrived as the {@code generated}-th token: "eos"
      * (the model's end of sequence: EOS, or a generated BOS, which is how llama2.c models end a
-     * story, as run.c stops), "max_tokens", "context_full", or null to go on.
+     * story, as run.c stops; not when {@code ignoreEndOfSequence}), "max_tokens", "context_full",
+     * or null to go on.
      */
-    String stopReason(int token, int generated, int maxTokens) {
-        if (token == model.tokenizer().eos() || token == model.tokenizer().bos()) {
+    String stopReason(int token, int generated, int maxTokens, boolean ignoreEndOfSequence) {
+        if (!ignoreEndOfSequence && (token == model.tokenizer().eos() || token == model.tokenizer().bos())) {
             return "eos";
         }
         if (generated >= maxTokens) {

@@ -75,6 +75,11 @@ final class StreamConnection implements AutoCloseable {
         return socket.send(ByteString.of(frame));
     }
 
+    /** Queues a text message; false if the socket is already closing. */
+    boolean sendText(String text) {
+        return socket.send(text);
+    }
+
     /** The next event, or null after {@code millis}. */
     Event poll(long millis) throws InterruptedException {
         return events.poll(millis, TimeUnit.MILLISECONDS);

@@ -64,7 +64,7 @@ class EdgeStepperTest {
                 back.forward(f.hidden(), f.header().tokens());
                 cloudCodec.accept(f);
                 out[count++] = sampler.sample(back.lastLogits(f.hidden(), f.header().tokens()));
-                stop = stepper.stopReason(out[count - 1], count, n);
+                stop = stepper.stopReason(out[count - 1], count, n, false);
             }
         }
         return Arrays.copyOf(out, count);
@@ -144,14 +144,15 @@ class EdgeStepperTest {
                 stepper.prefill(prompt);
                 int eos = edge.tokenizer().eos();
                 int other = eos + 1;
-                assertEquals("eos", stepper.stopReason(eos, 1, 10));
-                assertEquals("eos", stepper.stopReason(edge.tokenizer().bos(), 1, 10), "a llama2.c story ends with BOS, as run.c stops");
-                assertEquals("max_tokens", stepper.stopReason(other, 10, 10));
-                assertNull(stepper.stopReason(other, 1, 10));
+                assertEquals("eos", stepper.stopReason(eos, 1, 10, false));
+                assertEquals("eos", stepper.stopReason(edge.tokenizer().bos(), 1, 10, false), "a llama2.c story ends with BOS, as run.c stops");
+                assertNull(stepper.stopReason(edge.tokenizer().bos(), 1, 10, true), "unless told to run on");
+                assertEquals("max_tokens", stepper.stopReason(other, 10, 10, false));
+                assertNull(stepper.stopReason(other, 1, 10, false));
                 stepper.decode(other);
-                assertNull(stepper.stopReason(other, 2, 10), "one more position is free");
+                assertNull(stepper.stopReason(other, 2, 10, false), "one more position is free");
                 stepper.decode(other);
-                assertEquals("context_full", stepper.stopReason(other, 3, 10));
+                assertEquals("context_full", stepper.stopReason(other, 3, 10, false));
                 assertThrows(IllegalStateException.class, () -> stepper.decode(other));
             }
         }

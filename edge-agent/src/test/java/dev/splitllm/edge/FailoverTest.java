@@ -118,7 +118,8 @@ class FailoverTest {
         try (TcpProxy proxy = new TcpProxy(a.server.port()); EdgeModel edge = a.edge(3);
              EdgeSession s = EdgeSession.open(edge, withServer(o, URI.create("http://127.0.0.1:" + proxy.port())))) {
             AtomicInteger n = new AtomicInteger();
-            GenerationResult r = s.generate("Once", 255, (id, text, st) -> {
+            // Past the end of the first story: the replay must cover ~256 positions.
+            GenerationResult r = s.generate("Once", 255, true, (id, text, st) -> {
                 int k = n.incrementAndGet();
                 if (k <= lostAt) steppedMs[0] += st.cloudMs();
                 if (k == lostAt) {

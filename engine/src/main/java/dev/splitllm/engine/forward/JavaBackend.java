@@ -38,6 +38,16 @@ public final class JavaBackend implements Backend {
         return "java/" + transformer.kernels().name();
     }
 
+    /** The state of a Java-engine segment (for {@link Transformer#forwardBatch}), or null for another backend's. */
+    public static SegmentState stateOf(Segment segment) {
+        return segment instanceof JavaSegment j ? j.state : null;
+    }
+
+    /** The transformer running a Java-engine segment, or null for another backend's. */
+    public static Transformer transformerOf(Segment segment) {
+        return segment instanceof JavaSegment j ? j.tf : null;
+    }
+
     /** A Java-engine stream. */
     static final class JavaSegment implements Segment {
         private final Transformer tf;

@@ -59,14 +59,19 @@ final class RopeTable {
 
     /** Fills cos and sin (T x headSize/2) for positions [start, start+T). */
     void fill(float[] cos, float[] sin, int start, int T) {
+        fill(cos, sin, 0, start, T);
+    }
+
+    /** As {@link #fill(float[], float[], int, int)}, writing table rows from {@code row} on (a batch of several states). */
+    void fill(float[] cos, float[] sin, int row, int start, int T) {
         int half = extrapolated.length;
         for (int t = 0; t < T; t++) {
-            int pos = start + t;
+            int pos = start + t, o = (row + t) * half;
             for (int j = 0; j < half; j++) {
                 double ext = pos * extrapolated[j];
                 double angle = ext * interpolation * (1 - keep[j]) + ext * keep[j];
-                cos[t * half + j] = (float) Math.cos(angle) * magnitude;
-                sin[t * half + j] = (float) Math.sin(angle) * magnitude;
+                cos[o + j] = (float) Math.cos(angle) * magnitude;
+                sin[o + j] = (float) Math.sin(angle) * magnitude;
             }
         }
     }

@@ -82,15 +82,20 @@ public final class SegmentState {
 
     /** Stores T rows of keys and values for positions [start, start+T) of block index li. */
     void store(int li, float[] k, float[] v, int start, int T) {
+        store(li, k, v, 0, start, T);
+    }
+
+    /** As {@link #store(int, float[], float[], int, int)}, reading k and v from row {@code src} on (a batch of several states). */
+    void store(int li, float[] k, float[] v, int src, int start, int T) {
         if (start + T <= rows) {
-            System.arraycopy(k, 0, keys[li], start * kvDim, T * kvDim);
-            System.arraycopy(v, 0, values[li], start * kvDim, T * kvDim);
+            System.arraycopy(k, src * kvDim, keys[li], start * kvDim, T * kvDim);
+            System.arraycopy(v, src * kvDim, values[li], start * kvDim, T * kvDim);
             return;
         }
         for (int t = 0; t < T; t++) {
             int row = (start + t) % rows;
-            System.arraycopy(k, t * kvDim, keys[li], row * kvDim, kvDim);
-            System.arraycopy(v, t * kvDim, values[li], row * kvDim, kvDim);
+            System.arraycopy(k, (src + t) * kvDim, keys[li], row * kvDim, kvDim);
+            System.arraycopy(v, (src + t) * kvDim, values[li], row * kvDim, kvDim);
         }
     }
 

@@ -220,6 +220,214 @@ public class Transformer {
         return out;
     }
 
+    // ---- several states in one forward (continuous batching) ---------------------------------
+
+    /** Work buffers of {@link #forwardBatch} and {@link #logitsRows}, reused call after call; one per calling thread. */
+    public static final class BatchBuffers {
+        final Scratch scratch = new Scratch();
+        int[] groupOf = new int[0];
+        int[] offsets = new int[0];
+        int[] active = new int[0];
+        float[] normed = new float[0];
+        final Q8Activations q8 = new Q8Activations();
+        int[] ones = new int[0];
+        int[] seq = new int[0];
+
+        void ensure(int groups, int rows) {
+            if (offsets.length < groups + 1) offsets = new int[groups + 1];
+            if (groupOf.length < rows) groupOf = new int[rows];
+        }
+    }
+
+    /**
+     * One forward over the rows of several states at once: state g takes counts[g] rows of x
+     * (concatenated in state order, each state's rows at its own next positions). Every matmul
+     * runs over all rows together, so each weight row is streamed once per call instead of once
+     * per state; attention runs per row against its own state's cache. States must be distinct,
+     * share the end layer and be sorted by first layer (ascending): at block l the rows of the
+     * states that start at or before l are then a prefix. Each row gives exactly the bits that
+     * {@link #forward} gives it with its state alone and the same T (see {@link #rows}).
+     */
+    public final void forwardBatch(SegmentState[] states, int[] counts, int n, float[] x, BatchBuffers buf) {
+        if (n <= 0) throw new IllegalArgumentException("empty batch");
+        int d = config.dim(), end = states[0].endLayer();
+        buf.ensure(n, 0);
+        int[] off = buf.offsets;
+        int R = 0;
+        for (int g = 0; g < n; g++) {
+            SegmentState st = states[g];
+            int T = counts[g];
+            if (T <= 0) throw new IllegalArgumentException("state " + g + " has no rows");
+            if (st.endLayer() != end) throw new IllegalArgumentException("batched states must share the end layer");
+            if (g > 0 && st.firstLayer() < states[g - 1].firstLayer()) {
+                throw new IllegalArgumentException("batched states must be sorted by first layer");
+            }
+            for (int h = 0; h < g; h++) {
+                if (states[h] == st) throw new IllegalArgumentException("a state appears twice in one batch");
+            }
+            if (st.length() + T > st.capacity()) {
+                throw new IllegalArgumentException("context full: " + st.length() + " + " + T + " positions exceed capacity " + st.capacity());
+            }
+            if (st.rows < st.capacity() && T > SlidingWindow.MAX_BATCH) {
+                throw new IllegalArgumentException("a sliding-window state takes at most " + SlidingWindow.MAX_BATCH + " rows per call");
+            }
+            off[g] = R;
+            R += T;
+        }
+        off[n] = R;
+        if (x.length < R * d) throw new IllegalArgumentException("hidden state holds " + x.length + " floats, need " + R + " x " + d);
+        buf.ensure(n, R);
+        Scratch s = buf.scratch;
+        s.ensure(config, R);
+        for (int g = 0; g < n; g++) {
+            rope.fill(s.cos, s.sin, off[g], states[g].length(), counts[g]);
+            for (int r = off[g]; r < off[g + 1]; r++) buf.groupOf[r] = g;
+        }
+        int first = states[0].firstLayer();
+        int active = 0; // states [0, active) run block l
+        for (int l = first; l < end; l++) {
+            while (active < n && states[active].firstLayer() <= l) active++;
+            blockBatch(weights.layer(l), l, states, counts, active, buf, x, off[active]);
+        }
+        for (int g = 0; g < n; g++) states[g].advance(counts[g]);
+    }
+
+    private void blockBatch(LayerWeights w, int layer, SegmentState[] st, int[] counts, int n, BatchBuffers buf, float[] x, int R) {
+        int d = config.dim(), hidden = config.hiddenDim();
+        int[] off = buf.offsets;
+        Scratch s = buf.scratch;
+        rmsnorm(s.xb, x, w.rmsAtt(), R, d);
+        matmulInput(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, R, d);
+        Q8Activations q8 = quantizeFor(s.q8, s.xb, R, w.wq(), w.wk(), w.wv());
+        WeightMatrix wq = w.wq(), wk = w.wk(), wv = w.wv();
+        int ra = wq.rows(), rb = wk.rows();
+        float[] xb = s.xb;
+        team.run(ra + rb + wv.rows(), (from, to) -> {
+            for (int g = 0; g < n; g++) {
+                int t0 = off[g], T = counts[g];
+                if (from < ra) rows(wq, xb, q8, t0, T, s.q, from, Math.min(to, ra));
+                int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
+                if (f < e) rows(wk, xb, q8, t0, T, s.k, f, e);
+                if (to > ra + rb) rows(wv, xb, q8, t0, T, s.v, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+            }
+        });
+        if (w.hasAttentionBias()) {
+            addBias(s.q, w.bq(), R);
+            addBias(s.k, w.bk(), R);
+            addBias(s.v, w.bv(), R);
+        }
+        rope(s.q, d, s, R);
+        rope(s.k, config.kvDim(), s, R);
+        for (int g = 0; g < n; g++) {
+            st[g].store(layer - st[g].firstLayer(), s.k, s.v, off[g], st[g].length(), counts[g]);
+        }
+        attentionBatch(s, st, layer, buf, R);
+        matmulInput(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, R, d);
+        matmulGroups(s.att, R, w.wo(), s.xb, s.q8, counts, n, off);
+        add(x, s.xb, R * d);
+        rmsnorm(s.xb, x, w.rmsFfn(), R, d);
+        matmulInput(layer, ActivationQuantizer.Site.FFN_UP, s.xb, R, d);
+        Q8Activations q8u = quantizeFor(s.q8, s.xb, R, w.w1(), w.w3());
+        WeightMatrix w1 = w.w1(), w3 = w.w3();
+        int r1 = w1.rows();
+        team.run(r1 + w3.rows(), (from, to) -> {
+            for (int g = 0; g < n; g++) {
+                int t0 = off[g], T = counts[g];
+                if (from < r1) rows(w1, xb, q8u, t0, T, s.hb, from, Math.min(to, r1));
+                if (to > r1) rows(w3, xb, q8u, t0, T, s.hb2, Math.max(from, r1) - r1, to - r1);
+            }
+        });
+        float[] hb = s.hb, hb2 = s.hb2;
+        for (int i = 0, m = R * hidden; i < m; i++) {
+            float g = hb[i];
+            hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
+        }
+        matmulInput(layer, ActivationQuantizer.Site.FFN_DOWN, hb, R, hidden);
+        matmulGroups(hb, R, w.w2(), s.xb, s.q8, counts, n, off);
+        add(x, s.xb, R * d);
+    }
+
+    /** out = x W^T for R rows made of n groups (group g: rows [off[g], off[g]+counts[g])), each with the kernel its own T picks. */
+    private void matmulGroups(float[] x, int R, WeightMatrix w, float[] out, Q8Activations buf, int[] counts, int n, int[] off) {
+        Q8Activations q8 = quantizeFor(buf, x, R, w);
+        team.run(w.rows(), (from, to) -> {
+            for (int g = 0; g < n; g++) rows(w, x, q8, off[g], counts[g], out, from, to);
+        });
+    }
+
+    /** Causal attention of every row of a batch against its own state's cache (block {@code layer}). */
+    private void attentionBatch(Scratch s, SegmentState[] st, int layer, BatchBuffers buf, int R) {
+        int heads = config.nHeads(), hs = config.headSize(), kvDim = config.kvDim(), group = config.kvGroup();
+        int d = config.dim();
+        float invSqrt = (float) (1.0 / Math.sqrt(hs));
+        float[] q = s.q, out = s.att;
+        int[] groupOf = buf.groupOf, off = buf.offsets;
+        team.run(R * heads, (from, to) -> {
+            float[] scores = null;
+            for (int unit = from; unit < to; unit++) {
+                int t = unit / heads, h = unit % heads;
+                SegmentState state = st[groupOf[t]];
+                int li = layer - state.firstLayer(), rows = state.rows;
+                float[] kc = state.keys[li], vc = state.values[li];
+                int pos = state.length() + t - off[groupOf[t]];
+                if (scores == null || scores.length <= pos) scores = new float[pos + 1];
+                int qOff = t * d + h * hs;
+                int kvOff = (h / group) * hs;
+                int lo = SlidingWindow.firstVisible(config, pos);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = lo; p <= pos; p++) {
+                    float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
+                    scores[p] = sc;
+                    if (sc > max) max = sc;
+                }
+                float sum = 0;
+                for (int p = lo; p <= pos; p++) {
+                    float e = (float) Math.exp(scores[p] - max);
+                    scores[p] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
+                for (int p = lo; p <= pos; p++) {
+                    kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
+                }
+            }
+        });
+    }
+
+    /**
+     * Logits of n rows of x (rows[i] is a row index) into out (n x vocab), in one pass over the
+     * classifier; each row gives the bits {@link #logits(float[], int, float[])} gives it.
+     */
+    public final void logitsRows(float[] x, int[] rows, int n, float[] out, BatchBuffers buf) {
+        WeightMatrix cls = weights.classifier();
+        if (cls == null) {
+            throw new IllegalStateException("this model slice has no classifier head");
+        }
+        int d = config.dim();
+        if (buf.normed.length < n * d) buf.normed = new float[n * d];
+        if (buf.ones.length < n) {
+            buf.ones = new int[n];
+            buf.seq = new int[n];
+            for (int i = 0; i < n; i++) {
+                buf.ones[i] = 1;
+                buf.seq[i] = i;
+            }
+        }
+        float[] normed = buf.normed;
+        float eps = config.normEps();
+        float[] weight = weights.rmsFinal();
+        for (int i = 0; i < n; i++) {
+            // rmsnorm of one row, written out so the source row need not be copied first
+            int src = rows[i] * d, dst = i * d;
+            float ss = 0;
+            for (int j = 0; j < d; j++) ss += x[src + j] * x[src + j];
+            float inv = (float) (1.0 / Math.sqrt(ss / d + eps));
+            for (int j = 0; j < d; j++) normed[dst + j] = weight[j] * (inv * x[src + j]);
+        }
+        matmulGroups(normed, n, cls, out, buf.q8, buf.ones, n, buf.seq);
+    }
+
     // ---- building blocks -------------------------------------------------------------------
 
     private void rmsnorm(float[] out, float[] x, float[] weight, int T, int d) {
@@ -317,9 +525,17 @@ public class Transformer {
     private static final int ROW_PANEL = 8;
 
     private void rows(WeightMatrix w, float[] x, Q8Activations q8, int T, float[] out, int from, int to) {
+        rows(w, x, q8, 0, T, out, from, to);
+    }
+
+    /**
+     * Activation rows [t0, t0+T) of x. The kernel choice depends on T only, so a row gives the
+     * same bits whatever other rows share the call ({@link #forwardBatch} relies on it).
+     */
+    private void rows(WeightMatrix w, float[] x, Q8Activations q8, int t0, int T, float[] out, int from, int to) {
         Kernels k = kernels;
         if (T == 1) {
-            w.dotRows(k, from, to, x, q8, 0, out, from);
+            w.dotRows(k, from, to, x, q8, t0, out, t0 * w.rows() + from);
             return;
         }
         // Batched (prefill): cache-blocked matrix-matrix product, a panel of weight rows against
@@ -332,7 +548,7 @@ public class Transformer {
         for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
             int r1 = Math.min(to, r0 + ROW_PANEL);
             if (!decode) {
-                for (int t = 0; t < T; t++) {
+                for (int t = t0; t < t0 + T; t++) {
                     w.dotRows(k, r0, r1, x, q8, t, out, t * rows + r0);
                 }
                 continue;
@@ -340,7 +556,7 @@ public class Transformer {
             for (int r = r0; r < r1; r++) {
                 w.readRow(r, panel, (r - r0) * cols);
             }
-            for (int t = 0; t < T; t++) {
+            for (int t = t0; t < t0 + T; t++) {
                 int xOff = t * cols, o = t * rows + r0, r = r0;
                 for (; r + 3 < r1; r += 4) {
                     int a = (r - r0) * cols;

@@ -1,0 +1,279 @@
+package dev.splitllm.cloud;
+
+import dev.splitllm.engine.forward.JavaBackend;
+import dev.splitllm.engine.forward.Segment;
+import dev.splitllm.engine.forward.SegmentState;
+import dev.splitllm.engine.forward.Transformer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Continuous batching of the back segments: one thread runs ticks, and each tick puts the
+ * pending rows of many sessions (decode rows, chunks of a prefill) through ONE
+ * {@link Transformer#forwardBatch}, so the back layers' weights are streamed once per tick
+ * instead of once per session, then computes the logits of every finished job in one pass over
+ * the classifier. Each session's rows attend only to its own KV cache.
+ *
+ * <p>A session's step thread (which holds the session's lock, so the step rule and rollback stay
+ * in {@link CloudSession}) submits a job and waits for its logits; it samples itself.
+ *
+ * <p>Fairness: decode rows first, in arrival order (FIFO), up to the token budget; rows that do
+ * not fit keep their place at the head for the next tick. Prefill chunks then fill what is left,
+ * oldest prefill first; the oldest prefill always gets at least {@link #MIN_CHUNK} rows, so
+ * neither decodes (always served first) nor long prompts (advancing every tick) starve. Every
+ * chunk of a prompt is at least {@link #MIN_CHUNK} rows, so a row's kernels (chosen by the
+ * chunk's size, see {@code Transformer.rows}) are those of the whole prompt run at once:
+ * batched and unbatched runs give the same bits.
+ *
+ * <p>Only Java-engine segments join; {@link #accepts} says which. Bounded: at most one job per
+ * session is in flight (its lock), and the inbox holds {@code maxSessions} jobs.
+ */
+final class StepScheduler implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StepScheduler.class);
+    /** Smallest prefill chunk (and smallest tail), see the class comment. */
+    static final int MIN_CHUNK = 4;
+    /** Default rows per tick. */
+    static final int DEFAULT_TOKEN_BUDGET = 128;
+
+    /** One forward a session waits for. */
+    static final class Job {
+        final Transformer tf;
+        final SegmentState state;
+        final float[] hidden;
+        final int tokens;
+        final boolean decode;
+        int done;
+        float[] logits;
+        RuntimeException failure;
+        final CountDownLatch finished = new CountDownLatch(1);
+
+        Job(Transformer tf, SegmentState state, float[] hidden, int tokens) {
+            this.tf = tf;
+            this.state = state;
+            this.hidden = hidden;
+            this.tokens = tokens;
+            this.decode = tokens == 1;
+        }
+    }
+
+    private final int tokenBudget;
+    private final ArrayBlockingQueue<Job> inbox;
+    private final ArrayDeque<Job> decodes = new ArrayDeque<>();
+    private final ArrayDeque<Job> prefills = new ArrayDeque<>();
+    private final Thread thread;
+    private volatile boolean stopped;
+    private final Transformer.BatchBuffers buffers = new Transformer.BatchBuffers();
+    /** Per-tick work lists, reused. */
+    private final List<Job> tick = new ArrayList<>();
+    private final List<Integer> tickRows = new ArrayList<>();
+    private float[] x = new float[0];
+    private float[] logits = new float[0];
+    /** Ticks run, rows they carried, and the most jobs one tick held (for tests and benchmarks). */
+    private volatile long ticks, rows, widest;
+
+    StepScheduler(int maxSessions, int tokenBudget) {
+        if (tokenBudget < 2 * MIN_CHUNK) throw new IllegalArgumentException("token budget must be >= " + 2 * MIN_CHUNK);
+        this.tokenBudget = tokenBudget;
+        this.inbox = new ArrayBlockingQueue<>(Math.max(1, maxSessions));
+        this.thread = new Thread(this::loop, "splitllm-step-scheduler");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    int tokenBudget() {
+        return tokenBudget;
+    }
+
+    /** True when the segment can join a batch (Java engine). */
+    static boolean accepts(Segment segment) {
+        return JavaBackend.stateOf(segment) != null;
+    }
+
+    /**
+     * Runs the segment's blocks over {@code tokens} rows of hidden (in place) within the ticks,
+     * and returns the next-token logits of the last row. Throws what the forward threw; the
+     * caller rolls the state back.
+     */
+    float[] forward(Segment segment, float[] hidden, int tokens) {
+        Job job = new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens);
+        if (stopped || !inbox.offer(job)) {
+            throw new IllegalStateException(stopped ? "step scheduler stopped" : "step scheduler inbox full");
+        }
+        // Uninterruptible: the state is the scheduler's until it finishes the job, which it always
+        // does while it runs; a job offered as it stopped is failed here.
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (job.finished.await(1, TimeUnit.SECONDS)) break;
+                if (!thread.isAlive() && inbox.remove(job)) finish(job, new IllegalStateException("step scheduler stopped"));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (job.failure != null) throw job.failure;
+        return job.logits;
+    }
+
+    private void loop() {
+        while (!stopped) {
+            try {
+                if (decodes.isEmpty() && prefills.isEmpty()) {
+                    Job first = inbox.poll(100, TimeUnit.MILLISECONDS);
+                    if (first == null) continue;
+                    enqueue(first);
+                }
+                for (Job j; (j = inbox.poll()) != null; ) enqueue(j);
+                runTick();
+            } catch (InterruptedException e) {
+                break;
+            } catch (Throwable t) {
+                LOG.error("step scheduler tick failed", t); // the tick's jobs were already failed
+            }
+        }
+        RuntimeException gone = new IllegalStateException("step scheduler stopped");
+        for (Job j; (j = inbox.poll()) != null; ) finish(j, gone);
+        for (Job j : decodes) finish(j, gone);
+        for (Job j : prefills) finish(j, gone);
+    }
+
+    private void enqueue(Job j) {
+        (j.decode ? decodes : prefills).add(j);
+    }
+
+    /** Picks this tick's rows (see the class comment), runs them, answers the finished jobs. */
+    private void runTick() {
+        tick.clear();
+        tickRows.clear();
+        Transformer tf = !decodes.isEmpty() ? decodes.peek().tf : prefills.peek().tf;
+        int room = tokenBudget;
+        // Decode rows, FIFO; a job for another weight format waits for a tick of its own.
+        int n = decodes.size();
+        for (int i = 0; i < n && room > 0; i++) {
+            Job j = decodes.poll();
+            if (j.tf == tf) {
+                tick.add(j);
+                tickRows.add(1);
+                room--;
+            } else {
+                decodes.add(j);
+            }
+        }
+        // Prefill chunks, oldest first; the oldest gets at least MIN_CHUNK rows even in a full tick.
+        boolean firstPrefill = true;
+        for (Job j : prefills) {
+            if (j.tf != tf) continue;
+            int rem = j.tokens - j.done;
+            int r = firstPrefill ? Math.max(room, MIN_CHUNK) : room;
+            if (r < MIN_CHUNK) break;
+            int take = chunk(rem, r, j.state);
+            tick.add(j);
+            tickRows.add(take);
+            room -= take;
+            firstPrefill = false;
+        }
+        try {
+            compute(tf);
+        } catch (RuntimeException | Error e) {
+            RuntimeException f = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+            for (Job j : tick) {
+                prefills.remove(j);
+                finish(j, f);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Rows of a prompt with {@code rem} rows left to take in a tick with {@code room} rows free:
+     * every chunk and the tail are at least MIN_CHUNK rows (a short prompt goes whole).
+     */
+    static int chunk(int rem, int room, SegmentState state) {
+        int cap = state.rows() < state.capacity() ? dev.splitllm.engine.model.SlidingWindow.MAX_BATCH : Integer.MAX_VALUE;
+        int take = Math.min(rem, Math.min(room, cap));
+        if (take < rem) {
+            if (rem < 2 * MIN_CHUNK) return rem; // too short to split into two chunks of MIN_CHUNK
+            take = Math.max(MIN_CHUNK, Math.min(take, rem - MIN_CHUNK));
+        }
+        return take;
+    }
+
+    private void compute(Transformer tf) {
+        int n = tick.size();
+        // forwardBatch wants the states sorted by first layer (stable: FIFO within a split).
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Integer.compare(tick.get(a).state.firstLayer(), tick.get(b).state.firstLayer()));
+        int d = tf.config().dim(), vocab = tf.config().vocabSize();
+        SegmentState[] states = new SegmentState[n];
+        int[] counts = new int[n];
+        int rows = 0;
+        for (int i = 0; i < n; i++) rows += tickRows.get(order[i]);
+        if (x.length < rows * d) x = new float[rows * d];
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            Job j = tick.get(order[i]);
+            states[i] = j.state;
+            counts[i] = tickRows.get(order[i]);
+            System.arraycopy(j.hidden, j.done * d, x, at * d, counts[i] * d);
+            at += counts[i];
+        }
+        tf.forwardBatch(states, counts, n, x, buffers);
+        ticks++;
+        this.rows += rows;
+        if (n > widest) widest = n;
+        // Copy rows back, collect the last row of every job that is now complete.
+        int[] lastRows = new int[n];
+        Job[] complete = new Job[n];
+        int m = 0;
+        at = 0;
+        for (int i = 0; i < n; i++) {
+            Job j = tick.get(order[i]);
+            System.arraycopy(x, at * d, j.hidden, j.done * d, counts[i] * d);
+            j.done += counts[i];
+            at += counts[i];
+            if (j.done == j.tokens) {
+                lastRows[m] = at - 1;
+                complete[m++] = j;
+            }
+        }
+        if (m > 0) {
+            if (logits.length < m * vocab) logits = new float[m * vocab];
+            tf.logitsRows(x, lastRows, m, logits, buffers);
+            for (int i = 0; i < m; i++) {
+                Job j = complete[i];
+                j.logits = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
+                if (!j.decode) prefills.remove(j);
+                j.finished.countDown();
+            }
+        }
+    }
+
+    /** "ticks rows widest" so far. */
+    long[] stats() {
+        return new long[] {ticks, rows, widest};
+    }
+
+    private static void finish(Job j, RuntimeException failure) {
+        j.failure = failure;
+        j.finished.countDown();
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        thread.interrupt();
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
