@@ -125,7 +125,8 @@ public class MainActivityTest {
         generate(a, server.baseUrl(), "not-the-token");
         assertEquals(View.VISIBLE, a.errorView().getVisibility());
         String error = a.errorView().getText().toString();
-        assertTrue(error, error.startsWith("the server refused the token: server refused /v1/sessions (HTTP 401)"));
+        assertTrue(error, error.startsWith("the server refused the token: server refused PUT " + server.baseUrl() + "/v1/sessions/")
+                && error.contains("(HTTP 401)"));
         assertEquals("Once upon a time", a.storyView().getText().toString());
         assertTrue("a failed run can be retried", a.generateButton().isEnabled());
     }
@@ -140,7 +141,8 @@ public class MainActivityTest {
         generate(a, "http://127.0.0.1:" + closedPort, TOKEN);
         assertEquals(View.VISIBLE, a.errorView().getVisibility());
         String error = a.errorView().getText().toString();
-        assertTrue(error, error.startsWith("cannot reach the server: cannot reach http://127.0.0.1:" + closedPort));
+        assertTrue(error, error.startsWith("cannot reach the server: could not create a session at http://127.0.0.1:" + closedPort)
+                && error.contains("cannot reach http://127.0.0.1:" + closedPort));
         assertEquals("Once upon a time", a.storyView().getText().toString());
     }
 

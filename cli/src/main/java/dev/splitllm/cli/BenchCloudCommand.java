@@ -81,6 +81,10 @@ public final class BenchCloudCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "batched", description = "batched, unbatched or both (default: ${DEFAULT-VALUE}).")
     String mode;
 
+    @Option(names = "--backend", defaultValue = "java", paramLabel = "java|onnx",
+            description = "What computes the cloud segments; ONNX Runtime segments do not join the batch (default: ${DEFAULT-VALUE}).")
+    String backend;
+
     @Option(names = "--token-budget", defaultValue = "128", description = "Rows per batched tick (default: ${DEFAULT-VALUE}).")
     int tokenBudget;
 
@@ -90,7 +94,8 @@ public final class BenchCloudCommand implements Callable<Integer> {
     private static final MediaType JSON_TYPE = MediaType.get("application/json");
 
     /** One timed row: decode-step latencies (client side) and the server's own compute per step. */
-    private record Row(int sessions, double p50, double p99, double tokPerS, double overheadMs, double cloudMs, int errors) {}
+    private record Row(int sessions, double p50, double p99, double tokPerS, double overheadMs, double cloudMs, int errors,
+                       double rowsPerTick) {}
 
     @Override
     public Integer call() throws Exception {
@@ -121,23 +126,25 @@ public final class BenchCloudCommand implements Callable<Integer> {
         OkHttpClient http = new OkHttpClient.Builder().readTimeout(60, TimeUnit.SECONDS).build();
         try {
             for (int budget : budgets) {
-                String name = budget == CloudServer.UNBATCHED ? "unbatched" : "batched (budget " + budget + " rows/tick)";
+                String name = (budget == CloudServer.UNBATCHED ? "unbatched" : "batched (budget " + budget + " rows/tick)")
+                        + (backend.equals("java") ? "" : ", backend " + backend + " (never joins a batch)");
                 ServerConfig config = ServerConfig.defaults(Set.of(TOKEN)).withLimits(Math.max(64, maxLevel), 8L << 30,
                         java.time.Duration.ofMinutes(5));
                 try (ThreadTeam team = new ThreadTeam(shared.threads());
-                     CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(),
-                             team, EnumSet.allOf(WeightFormat.class), CloudWeights::convert), budget).start()) {
+                     CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), backend(team),
+                             EnumSet.allOf(WeightFormat.class), CloudWeights::convert), budget).start()) {
                     run(http, server, rec, Math.min(8, maxLevel), maxSeqLen); // warm-up: JIT, connections
                     out.println();
                     out.println(name + ":");
-                    out.println("sessions  p50 step ms  p99 step ms  aggregate tok/s  server compute ms  overhead ms  errors");
+                    out.println("sessions  p50 step ms  p99 step ms  aggregate tok/s  server step ms  overhead ms  rows/tick  errors");
                     for (int n : levels) {
                         Row[] rows = new Row[runs];
                         for (int r = 0; r < runs; r++) rows[r] = run(http, server, rec, n, maxSeqLen);
                         Arrays.sort(rows, (a, b) -> Double.compare(a.tokPerS, b.tokPerS));
                         Row row = rows[runs / 2];
-                        out.printf(Locale.ROOT, "%8d  %11.2f  %11.2f  %15.1f  %17.3f  %11.3f  %6d%n", row.sessions, row.p50, row.p99,
-                                row.tokPerS, row.cloudMs, row.overheadMs, row.errors);
+                        out.printf(Locale.ROOT, "%8d  %11.2f  %11.2f  %15.1f  %14.3f  %11.3f  %9s  %6d%n", row.sessions, row.p50,
+                                row.p99, row.tokPerS, row.cloudMs, row.overheadMs, Double.isNaN(row.rowsPerTick) ? "-"
+                                        : String.format(Locale.ROOT, "%.1f", row.rowsPerTick), row.errors);
                         out.flush();
                         if (n == levels.get(0)) one = row;
                         last = row;
@@ -151,6 +158,15 @@ public final class BenchCloudCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "cloud: sessions=%d aggregate-tok/s=%.1f speedup-vs-1=%.2f p99/p50=%.2f%n", last.sessions,
                 last.tokPerS, last.tokPerS / one.tokPerS, last.p99 / last.p50);
         return 0;
+    }
+
+    private java.util.function.Function<dev.splitllm.engine.model.ModelWeights, dev.splitllm.engine.forward.Backend> backend(ThreadTeam team) {
+        return switch (backend) {
+            case "java" -> w -> new JavaBackend(w, KernelProvider.best(), team);
+            case "onnx" -> w -> dev.splitllm.engine.onnx.OnnxBackend.create(w,
+                    dev.splitllm.engine.onnx.OnnxOptions.defaults().withThreads(shared.threads()));
+            default -> throw new ParameterException(spec.commandLine(), "--backend must be java or onnx, got '" + backend + "'");
+        };
     }
 
     /** The front blocks' hidden states of a real split run and the tokens it produced (greedy). */
@@ -220,6 +236,7 @@ public final class BenchCloudCommand implements Callable<Integer> {
                     go.await();
                     return c.drive(rec.tokens);
                 }));
+                long[] before = server.batchingStats();
                 long t0 = System.nanoTime();
                 go.countDown();
                 List<double[]> steps = new ArrayList<>();
@@ -236,9 +253,13 @@ public final class BenchCloudCommand implements Callable<Integer> {
                 double[] lat = steps.stream().mapToDouble(s -> s[0]).sorted().toArray();
                 double[] over = steps.stream().mapToDouble(s -> s[0] - s[1]).sorted().toArray();
                 double[] cloud = steps.stream().mapToDouble(s -> s[1]).sorted().toArray();
+                long[] after = server.batchingStats();
+                // NaN when no tick ran (unbatched, or a backend that does not join the batch)
+                double perTick = after == null || after[0] == before[0] ? Double.NaN
+                        : (double) (after[1] - before[1]) / (after[0] - before[0]);
                 return new Row(n, BenchRuntimeCommand.percentile(lat, 0.5), BenchRuntimeCommand.percentile(lat, 0.99),
                         (double) n * tokens / wall, BenchRuntimeCommand.percentile(over, 0.5),
-                        BenchRuntimeCommand.percentile(cloud, 0.5), errors);
+                        BenchRuntimeCommand.percentile(cloud, 0.5), errors, perTick);
             } finally {
                 pool.shutdownNow();
             }

@@ -59,6 +59,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("codec", "Activation codec speed and bits per element on synthetic rows."),
             Map.entry("runtime", "Split runtime over loopback: per-token breakdown and concurrent sessions."),
             Map.entry("link", "TTFT and per-token latency of cloud-only, split and edge-only over an emulated link."),
+            Map.entry("cloud", "Server-only throughput: recorded frames from many sessions over loopback, batched and unbatched."),
             Map.entry("help", "Display help for a command."));
 
     /** Help width when stdout is not a terminal: wide enough that nothing wraps (piped help stays pasteable). */

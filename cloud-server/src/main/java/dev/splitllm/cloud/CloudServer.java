@@ -59,7 +59,7 @@ public final class CloudServer implements AutoCloseable {
     public static final String HEALTH_PATH = "/v1/health";
     /** Query that makes {@link #HEALTH_PATH} a liveness probe: 200 as long as the process answers, draining included. */
     public static final String LIVE_QUERY = "probe=live";
-    /** Text messages are refused on the stream; this bounds what a refused one may cost. */
+    /** The only text message on the stream is the edge's small optional timing report; this bounds what any text message may cost. */
     static final int MAX_TEXT_MESSAGE_BYTES = 4096;
 
     private final ServerConfig config;
@@ -350,7 +350,7 @@ public final class CloudServer implements AutoCloseable {
             frames.add(f);
         }
         long bytes = declared > 0 ? declared : body.capacity();
-        SessionRegistry.Replayed r = registry.replay(id, head, who, frames, frameLimits);
+        SessionRegistry.Replayed r = registry.replay(id, head, who, frames, frameLimits, scheduler);
         CloudSession s = r.session();
         if (!r.repeat()) {
             metrics.sessionsCreated.increment();
@@ -629,8 +629,8 @@ public final class CloudServer implements AutoCloseable {
         }
     }
 
-    /** #17: ticks run, rows they carried, most sessions in one tick; null when unbatched. */
-    long[] batchingStats() {
+    /** #17: ticks run, rows they carried, most sessions in one tick (so far); null when unbatched. */
+    public long[] batchingStats() {
         return scheduler == null ? null : scheduler.stats();
     }
 

@@ -174,7 +174,7 @@ final class CloudSession {
             long samplerState = sampler.state();
             int token;
             try {
-                token = sampler.sample(forward(scheduler, hidden, h.tokens()));
+                token = step(scheduler, hidden, h.tokens());
             } catch (RuntimeException | Error e) {
                 // Roll back so the same step can be sent again: nothing of it stays in the state
                 // (the frame's channel set was never accepted).
@@ -193,13 +193,13 @@ final class CloudSession {
         }
     }
 
-    /** Runs the back blocks over T rows and returns the last row's logits, batched when a scheduler takes the segment. */
-    private float[] forward(StepScheduler scheduler, float[] hidden, int tokens) {
+    /** Runs the back blocks over T rows and samples the last row, batched when a scheduler takes the segment. */
+    private int step(StepScheduler scheduler, float[] hidden, int tokens) {
         if (scheduler != null && StepScheduler.accepts(segment)) {
-            return scheduler.forward(segment, hidden, tokens);
+            return scheduler.step(segment, hidden, tokens, sampler);
         }
         segment.forward(hidden, tokens);
-        return segment.lastLogits(hidden, tokens);
+        return sampler.sample(segment.lastLogits(hidden, tokens));
     }
 
     /** Why {@code h} cannot be the next step at {@code position}, or null. */
@@ -233,6 +233,11 @@ final class CloudSession {
      * then discards the session.
      */
     TokenMessage replay(java.util.List<byte[]> frames, FrameLimits limits) {
+        return replay(frames, limits, null);
+    }
+
+    /** As above; with a scheduler the positions go through its ticks as prefill chunks, sharing them with decodes. */
+    TokenMessage replay(java.util.List<byte[]> frames, FrameLimits limits, StepScheduler scheduler) {
         lock.lock();
         try {
             if (nextStep != 0) throw new IllegalStateException("replay needs a fresh session");
@@ -270,11 +275,10 @@ final class CloudSession {
                 System.arraycopy(r, 0, hidden, at, r.length);
                 at += r.length;
             }
-            segment.forward(hidden, position); // one batched prefill over every replayed position
             for (int i = 0; i < frames.size() - 1; i++) {
-                advanceSampler();
+                advanceSampler(); // the forward does not touch the sampler: advancing first is the same
             }
-            int token = sampler.sample(segment.lastLogits(hidden, position));
+            int token = step(scheduler, hidden, position); // every replayed position in one prefill (chunked in ticks)
             long last = frames.size() - 1;
             lastAnswer = new TokenMessage(last, token, (System.nanoTime() - t0) / 1e6);
             lastAnsweredStep = last;

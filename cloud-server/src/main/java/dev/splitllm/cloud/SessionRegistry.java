@@ -126,6 +126,12 @@ final class SessionRegistry {
      */
     Replayed replay(String id, dev.splitllm.quantization.protocol.ReplayRequest head, byte[] ownerDigest,
                     List<byte[]> frames, dev.splitllm.quantization.wire.FrameLimits limits) {
+        return replay(id, head, ownerDigest, frames, limits, null);
+    }
+
+    /** As above; with a scheduler the replayed positions run as prefill chunks in its batched ticks (#17). */
+    Replayed replay(String id, dev.splitllm.quantization.protocol.ReplayRequest head, byte[] ownerDigest,
+                    List<byte[]> frames, dev.splitllm.quantization.wire.FrameLimits limits, StepScheduler scheduler) {
         if (draining) throw drainingRefusal();
         if (!validId(id)) throw ApiException.badRequest("session ids are 32 lower-case hex digits, got " + id);
         String canonicalCodec, weights;
@@ -166,7 +172,7 @@ final class SessionRegistry {
                     head.maxSeqLen(), a.kv, a.segment, a.sampler, head.epoch() + 1, expected);
             TokenMessage answer;
             try {
-                answer = s.replay(frames, limits);
+                answer = s.replay(frames, limits, scheduler);
             } catch (CloudSession.ReplayRefused e) {
                 throw new ApiException(400, "bad_replay", "replay of session " + id + " refused: " + e.getMessage());
             }

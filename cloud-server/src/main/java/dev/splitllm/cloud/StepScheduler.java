@@ -4,6 +4,7 @@ import dev.splitllm.engine.forward.JavaBackend;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.sample.Sampler;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +33,10 @@ import org.slf4j.LoggerFactory;
  * chunk's size, see {@code Transformer.rows}) are those of the whole prompt run at once:
  * batched and unbatched runs give the same bits.
  *
+ * A tick may exceed the budget by less than 2 * MIN_CHUNK rows (a short tail is never left).
+ * One tick runs one set of weights: the oldest waiting job picks it, so sessions on another
+ * cloud weight format get the next tick once theirs is the oldest job.
+ *
  * <p>Only Java-engine segments join; {@link #accepts} says which. Bounded: at most one job per
  * session is in flight (its lock), and the inbox holds {@code maxSessions} jobs.
  */
@@ -49,17 +54,21 @@ final class StepScheduler implements AutoCloseable {
         final float[] hidden;
         final int tokens;
         final boolean decode;
+        /** The session's sampler: its step thread waits, so the scheduler may use it meanwhile. */
+        final Sampler sampler;
+        final long arrival = System.nanoTime();
         int done;
-        float[] logits;
+        int token;
         RuntimeException failure;
         final CountDownLatch finished = new CountDownLatch(1);
 
-        Job(Transformer tf, SegmentState state, float[] hidden, int tokens) {
+        Job(Transformer tf, SegmentState state, float[] hidden, int tokens, Sampler sampler) {
             this.tf = tf;
             this.state = state;
             this.hidden = hidden;
             this.tokens = tokens;
             this.decode = tokens == 1;
+            this.sampler = sampler;
         }
     }
 
@@ -75,6 +84,8 @@ final class StepScheduler implements AutoCloseable {
     private final List<Integer> tickRows = new ArrayList<>();
     private float[] x = new float[0];
     private float[] logits = new float[0];
+    /** One row of logits for a sampler (which may work in place). */
+    private float[] row = new float[0];
     /** Ticks run, rows they carried, and the most jobs one tick held (for tests and benchmarks). */
     private volatile long ticks, rows, widest;
 
@@ -91,18 +102,19 @@ final class StepScheduler implements AutoCloseable {
         return tokenBudget;
     }
 
-    /** True when the segment can join a batch (Java engine). */
+    /** True when the segment can join a batch: a Java-engine segment that ends with the head (a cloud segment). */
     static boolean accepts(Segment segment) {
-        return JavaBackend.stateOf(segment) != null;
+        return JavaBackend.stateOf(segment) != null && segment.hasHead();
     }
 
     /**
      * Runs the segment's blocks over {@code tokens} rows of hidden (in place) within the ticks,
-     * and returns the next-token logits of the last row. Throws what the forward threw; the
-     * caller rolls the state back.
+     * and returns the token {@code sampler} draws from the last row's logits (sampled on the
+     * scheduler's thread into a reused buffer: no logits array per step). Throws what the forward
+     * or the sampler threw; the caller rolls the state and the sampler back.
      */
-    float[] forward(Segment segment, float[] hidden, int tokens) {
-        Job job = new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens);
+    int step(Segment segment, float[] hidden, int tokens, Sampler sampler) {
+        Job job = new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens, sampler);
         if (stopped || !inbox.offer(job)) {
             throw new IllegalStateException(stopped ? "step scheduler stopped" : "step scheduler inbox full");
         }
@@ -119,7 +131,7 @@ final class StepScheduler implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
         if (job.failure != null) throw job.failure;
-        return job.logits;
+        return job.token;
     }
 
     private void loop() {
@@ -131,6 +143,7 @@ final class StepScheduler implements AutoCloseable {
                     enqueue(first);
                 }
                 for (Job j; (j = inbox.poll()) != null; ) enqueue(j);
+                gather();
                 runTick();
             } catch (InterruptedException e) {
                 break;
@@ -144,6 +157,27 @@ final class StepScheduler implements AutoCloseable {
         for (Job j : prefills) finish(j, gone);
     }
 
+    /**
+     * The sessions of the last tick send their next frames a moment after their answers went
+     * out; a tick that starts before they arrive would split the batch in two (two passes over
+     * the weights). So while fewer jobs wait than the last tick carried, wait for them,
+     * at most {@link #GATHER_NANOS}. A lone session never waits (its last tick carried one row).
+     */
+    private void gather() throws InterruptedException {
+        long deadline = System.nanoTime() + GATHER_NANOS;
+        while (decodes.size() + prefills.size() < lastTickJobs) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return;
+            Job j = inbox.poll(left, TimeUnit.NANOSECONDS);
+            if (j == null) return;
+            enqueue(j);
+        }
+    }
+
+    /** Longest a tick waits for the rest of the last tick's sessions. */
+    static final long GATHER_NANOS = 1_000_000;
+    private int lastTickJobs;
+
     private void enqueue(Job j) {
         (j.decode ? decodes : prefills).add(j);
     }
@@ -152,18 +186,20 @@ final class StepScheduler implements AutoCloseable {
     private void runTick() {
         tick.clear();
         tickRows.clear();
-        Transformer tf = !decodes.isEmpty() ? decodes.peek().tf : prefills.peek().tf;
+        lastTickJobs = 0;
+        // The oldest waiting job picks the weights (sessions may use different cloud weight formats).
+        Job d = decodes.peek(), p = prefills.peek();
+        Transformer tf = d != null && (p == null || d.arrival - p.arrival <= 0) ? d.tf : p.tf;
         int room = tokenBudget;
-        // Decode rows, FIFO; a job for another weight format waits for a tick of its own.
-        int n = decodes.size();
-        for (int i = 0; i < n && room > 0; i++) {
-            Job j = decodes.poll();
+        // Decode rows, FIFO; a job for another weight format keeps its place and, once it is the
+        // oldest, picks the weights of a tick of its own.
+        for (java.util.Iterator<Job> it = decodes.iterator(); it.hasNext() && room > 0; ) {
+            Job j = it.next();
             if (j.tf == tf) {
+                it.remove();
                 tick.add(j);
                 tickRows.add(1);
                 room--;
-            } else {
-                decodes.add(j);
             }
         }
         // Prefill chunks, oldest first; the oldest gets at least MIN_CHUNK rows even in a full tick.
@@ -179,6 +215,7 @@ final class StepScheduler implements AutoCloseable {
             room -= take;
             firstPrefill = false;
         }
+        lastTickJobs = tick.size();
         try {
             compute(tf);
         } catch (RuntimeException | Error e) {
@@ -247,10 +284,16 @@ final class StepScheduler implements AutoCloseable {
         if (m > 0) {
             if (logits.length < m * vocab) logits = new float[m * vocab];
             tf.logitsRows(x, lastRows, m, logits, buffers);
+            if (row.length != vocab) row = new float[vocab];
             for (int i = 0; i < m; i++) {
                 Job j = complete[i];
-                j.logits = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
                 if (!j.decode) prefills.remove(j);
+                System.arraycopy(logits, i * vocab, row, 0, vocab);
+                try {
+                    j.token = j.sampler.sample(row);
+                } catch (RuntimeException e) {
+                    j.failure = e; // this session only
+                }
                 j.finished.countDown();
             }
         }

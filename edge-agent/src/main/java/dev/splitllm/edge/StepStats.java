@@ -8,7 +8,9 @@ package dev.splitllm.edge;
  * @param edgeMs         embedding + front blocks
  * @param encodeMs       codec + frame encoding
  * @param bytesUp        frame size
- * @param networkCloudMs from sending the frame to receiving its token (network, cloud, reconnects)
+ * @param networkCloudMs from sending the frame to receiving its token (network, cloud, reconnects); with
+ *                       {@code edgeMs} and {@code encodeMs}, what the edge reports to the server in its
+ *                       timing message ({@code roundTripMs}, docs/PROTOCOL.md)
  * @param cloudMs        the cloud's own compute time for the step
  * @param reconnects     reconnects needed during this step
  */

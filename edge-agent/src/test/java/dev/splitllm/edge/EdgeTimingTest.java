@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.quantization.codec.CodecSpec;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -59,6 +60,47 @@ class EdgeTimingTest {
         } finally {
             http.dispatcher().executorService().shutdown();
             http.connectionPool().evictAll();
+        }
+    }
+
+    /**
+     * A server from before timing messages refuses every text message with {@code bad_frame}: the
+     * edge must not take that for a refusal of its step, and stops sending timings there. The old
+     * server here is a stand-in on loopback that answers as the old one did (a token per frame).
+     */
+    @Test
+    void anOlderServerThatRefusesTextMessagesDoesNotBreakTheSession() throws Exception {
+        AtomicInteger frames = new AtomicInteger();
+        AtomicInteger texts = new AtomicInteger();
+        io.javalin.Javalin old = io.javalin.Javalin.create(cfg -> {
+            cfg.startup.showJavalinBanner = false;
+            cfg.routes.put("/v1/sessions/{id}", ctx -> {
+                String id = ctx.pathParam("id");
+                ctx.status(201).contentType("application/json").result(JSON.createObjectNode().put("sessionId", id)
+                        .put("streamPath", "/v1/sessions/" + id + "/stream").put("frameSession", 42L).put("splitLayer", 3)
+                        .put("dim", 288).put("maxSeqLen", 128).put("codec", "fp32").put("cloudWeights", "f32")
+                        .put("maxFrameBytes", 1 << 20).put("epoch", 0).putNull("resumeTicket").toString());
+            });
+            cfg.routes.delete("/v1/sessions/{id}", ctx -> ctx.status(204));
+            cfg.routes.ws("/v1/sessions/{id}/stream", ws -> {
+                ws.onBinaryMessage(ctx -> ctx.send("{\"type\":\"token\",\"step\":" + frames.getAndIncrement()
+                        + ",\"token\":1000,\"cloudMs\":0.5}"));
+                ws.onMessage(ctx -> {
+                    texts.incrementAndGet();
+                    ctx.send("{\"type\":\"error\",\"code\":\"bad_frame\",\"message\":\"text messages are not accepted on the"
+                            + " stream; send binary frames\",\"step\":-1,\"fatal\":false}");
+                });
+            });
+        }).start("127.0.0.1", 0);
+        try (EdgeModel model = EdgeModel.load(Fixture.checkpoint(), Fixture.tokenizerFile(), 3, 1);
+             EdgeSession session = EdgeSession.open(model, EdgeOptions.defaults(java.net.URI.create("http://127.0.0.1:" + old.port()),
+                     Fixture.TOKEN).withMaxSeqLen(128).withCodec(CodecSpec.parse("fp32")))) {
+            GenerationResult r = session.generate("Once upon a time", 6, (id, text, stats) -> { });
+            assertEquals(6, r.tokens().length, "every step answered: " + r.stopReason());
+            assertEquals(6, frames.get());
+            assertEquals(1, texts.get(), "one timing, refused, then none");
+        } finally {
+            old.stop();
         }
     }
 

@@ -128,7 +128,7 @@ public final class ImageBuilder {
     }
 
     /** The image config: what the runtime runs, as whom, and on which port. */
-    static ObjectNode config(String tag) {
+    public static ObjectNode config(String tag) {
         ObjectNode c = OciArchive.JSON.createObjectNode();
         c.put("created", "1980-01-01T00:00:01Z").put("architecture", "amd64").put("os", "linux");
         ObjectNode cfg = c.putObject("config");

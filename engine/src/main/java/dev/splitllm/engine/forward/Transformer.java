@@ -303,13 +303,10 @@ public class Transformer {
         int ra = wq.rows(), rb = wk.rows();
         float[] xb = s.xb;
         team.run(ra + rb + wv.rows(), (from, to) -> {
-            for (int g = 0; g < n; g++) {
-                int t0 = off[g], T = counts[g];
-                if (from < ra) rows(wq, xb, q8, t0, T, s.q, from, Math.min(to, ra));
-                int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
-                if (f < e) rows(wk, xb, q8, t0, T, s.k, f, e);
-                if (to > ra + rb) rows(wv, xb, q8, t0, T, s.v, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
-            }
+            if (from < ra) panels(wq, xb, q8, counts, off, n, s.q, from, Math.min(to, ra));
+            int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
+            if (f < e) panels(wk, xb, q8, counts, off, n, s.k, f, e);
+            if (to > ra + rb) panels(wv, xb, q8, counts, off, n, s.v, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
         });
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), R);
@@ -331,11 +328,8 @@ public class Transformer {
         WeightMatrix w1 = w.w1(), w3 = w.w3();
         int r1 = w1.rows();
         team.run(r1 + w3.rows(), (from, to) -> {
-            for (int g = 0; g < n; g++) {
-                int t0 = off[g], T = counts[g];
-                if (from < r1) rows(w1, xb, q8u, t0, T, s.hb, from, Math.min(to, r1));
-                if (to > r1) rows(w3, xb, q8u, t0, T, s.hb2, Math.max(from, r1) - r1, to - r1);
-            }
+            if (from < r1) panels(w1, xb, q8u, counts, off, n, s.hb, from, Math.min(to, r1));
+            if (to > r1) panels(w3, xb, q8u, counts, off, n, s.hb2, Math.max(from, r1) - r1, to - r1);
         });
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, m = R * hidden; i < m; i++) {
@@ -350,9 +344,22 @@ public class Transformer {
     /** out = x W^T for R rows made of n groups (group g: rows [off[g], off[g]+counts[g])), each with the kernel its own T picks. */
     private void matmulGroups(float[] x, int R, WeightMatrix w, float[] out, Q8Activations buf, int[] counts, int n, int[] off) {
         Q8Activations q8 = quantizeFor(buf, x, R, w);
-        team.run(w.rows(), (from, to) -> {
-            for (int g = 0; g < n; g++) rows(w, x, q8, off[g], counts[g], out, from, to);
-        });
+        team.run(w.rows(), (from, to) -> panels(w, x, q8, counts, off, n, out, from, to));
+    }
+
+    /** Weight rows per batch panel: a multiple of the 4-row kernels' tile (and of ROW_PANEL), so tiles fall where they fall alone. */
+    private static final int BATCH_PANEL = 16;
+
+    /**
+     * Weight rows [from, to) against every group's rows, a panel of weight rows at a time: the
+     * panel stays in cache while all groups pass by, so the weights are read from memory once per
+     * batch. Panels start at from + k * BATCH_PANEL, so each row meets the kernels it meets alone.
+     */
+    private void panels(WeightMatrix w, float[] x, Q8Activations q8, int[] counts, int[] off, int n, float[] out, int from, int to) {
+        for (int p0 = from; p0 < to; p0 += BATCH_PANEL) {
+            int p1 = Math.min(to, p0 + BATCH_PANEL);
+            for (int g = 0; g < n; g++) rows(w, x, q8, off[g], counts[g], out, p0, p1);
+        }
     }
 
     /** Causal attention of every row of a batch against its own state's cache (block {@code layer}). */
