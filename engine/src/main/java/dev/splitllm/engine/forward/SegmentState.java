@@ -99,6 +99,25 @@ public final class SegmentState {
         }
     }
 
+    /**
+     * Replaces the cached keys and values of positions [start, start+n) of {@code layer} with
+     * {@code k} and {@code v} (n x kvDim each, row-major): the receiving end of a KV delta (a moved
+     * cut, a restore). The positions must already be cached; the state's length does not change.
+     */
+    public void replaceRows(int layer, int start, int n, float[] k, float[] v) {
+        if (layer < firstLayer || layer >= endLayer) {
+            throw new IllegalArgumentException("layer " + layer + " is not held by this state [" + firstLayer + ", " + endLayer + ")");
+        }
+        if (start < 0 || n < 0 || start + n > length) {
+            throw new IllegalArgumentException("positions [" + start + ", " + (start + n) + ") are not all cached (length " + length + ")");
+        }
+        if (k == null || v == null || k.length < n * kvDim || v.length < n * kvDim) {
+            throw new IllegalArgumentException("need " + n + " x " + kvDim + " keys and values");
+        }
+        requireLinear(start + n);
+        store(layer - firstLayer, k, v, start, n);
+    }
+
     /** KV rows per block (the capacity, or the ring size with a sliding window). */
     public int rows() {
         return rows;
