@@ -5,6 +5,8 @@ import dev.splitllm.fetch.FetchListener;
 import dev.splitllm.fetch.ModelFetcher;
 import dev.splitllm.tools.convert.ModelConverter;
 import dev.splitllm.tools.convert.SyntheticArchitectures;
+import dev.splitllm.tools.convert.SyntheticLlama;
+import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -23,7 +25,8 @@ import picocli.CommandLine.Spec;
                 "content) to a GGUF file or a safetensors directory, quantizing the weights on the way."},
         footer = {"", "Example:", "  ./splitllm convert --in ~/.cache/splitllm/stories15M/stories15M.bin --out stories15M-q8_0.gguf --type q8_0",
                 "  ./splitllm convert --in stories15M-q8_0.gguf --out stories15M-hf --format safetensors --type f32",
-                "  ./splitllm convert --synthetic-arch qwen2 --out qwen2-synthetic.gguf"})
+                "  ./splitllm convert --synthetic-arch qwen2 --out qwen2-synthetic.gguf",
+                "  ./splitllm convert --synthetic llama-3.2-1b --type q8_0 --out /tmp/llama-3.2-1b-q8_0.gguf"})
 public final class ConvertCommand implements Callable<Integer> {
 
     @Spec
@@ -37,6 +40,12 @@ public final class ConvertCommand implements Callable<Integer> {
                     "(F32, real tokenizer with special tokens and chat template; see docs/ARCHITECTURES.md)."})
     String syntheticArch;
 
+    @Option(names = "--synthetic", paramLabel = "llama-3.2-1b",
+            description = {"Instead of --in: write a random-weight model of this real model's exact shape (N(0, 0.02) matrices,",
+                    "norms 1.0, fixed seed, minimal byte-level tokenizer) at --type, streamed to disk; for memory and",
+                    "bandwidth figures (bench engine), it does not speak."})
+    String synthetic;
+
     @Option(names = "--out", required = true, paramLabel = "PATH", description = "Output GGUF file, or directory for --format safetensors.")
     Path out;
 
@@ -49,8 +58,11 @@ public final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if ((in == null) == (syntheticArch == null)) {
-            throw new ParameterException(spec.commandLine(), "give exactly one of --in and --synthetic-arch");
+        if ((in != null ? 1 : 0) + (syntheticArch != null ? 1 : 0) + (synthetic != null ? 1 : 0) != 1) {
+            throw new ParameterException(spec.commandLine(), "give exactly one of --in, --synthetic-arch and --synthetic");
+        }
+        if (synthetic != null) {
+            return syntheticShape();
         }
         if (syntheticArch != null) {
             return synthetic();
@@ -90,6 +102,31 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (synthetic %s, f32) in %.1f s%n", out, syntheticArch,
                 (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+
+    /** {@code --synthetic NAME}: a real model's shape with random weights, streamed to a GGUF file. */
+    private int syntheticShape() {
+        SyntheticLlama.Shape shape;
+        WeightFormat wf;
+        try {
+            shape = SyntheticLlama.shape(synthetic);
+            wf = WeightFormat.parse(type);
+            if (!"gguf".equalsIgnoreCase(format)) throw new IllegalArgumentException("--synthetic writes GGUF only (--format gguf)");
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        long t0 = System.nanoTime();
+        long size;
+        try {
+            size = SyntheticLlama.write(shape, wf, SyntheticLlama.DEFAULT_SEED, out);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        } catch (IOException e) {
+            throw new CliFailure("writing the synthetic model failed: " + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s (synthetic %s, %s, %,d parameters, %.1f MB) in %.1f s%n", out,
+                shape.name(), wf.id(), shape.parameters(), size / 1e6, (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 }
