@@ -97,6 +97,7 @@ final class EdgeLink implements AutoCloseable {
      */
     static EdgeLink open(EdgeOptions options, int splitLayer, int dim) {
         OkHttpClient.Builder b = new OkHttpClient.Builder()
+                .socketFactory(new NoDelaySocketFactory()) // small back-to-back writes: no Nagle delay
                 .connectTimeout(Math.min(10_000, options.stepTimeout().toMillis()), TimeUnit.MILLISECONDS)
                 .readTimeout(options.stepTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .callTimeout(options.totalTimeout().toMillis(), TimeUnit.MILLISECONDS); // REST calls: the total deadline
