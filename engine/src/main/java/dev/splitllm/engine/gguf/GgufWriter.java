@@ -3,9 +3,6 @@ package dev.splitllm.engine.gguf;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +55,7 @@ public final class GgufWriter {
         GgufValue al = metadata.get("general.alignment");
         if (al != null) alignment = (int) (long) (Long) al.value();
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out), 1 << 20)) {
-            Sink s = new Sink(os);
+            GgufSink s = new GgufSink(os);
             s.u32(GgufFile.MAGIC);
             s.u32(3);
             s.u64(tensors.size());
@@ -81,7 +78,7 @@ public final class GgufWriter {
                 offset = align(offset + bytes(t), alignment);
             }
             s.pad(alignment);
-            long dataStart = s.written;
+            long dataStart = s.written();
             for (int i = 0; i < tensors.size(); i++) {
                 Entry t = tensors.get(i);
                 byte[] b = t.data.bytes();
@@ -89,7 +86,7 @@ public final class GgufWriter {
                     throw new IOException(t.name + ": " + b.length + " bytes given, " + bytes(t) + " expected for "
                             + t.type + java.util.Arrays.toString(t.shape));
                 }
-                if (s.written - dataStart != offsets[i]) throw new IllegalStateException("offset drift at " + t.name);
+                if (s.written() - dataStart != offsets[i]) throw new IllegalStateException("offset drift at " + t.name);
                 s.bytes(b);
                 s.pad(alignment);
             }
@@ -107,71 +104,4 @@ public final class GgufWriter {
     }
 
     /** Little-endian primitive output, counting bytes. */
-    private static final class Sink {
-        final OutputStream os;
-        final ByteBuffer buf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        long written;
-
-        Sink(OutputStream os) {
-            this.os = os;
-        }
-
-        void bytes(byte[] b) throws IOException {
-            os.write(b);
-            written += b.length;
-        }
-
-        void raw(int n) throws IOException {
-            os.write(buf.array(), 0, n);
-            written += n;
-            buf.clear();
-        }
-
-        void u8(int v) throws IOException { buf.put((byte) v); raw(1); }
-        void u16(int v) throws IOException { buf.putShort((short) v); raw(2); }
-        void u32(long v) throws IOException { buf.putInt((int) v); raw(4); }
-        void u64(long v) throws IOException { buf.putLong(v); raw(8); }
-        void f32(double v) throws IOException { buf.putFloat((float) v); raw(4); }
-        void f64(double v) throws IOException { buf.putDouble(v); raw(8); }
-
-        void string(String s) throws IOException {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            u64(b.length);
-            bytes(b);
-        }
-
-        void pad(int alignment) throws IOException {
-            while (written % alignment != 0) u8(0);
-        }
-
-        void scalar(GgufValueType t, Object v) throws IOException {
-            switch (t) {
-                case UINT8: case INT8: u8((int) (long) (Long) v); break;
-                case UINT16: case INT16: u16((int) (long) (Long) v); break;
-                case UINT32: case INT32: u32((Long) v); break;
-                case UINT64: case INT64: u64((Long) v); break;
-                case FLOAT32: f32((Double) v); break;
-                case FLOAT64: f64((Double) v); break;
-                case BOOL: u8((Boolean) v ? 1 : 0); break;
-                case STRING: string((String) v); break;
-                default: throw new IllegalArgumentException("not a scalar type: " + t);
-            }
-        }
-
-        void value(GgufValue v) throws IOException {
-            if (v.type() != GgufValueType.ARRAY) {
-                scalar(v.type(), v.value());
-                return;
-            }
-            GgufValueType et = v.elementType();
-            u32(et.id);
-            u64(v.length());
-            Object a = v.value();
-            if (a instanceof long[]) for (long x : (long[]) a) scalar(et, x);
-            else if (a instanceof double[]) for (double x : (double[]) a) scalar(et, x);
-            else if (a instanceof boolean[]) for (boolean x : (boolean[]) a) scalar(et, x);
-            else if (a instanceof String[]) for (String x : (String[]) a) string(x);
-            else for (GgufValue x : (GgufValue[]) a) value(x);
-        }
-    }
 }

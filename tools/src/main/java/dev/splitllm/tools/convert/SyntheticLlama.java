@@ -1,5 +1,6 @@
 package dev.splitllm.tools.convert;
 
+import dev.splitllm.engine.gguf.GgufSink;
 import dev.splitllm.engine.gguf.GgmlType;
 import dev.splitllm.engine.gguf.GgufFile;
 import dev.splitllm.engine.gguf.GgufTokenizerLoader;
@@ -12,9 +13,6 @@ import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -213,7 +211,7 @@ public final class SyntheticLlama {
         List<Tensor> tensors = tensors(s, type);
         int alignment = GgufFile.DEFAULT_ALIGNMENT;
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out), 1 << 20)) {
-            Sink k = new Sink(os);
+            GgufSink k = new GgufSink(os);
             k.u32(GgufFile.MAGIC);
             k.u32(3);
             k.u64(tensors.size());
@@ -235,14 +233,14 @@ public final class SyntheticLlama {
             k.pad(alignment);
             for (int i = 0; i < tensors.size(); i++) {
                 Tensor t = tensors.get(i);
-                long before = k.written;
+                long before = k.written();
                 writeData(s, t, type, seed, i, k);
-                if (k.written - before != t.bytes()) {
-                    throw new IllegalStateException(t.name() + ": wrote " + (k.written - before) + " bytes, expected " + t.bytes());
+                if (k.written() - before != t.bytes()) {
+                    throw new IllegalStateException(t.name() + ": wrote " + (k.written() - before) + " bytes, expected " + t.bytes());
                 }
                 k.pad(alignment);
             }
-            return k.written;
+            return k.written();
         }
     }
 
@@ -250,11 +248,11 @@ public final class SyntheticLlama {
     static byte[] tensorBytes(Shape s, WeightFormat type, long seed, int index) throws IOException {
         Tensor t = tensors(s, type).get(index);
         java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        writeData(s, t, type, seed, index, new Sink(b));
+        writeData(s, t, type, seed, index, new GgufSink(b));
         return b.toByteArray();
     }
 
-    private static void writeData(Shape s, Tensor t, WeightFormat type, long seed, int index, Sink k) throws IOException {
+    private static void writeData(Shape s, Tensor t, WeightFormat type, long seed, int index, GgufSink k) throws IOException {
         switch (t.kind()) {
             case NORM: {
                 float[] ones = new float[Math.toIntExact(t.elements())];
@@ -283,74 +281,5 @@ public final class SyntheticLlama {
 
     private static long align(long p, int a) {
         return (p + a - 1) / a * a;
-    }
-
-    /** Little-endian GGUF primitives, counting bytes (as {@code GgufWriter} writes them). */
-    private static final class Sink {
-        final OutputStream os;
-        final ByteBuffer buf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        long written;
-
-        Sink(OutputStream os) {
-            this.os = os;
-        }
-
-        void bytes(byte[] b) throws IOException {
-            os.write(b);
-            written += b.length;
-        }
-
-        private void raw(int n) throws IOException {
-            os.write(buf.array(), 0, n);
-            written += n;
-            buf.clear();
-        }
-
-        void u8(int v) throws IOException { buf.put((byte) v); raw(1); }
-        void u16(int v) throws IOException { buf.putShort((short) v); raw(2); }
-        void u32(long v) throws IOException { buf.putInt((int) v); raw(4); }
-        void u64(long v) throws IOException { buf.putLong(v); raw(8); }
-        void f32(double v) throws IOException { buf.putFloat((float) v); raw(4); }
-        void f64(double v) throws IOException { buf.putDouble(v); raw(8); }
-
-        void string(String s) throws IOException {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            u64(b.length);
-            bytes(b);
-        }
-
-        void pad(int alignment) throws IOException {
-            while (written % alignment != 0) u8(0);
-        }
-
-        void scalar(GgufValueType t, Object v) throws IOException {
-            switch (t) {
-                case UINT8: case INT8: u8((int) (long) (Long) v); break;
-                case UINT16: case INT16: u16((int) (long) (Long) v); break;
-                case UINT32: case INT32: u32((Long) v); break;
-                case UINT64: case INT64: u64((Long) v); break;
-                case FLOAT32: f32((Double) v); break;
-                case FLOAT64: f64((Double) v); break;
-                case BOOL: u8((Boolean) v ? 1 : 0); break;
-                case STRING: string((String) v); break;
-                default: throw new IllegalArgumentException("not a scalar type: " + t);
-            }
-        }
-
-        void value(GgufValue v) throws IOException {
-            if (v.type() != GgufValueType.ARRAY) {
-                scalar(v.type(), v.value());
-                return;
-            }
-            GgufValueType et = v.elementType();
-            u32(et.id);
-            u64(v.length());
-            Object a = v.value();
-            if (a instanceof long[]) for (long x : (long[]) a) scalar(et, x);
-            else if (a instanceof double[]) for (double x : (double[]) a) scalar(et, x);
-            else if (a instanceof boolean[]) for (boolean x : (boolean[]) a) scalar(et, x);
-            else if (a instanceof String[]) for (String x : (String[]) a) string(x);
-            else for (GgufValue x : (GgufValue[]) a) value(x);
-        }
     }
 }
