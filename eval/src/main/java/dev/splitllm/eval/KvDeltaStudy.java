@@ -139,8 +139,8 @@ public final class KvDeltaStudy {
                         float[] logits = fp32.lastLogits(h, 1);
                         int i = j - from; // scored index of position j
                         int off = i * vocab;
-                        logSoftmax(ref.logits(), off, vocab, lp);
-                        logSoftmax(logits, 0, vocab, lq);
+                        SplitEvaluator.logSoftmax(ref.logits(), off, vocab, lp);
+                        SplitEvaluator.logSoftmax(logits, 0, vocab, lq);
                         double sum = 0;
                         for (int t = 0; t < vocab; t++) {
                             sum += Math.exp(lp[t]) * (lp[t] - lq[t]);
@@ -162,21 +162,6 @@ public final class KvDeltaStudy {
             }
         }
         return out;
-    }
-
-    private static void logSoftmax(float[] logits, int off, int n, double[] out) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, logits[off + i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += Math.exp(logits[off + i] - max);
-        }
-        double lse = max + Math.log(sum);
-        for (int i = 0; i < n; i++) {
-            out[i] = logits[off + i] - lse;
-        }
     }
 
     /** The study's prompts: the first {@code n} story openings of {@link PromptSet#STORIES}, with BOS. */

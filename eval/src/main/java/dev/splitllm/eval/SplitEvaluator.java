@@ -288,7 +288,8 @@ public final class SplitEvaluator {
         return best;
     }
 
-    private static void logSoftmax(float[] logits, int off, int n, double[] out) {
+    /** Log-probabilities of {@code logits[off, off+n)} in double precision (the meter's one definition, shared by its studies). */
+    static void logSoftmax(float[] logits, int off, int n, double[] out) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             max = Math.max(max, logits[off + i]);
