@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.splitllm.engine.model.LlamaConfig;
 import dev.splitllm.quantization.protocol.CompletionRequest;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.wire.Phase;
 import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
 import dev.splitllm.quantization.protocol.SessionReplayed;
@@ -293,7 +294,7 @@ public final class CloudServer implements AutoCloseable {
     private void sendCreated(Context ctx, CloudSession s) {
         sendJson(ctx.status(201), new SessionCreated(s.id, "/v1/sessions/" + s.id + "/stream", s.frameTag, s.splitLayer,
                 host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), s.epoch,
-                s.resumeTicket));
+                s.resumeTicket, CloudSession.MAX_DRAFT));
     }
 
     /** {@code PUT /v1/sessions/{id}}: creates a session under the id the client chose (32 hex digits, 128 random bits). */
@@ -358,7 +359,7 @@ public final class CloudServer implements AutoCloseable {
                     frames.size(), s.position(), bytes, String.format(java.util.Locale.ROOT, "%.1f", r.answer().cloudMs()));
         }
         sendJson(ctx, new SessionReplayed(s.id, s.epoch, r.answer().step(), r.answer().token(), s.position(), frames.size(),
-                bytes, r.answer().cloudMs()));
+                bytes, r.answer().cloudMs(), r.answer().accepted()));
     }
 
     /**
@@ -528,7 +529,11 @@ public final class CloudServer implements AutoCloseable {
         }
         send(ctx, out.answer());
         dashboard.onStep(s, out, bytes.length, System.nanoTime() - t0); // #20: per-session timeline
-        metrics.tokensOut.increment();
+        metrics.tokensOut.add(1 + out.answer().accepted());
+        if (out.phase() == Phase.DRAFT && !out.replayed()) {
+            metrics.draftedTokens.add(out.draftSize());
+            metrics.acceptedTokens.add(out.answer().accepted());
+        }
     }
 
     /**

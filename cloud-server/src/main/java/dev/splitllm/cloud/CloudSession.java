@@ -1,11 +1,13 @@
 package dev.splitllm.cloud;
 
+import dev.splitllm.engine.draft.DraftVerifier;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.codec.OutlierChannels;
 import dev.splitllm.quantization.protocol.ErrorMessage;
 import dev.splitllm.quantization.protocol.TokenMessage;
+import dev.splitllm.quantization.wire.Draft;
 import dev.splitllm.quantization.wire.Frame;
 import dev.splitllm.quantization.wire.FrameException;
 import dev.splitllm.quantization.wire.FrameHeader;
@@ -24,8 +26,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * whose step equals the last answered step is a resend (after a reconnect): it gets the same
  * answer again and changes nothing. Any other out-of-order step is refused without touching
  * state, so a bad frame never corrupts the session.
+ *
+ * <p>A DRAFT frame (speculation, docs/PROTOCOL.md) is one step too: its k + 1 rows go through the
+ * back blocks in one batched pass with the one-token kernels, {@link DraftVerifier} keeps the
+ * longest acceptable prefix of the k drafts and picks the next token, and the KV of the rejected
+ * rows is truncated away: the session advances by accepted + 1 positions.
  */
 final class CloudSession {
+    /** Most drafted tokens one DRAFT frame may carry (announced as SessionCreated.maxDraft). */
+    static final int MAX_DRAFT = 8;
     final String id;
     final long frameTag;
     final int splitLayer;
@@ -120,8 +129,12 @@ final class CloudSession {
         }
     }
 
-    /** Outcome of one frame: exactly one of answer / error is set. */
-    record Outcome(TokenMessage answer, ErrorMessage error, boolean replayed, Phase phase) {
+    /** Outcome of one frame: exactly one of answer / error is set; {@code draftSize} is k of a DRAFT frame. */
+    record Outcome(TokenMessage answer, ErrorMessage error, boolean replayed, Phase phase, int draftSize) {
+        Outcome(TokenMessage answer, ErrorMessage error, boolean replayed, Phase phase) {
+            this(answer, error, replayed, phase, 0);
+        }
+
         static Outcome error(String code, String message, long step, boolean fatal) {
             return new Outcome(null, new ErrorMessage(code, message, step, fatal), false, null);
         }
@@ -168,13 +181,26 @@ final class CloudSession {
                 return Outcome.error("context_full", "position " + segment.position() + " + " + h.tokens()
                         + " tokens exceeds the session's max sequence length " + maxSeqLen, h.step(), false);
             }
+            Draft draft = frame.draft();
+            if (draft != null) {
+                String bad = draftProblem(draft, true);
+                if (bad != null) return Outcome.error("bad_draft", bad, h.step(), false);
+            }
             long t0 = System.nanoTime();
             float[] hidden = frame.hidden();
             int start = segment.position();
             long samplerState = sampler.state();
             int token;
+            int accepted = 0;
             try {
-                token = step(scheduler, hidden, h.tokens());
+                if (draft == null) {
+                    token = step(scheduler, hidden, h.tokens());
+                } else {
+                    DraftVerifier.Result r = verify(scheduler, hidden, h.tokens(), draft);
+                    token = r.next;
+                    accepted = r.accepted;
+                    segment.truncate(start + accepted + 1); // the rejected rows' KV goes
+                }
             } catch (RuntimeException | Error e) {
                 // Roll back so the same step can be sent again: nothing of it stays in the state
                 // (the frame's channel set was never accepted).
@@ -183,11 +209,11 @@ final class CloudSession {
                 throw e;
             }
             wire.accept(frame); // committed: from now on the session decodes with the set it carried
-            lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6);
+            lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6, accepted);
             lastAnsweredStep = h.step();
             nextStep = h.step() + 1;
             touch(); // only a computed step moves the idle clock: junk or replays cannot keep a session alive
-            return new Outcome(lastAnswer, null, false, h.phase());
+            return new Outcome(lastAnswer, null, false, h.phase(), draft == null ? 0 : draft.size());
         } finally {
             lock.unlock();
         }
@@ -202,6 +228,60 @@ final class CloudSession {
         return sampler.sample(segment.lastLogits(hidden, tokens));
     }
 
+    /** Runs rows through the back blocks for their KV only (no logits, no sampling). */
+    private void forwardOnly(StepScheduler scheduler, float[] hidden, int tokens) {
+        if (scheduler != null && StepScheduler.accepts(segment)) {
+            scheduler.forwardOnly(segment, hidden, tokens);
+        } else {
+            segment.forward(hidden, tokens);
+        }
+    }
+
+    /**
+     * Runs a DRAFT frame's rows through the back blocks (each row with the one-token kernels, batched
+     * in a tick when a scheduler takes the segment) and verifies the draft against their logits.
+     */
+    private DraftVerifier.Result verify(StepScheduler scheduler, float[] hidden, int tokens, Draft draft) {
+        int vocab = segment.config().vocabSize(), d = segment.config().dim();
+        float[] logits;
+        if (scheduler != null && StepScheduler.accepts(segment)) {
+            logits = scheduler.rowLogits(segment, hidden, tokens);
+        } else {
+            segment.forwardAsSteps(hidden, tokens);
+            logits = new float[tokens * vocab];
+            float[] row = new float[d];
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(hidden, t * d, row, 0, d);
+                System.arraycopy(segment.lastLogits(row, 1), 0, logits, t * vocab, vocab);
+            }
+        }
+        if (verifier == null) verifier = new DraftVerifier(vocab);
+        return verifier.verify(logits, draft, sampler);
+    }
+
+    private DraftVerifier verifier;
+
+    /**
+     * Why {@code draft} cannot be verified in this session, or null: more drafts than
+     * {@link #MAX_DRAFT}, a token outside the vocabulary, or proposals missing in a sampling session
+     * (or present in a greedy one, when {@code checkProposals}).
+     */
+    private String draftProblem(Draft draft, boolean checkProposals) {
+        if (draft.size() > MAX_DRAFT) {
+            return "k=" + draft.size() + " drafted tokens exceed the session's limit of " + MAX_DRAFT;
+        }
+        int vocab = segment.config().vocabSize();
+        if (draft.maxTokenId() >= vocab) {
+            return "drafted token id " + draft.maxTokenId() + " is outside the vocabulary of " + vocab;
+        }
+        if (checkProposals && draft.sampled() != (sampler.temperature() > 0f)) {
+            return sampler.temperature() > 0f
+                    ? "a sampling session's drafts must carry the drafter's proposals"
+                    : "a greedy session's drafts carry no proposals";
+        }
+        return null;
+    }
+
     /** Why {@code h} cannot be the next step at {@code position}, or null. */
     private String mismatch(FrameHeader h, int position) {
         if (h.splitLayer() != splitLayer) return "frame split layer " + h.splitLayer() + " != session's " + splitLayer;
@@ -211,7 +291,8 @@ final class CloudSession {
             return "frame starts at position " + h.startPosition() + " but the session is at " + position;
         }
         if (h.step() == 0 && h.phase() != Phase.PREFILL) return "step 0 must be a PREFILL frame";
-        if (h.step() > 0 && (h.phase() != Phase.DECODE || h.tokens() != 1)) return "steps after 0 must be DECODE frames of one token";
+        if (h.step() > 0 && h.phase() == Phase.PREFILL) return "steps after 0 must be DECODE or DRAFT frames";
+        if (h.phase() == Phase.DECODE && h.tokens() != 1) return "a DECODE frame carries one token";
         return null;
     }
 
@@ -249,6 +330,7 @@ final class CloudSession {
             int dim = segment.config().dim();
             float[][] rows = new float[frames.size()][];
             int position = 0;
+            Frame last = null;
             for (int i = 0; i < frames.size(); i++) {
                 Frame frame;
                 try {
@@ -265,8 +347,15 @@ final class CloudSession {
                     throw new ReplayRefused("replay reaches position " + (position + h.tokens())
                             + ", beyond the session's max sequence length " + maxSeqLen);
                 }
+                if (frame.draft() != null) {
+                    // Earlier DRAFT frames come back holding only their accepted rows (the edge rewrites
+                    // them once answered); the last one is the step in flight and is verified below.
+                    String bad = draftProblem(frame.draft(), i == frames.size() - 1);
+                    if (bad != null) throw new ReplayRefused("frame " + i + " (step " + h.step() + "): " + bad);
+                }
                 wire.accept(frame); // the next frame decodes with the channel set this one carried
                 rows[i] = frame.hidden();
+                last = frame;
                 position += h.tokens();
             }
             float[] hidden = new float[position * dim]; // bounded: position <= maxSeqLen
@@ -278,11 +367,24 @@ final class CloudSession {
             for (int i = 0; i < frames.size() - 1; i++) {
                 advanceSampler(); // the forward does not touch the sampler: advancing first is the same
             }
-            int token = step(scheduler, hidden, position); // every replayed position in one prefill (chunked in ticks)
-            long last = frames.size() - 1;
-            lastAnswer = new TokenMessage(last, token, (System.nanoTime() - t0) / 1e6);
-            lastAnsweredStep = last;
-            nextStep = last + 1;
+            int token;
+            int accepted = 0;
+            if (last.draft() == null) {
+                token = step(scheduler, hidden, position); // every replayed position in one prefill (chunked in ticks)
+            } else {
+                // The committed positions in one prefill, then the draft in flight verified as on the lost replica.
+                int rowsInFlight = last.header().tokens(), committed = position - rowsInFlight;
+                if (committed > 0) forwardOnly(scheduler, hidden, committed);
+                float[] inFlight = java.util.Arrays.copyOfRange(hidden, committed * dim, position * dim);
+                DraftVerifier.Result r = verify(scheduler, inFlight, rowsInFlight, last.draft());
+                segment.truncate(committed + r.accepted + 1);
+                token = r.next;
+                accepted = r.accepted;
+            }
+            long lastStep = frames.size() - 1;
+            lastAnswer = new TokenMessage(lastStep, token, (System.nanoTime() - t0) / 1e6, accepted);
+            lastAnsweredStep = lastStep;
+            nextStep = lastStep + 1;
             touch();
             return lastAnswer;
         } finally {

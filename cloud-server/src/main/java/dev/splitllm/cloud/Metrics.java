@@ -22,6 +22,9 @@ final class Metrics {
     final LongAdder bytesOut = new LongAdder();
     final LongAdder tokensOut = new LongAdder();
     final LongAdder completions = new LongAdder();
+    /** Tokens drafted by edges in DRAFT frames, and how many of them the cloud accepted. */
+    final LongAdder draftedTokens = new LongAdder();
+    final LongAdder acceptedTokens = new LongAdder();
     private final Map<String, LongAdder> frames = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final Map<String, Histogram> stepSeconds = new ConcurrentHashMap<>();
@@ -57,6 +60,8 @@ final class Metrics {
         counter(sb, "splitllm_bytes_out_total", "Downlink message bytes sent.", bytesOut.sum());
         counter(sb, "splitllm_tokens_out_total", "Tokens sent to edge sessions.", tokensOut.sum());
         counter(sb, "splitllm_completions_total", "Plain completion requests served.", completions.sum());
+        counter(sb, "splitllm_draft_tokens_total", "Tokens drafted by edges in DRAFT frames.", draftedTokens.sum());
+        counter(sb, "splitllm_draft_accepted_total", "Drafted tokens the cloud accepted.", acceptedTokens.sum());
         sb.append("# HELP splitllm_frames_total Uplink frames accepted, by phase.\n# TYPE splitllm_frames_total counter\n");
         frames.forEach((k, v) -> sb.append("splitllm_frames_total{phase=\"").append(k).append("\"} ").append(v.sum()).append('\n'));
         sb.append("# HELP splitllm_errors_total Refused requests and frames, by reason.\n# TYPE splitllm_errors_total counter\n");

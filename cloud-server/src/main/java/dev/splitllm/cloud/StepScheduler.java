@@ -47,27 +47,42 @@ final class StepScheduler implements AutoCloseable {
     /** Default rows per tick. */
     static final int DEFAULT_TOKEN_BUDGET = 128;
 
+    /** What a job wants once its rows have passed the blocks. */
+    enum Want {
+        /** The token its sampler draws from the last row (decode steps, prefills). */
+        SAMPLE_LAST,
+        /** The logits of every row, each row with the one-token kernels (a DRAFT frame being verified). */
+        ROW_LOGITS,
+        /** Nothing: the rows only fill the KV cache (the committed part of a replay). */
+        FORWARD_ONLY
+    }
+
     /** One forward a session waits for. */
     static final class Job {
         final Transformer tf;
         final SegmentState state;
         final float[] hidden;
         final int tokens;
+        final Want want;
+        /** Served with the decodes, whole in one tick: one-token steps and drafts. */
         final boolean decode;
         /** The session's sampler: its step thread waits, so the scheduler may use it meanwhile. */
         final Sampler sampler;
         final long arrival = System.nanoTime();
         int done;
         int token;
+        /** ROW_LOGITS: tokens x vocab. */
+        float[] rowLogits;
         RuntimeException failure;
         final CountDownLatch finished = new CountDownLatch(1);
 
-        Job(Transformer tf, SegmentState state, float[] hidden, int tokens, Sampler sampler) {
+        Job(Transformer tf, SegmentState state, float[] hidden, int tokens, Sampler sampler, Want want) {
             this.tf = tf;
             this.state = state;
             this.hidden = hidden;
             this.tokens = tokens;
-            this.decode = tokens == 1;
+            this.want = want;
+            this.decode = want == Want.ROW_LOGITS || (want == Want.SAMPLE_LAST && tokens == 1);
             this.sampler = sampler;
         }
     }
@@ -114,7 +129,26 @@ final class StepScheduler implements AutoCloseable {
      * or the sampler threw; the caller rolls the state and the sampler back.
      */
     int step(Segment segment, float[] hidden, int tokens, Sampler sampler) {
-        Job job = new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens, sampler);
+        return run(new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens, sampler,
+                Want.SAMPLE_LAST)).token;
+    }
+
+    /**
+     * Runs the {@code tokens} rows of a DRAFT frame through the blocks within a tick, each row with
+     * the one-token kernels, and returns the logits of every row (tokens x vocab).
+     */
+    float[] rowLogits(Segment segment, float[] hidden, int tokens) {
+        if (tokens > tokenBudget) throw new IllegalArgumentException(tokens + " draft rows exceed the tick's budget " + tokenBudget);
+        return run(new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens, null,
+                Want.ROW_LOGITS)).rowLogits;
+    }
+
+    /** Runs rows through the blocks within the ticks (as prefill chunks), for their KV only. */
+    void forwardOnly(Segment segment, float[] hidden, int tokens) {
+        run(new Job(JavaBackend.transformerOf(segment), JavaBackend.stateOf(segment), hidden, tokens, null, Want.FORWARD_ONLY));
+    }
+
+    private Job run(Job job) {
         if (stopped || !inbox.offer(job)) {
             throw new IllegalStateException(stopped ? "step scheduler stopped" : "step scheduler inbox full");
         }
@@ -131,7 +165,7 @@ final class StepScheduler implements AutoCloseable {
         }
         if (interrupted) Thread.currentThread().interrupt();
         if (job.failure != null) throw job.failure;
-        return job.token;
+        return job;
     }
 
     private void loop() {
@@ -196,10 +230,11 @@ final class StepScheduler implements AutoCloseable {
         for (java.util.Iterator<Job> it = decodes.iterator(); it.hasNext() && room > 0; ) {
             Job j = it.next();
             if (j.tf == tf) {
+                if (j.tokens > room) break; // a draft that does not fit keeps its place (FIFO) for the next tick
                 it.remove();
                 tick.add(j);
-                tickRows.add(1);
-                room--;
+                tickRows.add(j.tokens);
+                room -= j.tokens;
             }
         }
         // Prefill chunks, oldest first; the oldest gets at least MIN_CHUNK rows even in a full tick.
@@ -251,6 +286,7 @@ final class StepScheduler implements AutoCloseable {
         int d = tf.config().dim(), vocab = tf.config().vocabSize();
         SegmentState[] states = new SegmentState[n];
         int[] counts = new int[n];
+        boolean[] asSteps = new boolean[n];
         int rows = 0;
         for (int i = 0; i < n; i++) rows += tickRows.get(order[i]);
         if (x.length < rows * d) x = new float[rows * d];
@@ -259,16 +295,19 @@ final class StepScheduler implements AutoCloseable {
             Job j = tick.get(order[i]);
             states[i] = j.state;
             counts[i] = tickRows.get(order[i]);
+            asSteps[i] = j.want == Want.ROW_LOGITS;
             System.arraycopy(j.hidden, j.done * d, x, at * d, counts[i] * d);
             at += counts[i];
         }
-        tf.forwardBatch(states, counts, n, x, buffers);
+        tf.forwardBatch(states, counts, asSteps, n, x, buffers);
         ticks++;
         this.rows += rows;
         if (n > widest) widest = n;
-        // Copy rows back, collect the last row of every job that is now complete.
-        int[] lastRows = new int[n];
-        Job[] complete = new Job[n];
+        // Copy rows back, collect the last row of every job that is now complete (every row of a
+        // draft), and finish the jobs that want no logits.
+        int[] lastRows = new int[rows];
+        int[] rowOf = new int[rows];
+        Job[] complete = new Job[rows];
         int m = 0;
         at = 0;
         for (int i = 0; i < n; i++) {
@@ -276,7 +315,17 @@ final class StepScheduler implements AutoCloseable {
             System.arraycopy(x, at * d, j.hidden, j.done * d, counts[i] * d);
             j.done += counts[i];
             at += counts[i];
-            if (j.done == j.tokens) {
+            if (j.done < j.tokens) continue;
+            if (j.want == Want.FORWARD_ONLY) {
+                prefills.remove(j);
+                j.finished.countDown();
+            } else if (j.want == Want.ROW_LOGITS) {
+                for (int r = 0; r < j.tokens; r++) {
+                    lastRows[m] = at - j.tokens + r;
+                    rowOf[m] = r;
+                    complete[m++] = j;
+                }
+            } else {
                 lastRows[m] = at - 1;
                 complete[m++] = j;
             }
@@ -287,6 +336,12 @@ final class StepScheduler implements AutoCloseable {
             if (row.length != vocab) row = new float[vocab];
             for (int i = 0; i < m; i++) {
                 Job j = complete[i];
+                if (j.want == Want.ROW_LOGITS) {
+                    if (j.rowLogits == null) j.rowLogits = new float[j.tokens * vocab];
+                    System.arraycopy(logits, i * vocab, j.rowLogits, rowOf[i] * vocab, vocab);
+                    if (rowOf[i] == j.tokens - 1) j.finished.countDown(); // its rows are consecutive: the last ends it
+                    continue;
+                }
                 if (!j.decode) prefills.remove(j);
                 System.arraycopy(logits, i * vocab, row, 0, vocab);
                 try {

@@ -188,7 +188,7 @@ final class EdgeLink implements AutoCloseable {
                 if (replayNext) {
                     Failover f = replay(step, lostAt);
                     failovers.add(f);
-                    return new Answer(new TokenMessage(step, replayedToken, f.cloudMs()), reconnects);
+                    return new Answer(new TokenMessage(step, replayedToken, f.cloudMs(), replayedAccepted), reconnects);
                 }
                 StreamConnection c = connection;
                 if (c == null) {
@@ -219,6 +219,11 @@ final class EdgeLink implements AutoCloseable {
                 throw new EdgeException("interrupted", "interrupted while waiting for step " + step);
             }
         }
+    }
+
+    /** The DRAFT step {@code step} was answered: its log entry becomes what the cloud kept of it. */
+    void commitDraft(long step, byte[] keptFrame, int keptTokens, int sentTokens) {
+        log.replaceLast(step, keptFrame, keptTokens, sentTokens);
     }
 
     /**
@@ -372,8 +377,9 @@ final class EdgeLink implements AutoCloseable {
         return created.resumeTicket() != null;
     }
 
-    /** The token of the last replay (for the step in flight); read right after {@link #replay}. */
+    /** The token of the last replay (for the step in flight) and the drafts it kept; read right after {@link #replay}. */
     private int replayedToken;
+    private int replayedAccepted;
 
     /**
      * {@code POST /v1/sessions/{id}/replay} with the whole log; the replica the id routes to
@@ -424,6 +430,7 @@ final class EdgeLink implements AutoCloseable {
         long t1 = System.nanoTime();
         epoch = r.epoch();
         replayedToken = r.token();
+        replayedAccepted = r.accepted();
         return new Failover(step, r.epoch(), r.frames(), r.positions(), body.length, (t1 - t0) / 1e6, r.cloudMs(),
                 (t1 - lostAt) / 1e6);
     }

@@ -1,6 +1,9 @@
 package dev.splitllm.edge;
 
+import dev.splitllm.engine.draft.DraftPolicy;
+import dev.splitllm.engine.draft.Proposer;
 import dev.splitllm.engine.tokenizer.TextStream;
+import dev.splitllm.quantization.wire.Draft;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,21 +36,40 @@ public final class EdgeSession implements AutoCloseable {
     private final EdgeModel model;
     private final EdgeLink link;
     private final EdgeStepper stepper;
+    private final EdgeOptions options;
+    private final Speculation speculation;
     private boolean used;
     private boolean closed;
 
-    private EdgeSession(EdgeModel model, EdgeLink link, EdgeStepper stepper) {
+    private EdgeSession(EdgeModel model, EdgeLink link, EdgeStepper stepper, EdgeOptions options, Speculation speculation) {
         this.model = model;
         this.link = link;
         this.stepper = stepper;
+        this.options = options;
+        this.speculation = speculation;
     }
 
-    /** Creates the cloud half of a session ({@code POST /v1/sessions}). */
+    /** Creates the cloud half of a session ({@code POST /v1/sessions}); one round trip per token. */
     public static EdgeSession open(EdgeModel model, EdgeOptions options) {
+        return open(model, options, Speculation.none());
+    }
+
+    /**
+     * Creates the cloud half of a session that speculates: each step carries the drafter's guesses
+     * for the cloud to verify in one round trip (the tokens are exactly those of the plain protocol
+     * when greedy, and distributed exactly as them when sampling). Against a server that takes no
+     * drafts it runs the plain protocol.
+     */
+    public static EdgeSession open(EdgeModel model, EdgeOptions options, Speculation speculation) {
+        if (speculation.enabled() && speculation.drafter() instanceof dev.splitllm.engine.draft.ModelDrafter md
+                && md.vocabSize() != model.config().vocabSize()) {
+            throw new IllegalArgumentException("the draft model's vocabulary (" + md.vocabSize() + ") differs from the model's ("
+                    + model.config().vocabSize() + "): a draft model must share the tokenizer");
+        }
         EdgeLink link = EdgeLink.open(options, model.splitLayer(), model.config().dim());
         try {
             EdgeStepper stepper = new EdgeStepper(model, options.codec(), options.maxSeqLen(), link.created().frameSession());
-            return new EdgeSession(model, link, stepper);
+            return new EdgeSession(model, link, stepper, options, speculation);
         } catch (RuntimeException | Error e) {
             link.close();
             throw e;
@@ -105,13 +127,28 @@ public final class EdgeSession implements AutoCloseable {
         int[] generated = new int[maxTokens];
         int count = 0;
         int maxFrameBytes = link.created().maxFrameBytes();
+        // The whole sequence so far (prompt, then generated), which drafters read and extend.
+        int[] history = new int[options.maxSeqLen() + 1];
+        System.arraycopy(promptIds, 0, history, 0, promptIds.length);
+        int historyLength = promptIds.length;
+        boolean speculate = speculation.enabled() && link.created().maxDraft() > 0;
+        DraftPolicy policy = speculate ? new DraftPolicy(speculation.k(), Math.min(link.created().maxDraft(), Draft.MAX_TOKENS)) : null;
+        Proposer proposer = speculate ? new Proposer(options.temperature(), speculation.proposalWidth(), options.seed() ^ 0x5DEECE66DL) : null;
+        float[] draftLogits = speculate ? new float[model.config().vocabSize()] : null;
         String stop = null;
         while (stop == null) { // bounded: every pass adds a token or stops, and maxTokens ends it
             if (link.cancelled()) {
                 stop = CANCELLED;
                 break;
             }
-            EdgeStepper.Step step = count == 0 ? stepper.prefill(promptIds) : stepper.decode(generated[count - 1]);
+            EdgeStepper.Step step;
+            if (count == 0) {
+                step = stepper.prefill(promptIds);
+            } else {
+                int k = speculate ? policy.nextK(Math.min(maxTokens - count - 1, options.maxSeqLen() - stepper.position() - 1)) : 0;
+                step = k > 0 ? stepper.draft(generated[count - 1], k, speculation.drafter(), proposer, history.clone(), historyLength,
+                        draftLogits) : stepper.decode(generated[count - 1]);
+            }
             if (step.frame().length > maxFrameBytes) {
                 throw new EdgeException("too_large", "step " + step.step() + " frame is " + step.frame().length
                         + " bytes; the server accepts " + maxFrameBytes + " (shorten the prompt or use a smaller codec)");
@@ -125,18 +162,36 @@ public final class EdgeSession implements AutoCloseable {
                 break;
             }
             long received = System.nanoTime();
+            int drafted = step.draft() == null ? 0 : step.draft().size();
+            int accepted = answer.token().accepted();
+            if (drafted > 0) {
+                link.commitDraft(step.step(), stepper.commit(accepted), accepted + 1, step.tokens());
+            } else if (accepted != 0) {
+                throw new EdgeException("protocol", "the cloud accepted " + accepted + " drafts of a step that carried none");
+            }
             StepStats stats = new StepStats(step.step(), step.tokens(), step.edgeMs(), step.encodeMs(), step.frame().length,
-                    (received - sent) / 1e6, answer.token().cloudMs(), answer.reconnects());
+                    (received - sent) / 1e6, answer.token().cloudMs(), answer.reconnects(), drafted, accepted, step.draftMs());
+            if (drafted > 0 || (policy != null && count > 0)) {
+                double rows = step.tokens();
+                double computeMs = step.edgeMs() - step.draftMs() + step.encodeMs() + stats.cloudMs();
+                policy.record(drafted, accepted, stats.networkCloudMs() - stats.cloudMs(), computeMs / rows,
+                        drafted == 0 ? 0 : step.draftMs() / drafted);
+            }
             // The edge's own figures for the server's dashboard: queued, never awaited (docs/PROTOCOL.md, "Timing").
             link.sendTiming(stats.step(), stats.edgeMs(), stats.encodeMs(), stats.networkCloudMs());
             steps.add(stats);
-            int token = answer.token().token();
-            generated[count++] = token;
-            String piece = text.next(token);
-            story.append(piece);
-            listener.onToken(token, piece, stats);
-            // A cancel from the listener (or meanwhile from another thread) ends the loop here.
-            stop = link.cancelled() ? CANCELLED : stepper.stopReason(token, count, maxTokens, ignoreEndOfSequence);
+            // The step's tokens: the kept drafts, then the cloud's token.
+            for (int i = 0; i <= accepted && stop == null; i++) {
+                int token = i < accepted ? step.draft().token(i) : answer.token().token();
+                generated[count++] = token;
+                history[historyLength++] = token;
+                String piece = text.next(token);
+                story.append(piece);
+                listener.onToken(token, piece, stats);
+                // A cancel from the listener (or meanwhile from another thread) ends the loop here.
+                stop = link.cancelled() ? CANCELLED : stepper.stopReason(token, count, maxTokens, ignoreEndOfSequence);
+                if (i < accepted && "context_full".equals(stop)) stop = null; // the kept drafts' positions are already in
+            }
         }
         story.append(text.flush());
         return new GenerationResult(promptIds, Arrays.copyOf(generated, count), story.toString(), List.copyOf(steps),

@@ -1,8 +1,11 @@
 package dev.splitllm.edge;
 
+import dev.splitllm.engine.draft.Drafter;
+import dev.splitllm.engine.draft.Proposer;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.engine.model.MemoryAccount;
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.wire.Draft;
 import dev.splitllm.quantization.wire.FrameHeader;
 import dev.splitllm.quantization.wire.Phase;
 import dev.splitllm.quantization.wire.SessionCodec;
@@ -23,9 +26,17 @@ final class EdgeStepper implements AutoCloseable {
     private final SessionCodec codec;
     private long nextStep;
 
-    /** One encoded step: the frame to send and what producing it cost. */
-    record Step(long step, int tokens, byte[] frame, double edgeMs, double encodeMs) {
+    /** One encoded step: the frame to send and what producing it cost ({@code draft} null on a plain step). */
+    record Step(long step, int tokens, byte[] frame, double edgeMs, double encodeMs, Draft draft, double draftMs) {
+        Step(long step, int tokens, byte[] frame, double edgeMs, double encodeMs) {
+            this(step, tokens, frame, edgeMs, encodeMs, null, 0);
+        }
     }
+
+    /** The DRAFT step awaiting its answer: its start position, rows and draft (to cut the log frame to what was kept). */
+    private Step pendingDraft;
+    private float[] pendingRows;
+    private int pendingStart;
 
     /**
      * @param frameTag the 64-bit session tag every frame carries (from the server's SessionCreated)
@@ -70,6 +81,94 @@ final class EdgeStepper implements AutoCloseable {
             throw new IllegalStateException("the context is full (" + maxSeqLen + " positions)");
         }
         return run(new int[] {token}, Phase.DECODE);
+    }
+
+    /**
+     * A speculative step: {@code token} (the last one the cloud gave) at the next position, then up to
+     * {@code k} tokens the {@code drafter} guesses, each run through the edge's blocks one at a time
+     * (the one-token kernels: the rows are bit for bit those of plain steps) so the drafter sees the
+     * cut row of each token before guessing the next. {@code history[0, length)} is the sequence so
+     * far, {@code token} last; it must have room for k more. Returns a DRAFT frame, or a plain DECODE
+     * frame when the drafter had no guess at all; {@link #commit} must follow a DRAFT frame's answer.
+     */
+    Step draft(int token, int k, Drafter drafter, Proposer proposer, int[] history, int length, float[] logits) {
+        if (nextStep == 0) throw new IllegalStateException("decode steps follow the prefill");
+        if (pendingDraft != null) throw new IllegalStateException("the last DRAFT step was not committed");
+        if (k < 1 || k > Draft.MAX_TOKENS) throw new IllegalArgumentException("k must be 1.." + Draft.MAX_TOKENS);
+        if (history[length - 1] != token) throw new IllegalArgumentException("the history must end with the token");
+        k = Math.min(k, maxSeqLen - segment.position() - 1); // the drafts' rows must fit too
+        int d = model.config().dim();
+        int start = segment.position();
+        float[] rows = new float[(k + 1) * d];
+        int[] ids = new int[k];
+        int[][] pIds = proposer.sampling() ? new int[k][] : null;
+        float[][] pProbs = proposer.sampling() ? new float[k][] : null;
+        long t0 = System.nanoTime();
+        long drafting = 0;
+        int n = 0; // drafts so far
+        int len = length;
+        int current = token;
+        while (true) {
+            float[] h = segment.embed(new int[] {current});
+            segment.forward(h, 1);
+            System.arraycopy(h, 0, rows, n * d, d);
+            if (n == k) break;
+            long s0 = System.nanoTime();
+            boolean guessed = drafter.score(history, len, h, logits);
+            int next = guessed ? proposer.propose(logits) : -1;
+            drafting += System.nanoTime() - s0;
+            if (!guessed) break;
+            ids[n] = next;
+            if (pIds != null) {
+                pIds[n] = proposer.proposalIds();
+                pProbs[n] = proposer.proposalProbs();
+            }
+            history[len++] = next;
+            current = next;
+            n++;
+        }
+        long t1 = System.nanoTime();
+        if (n == 0) { // no guess: this is a plain step after all
+            FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DECODE, model.splitLayer(), start, 1, d, codec.spec());
+            byte[] frame = codec.encodeFrame(header, rows);
+            long t2 = System.nanoTime();
+            return new Step(nextStep++, 1, frame, (t1 - t0) / 1e6, (t2 - t1) / 1e6, null, drafting / 1e6);
+        }
+        int[] drafted = java.util.Arrays.copyOf(ids, n);
+        Draft draft = pIds == null ? Draft.greedy(drafted)
+                : Draft.sampled(drafted, java.util.Arrays.copyOf(pIds, n), java.util.Arrays.copyOf(pProbs, n));
+        FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DRAFT, model.splitLayer(), start, n + 1, d, codec.spec());
+        byte[] frame = codec.encodeDraftFrame(header, rows, draft);
+        long t2 = System.nanoTime();
+        Step step = new Step(nextStep++, n + 1, frame, (t1 - t0) / 1e6, (t2 - t1) / 1e6, draft, drafting / 1e6);
+        pendingDraft = step;
+        pendingRows = rows;
+        pendingStart = start;
+        return step;
+    }
+
+    /**
+     * The cloud kept {@code accepted} of the pending DRAFT step's drafts: the edge's KV keeps the same
+     * positions (the first accepted + 1 rows), and the returned frame, what the cloud kept of the step
+     * (a DECODE frame of its first row, or a DRAFT frame of its accepted rows), replaces the sent
+     * frame in the replay log.
+     */
+    byte[] commit(int accepted) {
+        Step step = pendingDraft;
+        if (step == null) throw new IllegalStateException("no DRAFT step is waiting");
+        if (accepted < 0 || accepted > step.draft().size()) {
+            throw new EdgeException("protocol", "the cloud accepted " + accepted + " of " + step.draft().size() + " drafted tokens");
+        }
+        pendingDraft = null;
+        segment.truncate(pendingStart + accepted + 1);
+        int d = model.config().dim();
+        if (accepted == step.draft().size()) return step.frame();
+        if (accepted == 0) {
+            return codec.encodeFrame(new FrameHeader(frameTag, step.step(), Phase.DECODE, model.splitLayer(), pendingStart, 1, d,
+                    codec.spec()), pendingRows);
+        }
+        return codec.encodeDraftFrame(new FrameHeader(frameTag, step.step(), Phase.DRAFT, model.splitLayer(), pendingStart,
+                accepted + 1, d, codec.spec()), pendingRows, step.draft().prefix(accepted));
     }
 
     private Step run(int[] input, Phase phase) {

@@ -20,9 +20,24 @@ public record GenerationResult(int[] promptTokens, int[] tokens, String text, Li
         return steps.stream().mapToLong(StepStats::bytesUp).sum();
     }
 
-    /** Decode tokens per second over the steps after the prefill. */
+    /** Decode tokens per second over the steps after the prefill (the prefill's step yields the first token). */
     public double decodeTokensPerSecond() {
         double ms = steps.stream().skip(1).mapToDouble(s -> s.edgeMs() + s.encodeMs() + s.networkCloudMs()).sum();
-        return steps.size() <= 1 || ms <= 0 ? 0 : (steps.size() - 1) / (ms / 1000);
+        return steps.size() <= 1 || ms <= 0 ? 0 : (tokens.length - 1) / (ms / 1000);
+    }
+
+    /** Tokens drafted over the whole generation. */
+    public long drafted() {
+        return steps.stream().mapToLong(StepStats::drafted).sum();
+    }
+
+    /** Drafted tokens the cloud accepted. */
+    public long accepted() {
+        return steps.stream().mapToLong(StepStats::accepted).sum();
+    }
+
+    /** Tokens per round trip after the prefill: decode tokens over decode steps (1 without speculation). */
+    public double tokensPerRoundTrip() {
+        return steps.size() <= 1 ? 0 : (tokens.length - 1) / (double) (steps.size() - 1);
     }
 }

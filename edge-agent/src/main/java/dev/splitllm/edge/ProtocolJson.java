@@ -45,7 +45,8 @@ final class ProtocolJson {
     static SessionCreated sessionCreated(JsonNode n) {
         return new SessionCreated(text(n, "sessionId"), text(n, "streamPath"), n.path("frameSession").asLong(),
                 n.path("splitLayer").asInt(), n.path("dim").asInt(), n.path("maxSeqLen").asInt(), text(n, "codec"),
-                text(n, "cloudWeights"), n.path("maxFrameBytes").asInt(), n.path("epoch").asLong(), text(n, "resumeTicket"));
+                text(n, "cloudWeights"), n.path("maxFrameBytes").asInt(), n.path("epoch").asLong(), text(n, "resumeTicket"),
+                n.path("maxDraft").asInt()); // 0 from a server without speculation
     }
 
     /** The JSON head of {@code POST /v1/sessions/{id}/replay}. */
@@ -68,11 +69,12 @@ final class ProtocolJson {
     static SessionReplayed sessionReplayed(JsonNode n) {
         return new SessionReplayed(text(n, "sessionId"), n.path("epoch").asLong(), n.path("step").asLong(),
                 n.path("token").asInt(), n.path("positions").asInt(), n.path("frames").asInt(), n.path("bytes").asLong(),
-                n.path("cloudMs").asDouble());
+                n.path("cloudMs").asDouble(), n.path("accepted").asInt());
     }
 
     static TokenMessage token(JsonNode n) {
-        return new TokenMessage(text(n, "type"), n.path("step").asLong(), n.path("token").asInt(), n.path("cloudMs").asDouble());
+        return new TokenMessage(text(n, "type"), n.path("step").asLong(), n.path("token").asInt(), n.path("cloudMs").asDouble(),
+                n.path("accepted").asInt());
     }
 
     static ErrorMessage error(JsonNode n) {

@@ -6,8 +6,9 @@ import java.util.List;
 
 /**
  * What the edge keeps so that a lost or drained replica costs one replay, not the session: every
- * frame it sent, in step order (the prefill, then one decode frame per token; the last entry is
- * the step in flight). The frames are the compressed bytes as sent, so the log costs what the
+ * frame it sent, in step order (the prefill, then one decode frame per token, or one DRAFT frame
+ * per speculative step cut to its accepted rows once answered; the last entry is the step in
+ * flight). The frames are the compressed bytes as sent, so the log costs what the
  * uplink cost: about one decode frame per token (fp32 at d=288: 1,152 payload bytes plus the
  * header; the default TAB-Q codec: about 350 bytes), never more than the session's maxSeqLen
  * positions, because the stepper never runs past them.
@@ -33,6 +34,18 @@ final class ReplayLog {
         frames.add(frame);
         bytes += frame.length;
         positions += tokens;
+    }
+
+    /**
+     * Replaces the frame of the last step, once answered, by the frame of what the cloud kept of it
+     * (a DRAFT frame cut to its accepted rows), so a replay rebuilds exactly the kept positions.
+     */
+    void replaceLast(long step, byte[] frame, int tokens, int previousTokens) {
+        if (step != frames.size() - 1) throw new IllegalStateException("step " + step + " is not the last logged step");
+        if (tokens > previousTokens) throw new IllegalStateException("a committed frame only keeps rows");
+        byte[] old = frames.set(frames.size() - 1, frame);
+        bytes += frame.length - old.length;
+        positions += tokens - previousTokens;
     }
 
     int frames() {

@@ -13,7 +13,16 @@ package dev.splitllm.edge;
  *                       timing message ({@code roundTripMs}, docs/PROTOCOL.md)
  * @param cloudMs        the cloud's own compute time for the step
  * @param reconnects     reconnects needed during this step
+ * @param drafted        tokens drafted in this step (0: a plain step)
+ * @param accepted       drafted tokens the cloud kept (the step yields accepted + 1 tokens)
+ * @param draftMs        time the drafter took (included in edgeMs)
  */
 public record StepStats(long step, int tokens, double edgeMs, double encodeMs, int bytesUp, double networkCloudMs,
-                        double cloudMs, int reconnects) {
+                        double cloudMs, int reconnects, int drafted, int accepted, double draftMs) {
+
+    /** A plain step (no drafts). */
+    public StepStats(long step, int tokens, double edgeMs, double encodeMs, int bytesUp, double networkCloudMs,
+                     double cloudMs, int reconnects) {
+        this(step, tokens, edgeMs, encodeMs, bytesUp, networkCloudMs, cloudMs, reconnects, 0, 0, 0);
+    }
 }

@@ -104,6 +104,11 @@ public final class JavaBackend implements Backend {
         }
 
         @Override
+        public void forwardAsSteps(float[] hidden, int tokens) {
+            tf.forwardAsSteps(state, hidden, tokens);
+        }
+
+        @Override
         public float[] lastLogits(float[] hidden, int tokens) {
             if (!hasHead()) {
                 throw new IllegalStateException("segment [" + firstLayer() + ", " + endLayer() + ") has no head");

@@ -36,6 +36,21 @@ public interface Segment extends AutoCloseable {
     /** Runs this segment's blocks over T hidden states (T x dim, in place) at the next T positions. */
     void forward(float[] hidden, int tokens);
 
+    /**
+     * As {@link #forward}, but each row gets the bits that T successive one-token forwards would
+     * give it: drafted rows verified in one step must give the tokens the plain steps would. The
+     * default runs the rows one by one; a backend may batch them if it keeps that promise.
+     */
+    default void forwardAsSteps(float[] hidden, int tokens) {
+        int d = config().dim();
+        float[] row = new float[d];
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(hidden, t * d, row, 0, d);
+            forward(row, 1);
+            System.arraycopy(row, 0, hidden, t * d, d);
+        }
+    }
+
     /** Next-token logits for the last of T rows of a hidden state that has passed every block. Requires {@link #hasHead()}. */
     float[] lastLogits(float[] hidden, int tokens);
 

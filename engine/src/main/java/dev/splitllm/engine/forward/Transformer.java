@@ -89,6 +89,20 @@ public class Transformer {
      * values to the state's cache.
      */
     public final void forward(SegmentState state, float[] x, int T) {
+        forward(state, x, T, false);
+    }
+
+    /**
+     * As {@link #forward}, but every row gets exactly the bits that T successive one-token forwards
+     * would give it (each row meets the one-token kernels), while each weight panel is still read
+     * from memory once for all T rows. Verifying drafted tokens relies on it: a speculative step
+     * must produce the tokens the plain one-token steps would have produced.
+     */
+    public final void forwardAsSteps(SegmentState state, float[] x, int T) {
+        forward(state, x, T, true);
+    }
+
+    private void forward(SegmentState state, float[] x, int T, boolean asSteps) {
         int d = config.dim();
         if (T <= 0 || x.length < T * d) {
             throw new IllegalArgumentException("hidden state holds " + x.length + " floats, need " + T + " x " + d);
@@ -98,35 +112,36 @@ public class Transformer {
             throw new IllegalArgumentException("context full: " + start + " + " + T + " positions exceed capacity " + state.capacity());
         }
         if (state.rows < state.capacity() && T > SlidingWindow.MAX_BATCH) {
-            forwardInChunks(state, x, T); // a windowed ring holds the window plus one chunk
+            forwardInChunks(state, x, T, asSteps); // a windowed ring holds the window plus one chunk
             return;
         }
         Scratch s = state.scratch;
         s.ensure(config, T);
         ropeTables(s, start, T);
         for (int l = state.firstLayer(); l < state.endLayer(); l++) {
-            block(weights.layer(l), l, state, l - state.firstLayer(), s, x, T, start);
+            block(weights.layer(l), l, state, l - state.firstLayer(), s, x, T, start, asSteps);
         }
         state.advance(T);
     }
 
-    private void forwardInChunks(SegmentState state, float[] x, int T) {
+    private void forwardInChunks(SegmentState state, float[] x, int T, boolean asSteps) {
         int d = config.dim();
         float[] chunk = new float[SlidingWindow.MAX_BATCH * d];
         for (int from = 0; from < T; from += SlidingWindow.MAX_BATCH) {
             int n = Math.min(SlidingWindow.MAX_BATCH, T - from);
             System.arraycopy(x, from * d, chunk, 0, n * d);
-            forward(state, chunk, n);
+            forward(state, chunk, n, asSteps);
             System.arraycopy(chunk, 0, x, from * d, n * d);
         }
     }
 
-    private void block(LayerWeights w, int layer, SegmentState state, int li, Scratch s, float[] x, int T, int start) {
+    private void block(LayerWeights w, int layer, SegmentState state, int li, Scratch s, float[] x, int T, int start,
+                       boolean asSteps) {
         int d = config.dim(), kvDim = config.kvDim(), hidden = config.hiddenDim();
         // Attention.
         rmsnorm(s.xb, x, w.rmsAtt(), T, d);
         matmulInput(layer, ActivationQuantizer.Site.ATTN_QKV, s.xb, T, d);
-        matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v, s.q8);
+        matmul3(s.xb, T, w.wq(), s.q, w.wk(), s.k, w.wv(), s.v, s.q8, asSteps);
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), T);
             addBias(s.k, w.bk(), T);
@@ -137,19 +152,19 @@ public class Transformer {
         state.store(li, s.k, s.v, start, T);
         attention(s, state.keys[li], state.values[li], state.rows, T, start);
         matmulInput(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, T, d);
-        matmul(s.att, T, w.wo(), s.xb, s.q8);
+        matmul(s.att, T, w.wo(), s.xb, s.q8, asSteps);
         add(x, s.xb, T * d);
         // SwiGLU feed-forward.
         rmsnorm(s.xb, x, w.rmsFfn(), T, d);
         matmulInput(layer, ActivationQuantizer.Site.FFN_UP, s.xb, T, d);
-        matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2, s.q8);
+        matmul2(s.xb, T, w.w1(), s.hb, w.w3(), s.hb2, s.q8, asSteps);
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, n = T * hidden; i < n; i++) {
             float g = hb[i];
             hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
         }
         matmulInput(layer, ActivationQuantizer.Site.FFN_DOWN, hb, T, hidden);
-        matmul(hb, T, w.w2(), s.xb, s.q8);
+        matmul(hb, T, w.w2(), s.xb, s.q8, asSteps);
         add(x, s.xb, T * d);
     }
 
@@ -210,7 +225,7 @@ public class Transformer {
         float[] src = new float[count * d];
         System.arraycopy(x, row * d, src, 0, count * d);
         rmsnorm(normed, src, weights.rmsFinal(), count, d);
-        matmul(normed, count, cls, out, new Q8Activations());
+        matmul(normed, count, cls, out, new Q8Activations(), false);
     }
 
     /** Logits of the last of T rows, as a new array. */
@@ -232,6 +247,8 @@ public class Transformer {
         final Q8Activations q8 = new Q8Activations();
         int[] ones = new int[0];
         int[] seq = new int[0];
+        /** Per group of the current forwardBatch: its rows meet the one-token kernels (null: none). */
+        boolean[] asSteps;
 
         void ensure(int groups, int rows) {
             if (offsets.length < groups + 1) offsets = new int[groups + 1];
@@ -249,7 +266,16 @@ public class Transformer {
      * {@link #forward} gives it with its state alone and the same T (see {@link #rows}).
      */
     public final void forwardBatch(SegmentState[] states, int[] counts, int n, float[] x, BatchBuffers buf) {
+        forwardBatch(states, counts, null, n, x, buf);
+    }
+
+    /**
+     * As above; where {@code asSteps[g]} is true, the rows of state g get the bits that successive
+     * one-token forwards give them (as {@link #forwardAsSteps}): drafted rows being verified.
+     */
+    public final void forwardBatch(SegmentState[] states, int[] counts, boolean[] asSteps, int n, float[] x, BatchBuffers buf) {
         if (n <= 0) throw new IllegalArgumentException("empty batch");
+        buf.asSteps = asSteps;
         int d = config.dim(), end = states[0].endLayer();
         buf.ensure(n, 0);
         int[] off = buf.offsets;
@@ -303,10 +329,10 @@ public class Transformer {
         int ra = wq.rows(), rb = wk.rows();
         float[] xb = s.xb;
         team.run(ra + rb + wv.rows(), (from, to) -> {
-            if (from < ra) panels(wq, xb, q8, counts, off, n, s.q, from, Math.min(to, ra));
+            if (from < ra) panels(wq, xb, q8, counts, off, n, s.q, from, Math.min(to, ra), buf.asSteps);
             int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
-            if (f < e) panels(wk, xb, q8, counts, off, n, s.k, f, e);
-            if (to > ra + rb) panels(wv, xb, q8, counts, off, n, s.v, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+            if (f < e) panels(wk, xb, q8, counts, off, n, s.k, f, e, buf.asSteps);
+            if (to > ra + rb) panels(wv, xb, q8, counts, off, n, s.v, Math.max(from, ra + rb) - ra - rb, to - ra - rb, buf.asSteps);
         });
         if (w.hasAttentionBias()) {
             addBias(s.q, w.bq(), R);
@@ -320,7 +346,7 @@ public class Transformer {
         }
         attentionBatch(s, st, layer, buf, R);
         matmulInput(layer, ActivationQuantizer.Site.ATTN_OUT, s.att, R, d);
-        matmulGroups(s.att, R, w.wo(), s.xb, s.q8, counts, n, off);
+        matmulGroups(s.att, R, w.wo(), s.xb, s.q8, counts, n, off, buf.asSteps);
         add(x, s.xb, R * d);
         rmsnorm(s.xb, x, w.rmsFfn(), R, d);
         matmulInput(layer, ActivationQuantizer.Site.FFN_UP, s.xb, R, d);
@@ -328,8 +354,8 @@ public class Transformer {
         WeightMatrix w1 = w.w1(), w3 = w.w3();
         int r1 = w1.rows();
         team.run(r1 + w3.rows(), (from, to) -> {
-            if (from < r1) panels(w1, xb, q8u, counts, off, n, s.hb, from, Math.min(to, r1));
-            if (to > r1) panels(w3, xb, q8u, counts, off, n, s.hb2, Math.max(from, r1) - r1, to - r1);
+            if (from < r1) panels(w1, xb, q8u, counts, off, n, s.hb, from, Math.min(to, r1), buf.asSteps);
+            if (to > r1) panels(w3, xb, q8u, counts, off, n, s.hb2, Math.max(from, r1) - r1, to - r1, buf.asSteps);
         });
         float[] hb = s.hb, hb2 = s.hb2;
         for (int i = 0, m = R * hidden; i < m; i++) {
@@ -337,14 +363,15 @@ public class Transformer {
             hb[i] = g / (1.0f + (float) Math.exp(-g)) * hb2[i];
         }
         matmulInput(layer, ActivationQuantizer.Site.FFN_DOWN, hb, R, hidden);
-        matmulGroups(hb, R, w.w2(), s.xb, s.q8, counts, n, off);
+        matmulGroups(hb, R, w.w2(), s.xb, s.q8, counts, n, off, buf.asSteps);
         add(x, s.xb, R * d);
     }
 
     /** out = x W^T for R rows made of n groups (group g: rows [off[g], off[g]+counts[g])), each with the kernel its own T picks. */
-    private void matmulGroups(float[] x, int R, WeightMatrix w, float[] out, Q8Activations buf, int[] counts, int n, int[] off) {
+    private void matmulGroups(float[] x, int R, WeightMatrix w, float[] out, Q8Activations buf, int[] counts, int n, int[] off,
+                              boolean[] asSteps) {
         Q8Activations q8 = quantizeFor(buf, x, R, w);
-        team.run(w.rows(), (from, to) -> panels(w, x, q8, counts, off, n, out, from, to));
+        team.run(w.rows(), (from, to) -> panels(w, x, q8, counts, off, n, out, from, to, asSteps));
     }
 
     /** Weight rows per batch panel: a multiple of the 4-row kernels' tile (and of ROW_PANEL), so tiles fall where they fall alone. */
@@ -355,10 +382,11 @@ public class Transformer {
      * panel stays in cache while all groups pass by, so the weights are read from memory once per
      * batch. Panels start at from + k * BATCH_PANEL, so each row meets the kernels it meets alone.
      */
-    private void panels(WeightMatrix w, float[] x, Q8Activations q8, int[] counts, int[] off, int n, float[] out, int from, int to) {
+    private void panels(WeightMatrix w, float[] x, Q8Activations q8, int[] counts, int[] off, int n, float[] out, int from, int to,
+                        boolean[] asSteps) {
         for (int p0 = from; p0 < to; p0 += BATCH_PANEL) {
             int p1 = Math.min(to, p0 + BATCH_PANEL);
-            for (int g = 0; g < n; g++) rows(w, x, q8, off[g], counts[g], out, p0, p1);
+            for (int g = 0; g < n; g++) rows(w, x, q8, off[g], counts[g], out, p0, p1, asSteps != null && asSteps[g]);
         }
     }
 
@@ -432,7 +460,7 @@ public class Transformer {
             float inv = (float) (1.0 / Math.sqrt(ss / d + eps));
             for (int j = 0; j < d; j++) normed[dst + j] = weight[j] * (inv * x[src + j]);
         }
-        matmulGroups(normed, n, cls, out, buf.q8, buf.ones, n, buf.seq);
+        matmulGroups(normed, n, cls, out, buf.q8, buf.ones, n, buf.seq, null);
     }
 
     // ---- building blocks -------------------------------------------------------------------
@@ -502,44 +530,43 @@ public class Transformer {
     }
 
     /** out[t*rows + r] = W[r] . x[t*cols ..] for all T rows of x, parallel over output rows. */
-    private void matmul(float[] x, int T, WeightMatrix w, float[] out, Q8Activations buf) {
+    private void matmul(float[] x, int T, WeightMatrix w, float[] out, Q8Activations buf, boolean asSteps) {
         Q8Activations q8 = quantizeFor(buf, x, T, w);
-        team.run(w.rows(), (from, to) -> rows(w, x, q8, T, out, from, to));
+        team.run(w.rows(), (from, to) -> rows(w, x, q8, 0, T, out, from, to, asSteps));
     }
 
-    private void matmul2(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB, Q8Activations buf) {
+    private void matmul2(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB, Q8Activations buf,
+                         boolean asSteps) {
         Q8Activations q8 = quantizeFor(buf, x, T, a, b);
         int ra = a.rows();
         team.run(ra + b.rows(), (from, to) -> {
-            if (from < ra) rows(a, x, q8, T, outA, from, Math.min(to, ra));
-            if (to > ra) rows(b, x, q8, T, outB, Math.max(from, ra) - ra, to - ra);
+            if (from < ra) rows(a, x, q8, 0, T, outA, from, Math.min(to, ra), asSteps);
+            if (to > ra) rows(b, x, q8, 0, T, outB, Math.max(from, ra) - ra, to - ra, asSteps);
         });
     }
 
     private void matmul3(float[] x, int T, WeightMatrix a, float[] outA, WeightMatrix b, float[] outB,
-                         WeightMatrix c, float[] outC, Q8Activations buf) {
+                         WeightMatrix c, float[] outC, Q8Activations buf, boolean asSteps) {
         Q8Activations q8 = quantizeFor(buf, x, T, a, b, c);
         int ra = a.rows(), rb = b.rows();
         team.run(ra + rb + c.rows(), (from, to) -> {
-            if (from < ra) rows(a, x, q8, T, outA, from, Math.min(to, ra));
+            if (from < ra) rows(a, x, q8, 0, T, outA, from, Math.min(to, ra), asSteps);
             int f = Math.max(from, ra) - ra, e = Math.min(to, ra + rb) - ra;
-            if (f < e) rows(b, x, q8, T, outB, f, e);
-            if (to > ra + rb) rows(c, x, q8, T, outC, Math.max(from, ra + rb) - ra - rb, to - ra - rb);
+            if (f < e) rows(b, x, q8, 0, T, outB, f, e, asSteps);
+            if (to > ra + rb) rows(c, x, q8, 0, T, outC, Math.max(from, ra + rb) - ra - rb, to - ra - rb, asSteps);
         });
     }
 
     /** Weight rows per prefill panel: a panel stays in L1 while every token's activations pass by. */
     private static final int ROW_PANEL = 8;
 
-    private void rows(WeightMatrix w, float[] x, Q8Activations q8, int T, float[] out, int from, int to) {
-        rows(w, x, q8, 0, T, out, from, to);
-    }
-
     /**
      * Activation rows [t0, t0+T) of x. The kernel choice depends on T only, so a row gives the
-     * same bits whatever other rows share the call ({@link #forwardBatch} relies on it).
+     * same bits whatever other rows share the call ({@link #forwardBatch} relies on it). With
+     * {@code asSteps} every row meets the one-token kernels (see {@link #forwardAsSteps}).
      */
-    private void rows(WeightMatrix w, float[] x, Q8Activations q8, int t0, int T, float[] out, int from, int to) {
+    private void rows(WeightMatrix w, float[] x, Q8Activations q8, int t0, int T, float[] out, int from, int to,
+                      boolean asSteps) {
         Kernels k = kernels;
         if (T == 1) {
             w.dotRows(k, from, to, x, q8, t0, out, t0 * w.rows() + from);
@@ -550,7 +577,7 @@ public class Transformer {
         // decoded to floats once (exactly the values readRow gives) and then runs the four-row
         // F32 tile for every token, so decoding is paid once per panel instead of once per token.
         int rows = w.rows(), cols = w.cols();
-        boolean decode = q8 == null && T >= 4 && !(w instanceof F32Matrix);
+        boolean decode = !asSteps && q8 == null && T >= 4 && !(w instanceof F32Matrix);
         float[] panel = decode ? new float[ROW_PANEL * cols] : null;
         for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
             int r1 = Math.min(to, r0 + ROW_PANEL);

@@ -87,6 +87,74 @@ public final class Sampler {
         return topP <= 0 || topP >= 1 ? sampleMultinomial(coin) : sampleTopP(coin);
     }
 
+    /**
+     * The distribution {@link #sample} draws from for these logits, into {@code out} (vocab floats):
+     * the temperature softmax, cut to the nucleus and renormalised when top-p is on; one-hot on the
+     * argmax when greedy. Speculative verification needs it to accept drafts exactly. Draws nothing.
+     */
+    public void distribution(float[] logits, float[] out) {
+        int n = logits.length;
+        java.util.Arrays.fill(out, 0, n, 0f);
+        if (temperature == 0f) {
+            out[argmax(logits)] = 1f;
+            return;
+        }
+        if (probs.length != n) {
+            probs = new float[n];
+            order = new int[n];
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (float l : logits) max = Math.max(max, l);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float p = (float) Math.exp((logits[i] - max) / temperature);
+            probs[i] = p;
+            sum += p;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) probs[i] *= inv;
+        if (topP <= 0 || topP >= 1) {
+            System.arraycopy(probs, 0, out, 0, n);
+            return;
+        }
+        float cutoff = (1f - topP) / (n - 1);
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (probs[i] >= cutoff) order[m++] = i;
+        }
+        if (m == 0) {
+            out[argmaxOfProbs()] = 1f;
+            return;
+        }
+        Integer[] boxed = new Integer[m];
+        for (int i = 0; i < m; i++) boxed[i] = order[i];
+        Arrays.sort(boxed, (a, b) -> {
+            int c = Float.compare(probs[b], probs[a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        float cumulative = 0;
+        int last = m - 1;
+        for (int i = 0; i < m; i++) {
+            cumulative += probs[boxed[i]];
+            if (cumulative > topP) {
+                last = i;
+                break;
+            }
+        }
+        float norm = 0;
+        for (int i = 0; i <= last; i++) norm += probs[boxed[i]];
+        for (int i = 0; i <= last; i++) out[boxed[i]] = probs[boxed[i]] / norm;
+    }
+
+    /**
+     * Moves the generator past one step's draw without sampling: a speculative step consumes
+     * exactly one draw of this stream (like a plain step), whatever it accepted, so a replay that
+     * advances once per answered step stays in step. Greedy draws nothing.
+     */
+    public void advance() {
+        if (temperature > 0f) nextFloat();
+    }
+
     private int sampleMultinomial(float coin) {
         float cdf = 0;
         for (int i = 0; i < probs.length; i++) {

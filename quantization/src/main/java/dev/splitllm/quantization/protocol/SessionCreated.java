@@ -13,12 +13,22 @@ package dev.splitllm.quantization.protocol;
  * @param cloudWeights  cloud segment weight format
  * @param maxFrameBytes largest uplink frame the server accepts
  * @param epoch         0 when created; each replay to another replica makes it one higher
+ * @param maxDraft      most drafted tokens a DRAFT frame of this session may carry (0: the server
+ *                      takes no drafts; an older server does not send it)
  * @param resumeTicket  proof, for any replica of this deployment, that this session (its id, frame
  *                      tag, parameters) belongs to the creating token; a replay must carry it
  */
 public record SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
                              int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes, long epoch,
-                             String resumeTicket) {
+                             String resumeTicket, int maxDraft) {
+
+    /** Without drafts (maxDraft 0). */
+    public SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
+                          int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes, long epoch,
+                          String resumeTicket) {
+        this(sessionId, streamPath, frameSession, splitLayer, dim, maxSeqLen, codec, cloudWeights, maxFrameBytes, epoch,
+                resumeTicket, 0);
+    }
 
     /** A session that cannot be replayed elsewhere (epoch 0, no ticket). */
     public SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,

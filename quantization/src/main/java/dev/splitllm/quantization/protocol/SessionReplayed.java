@@ -13,7 +13,15 @@ package dev.splitllm.quantization.protocol;
  * @param frames     frames replayed
  * @param bytes      frame bytes replayed
  * @param cloudMs    time the replica spent: decoding the frames, the batched forward, sampling
+ * @param accepted   when the last step is a DRAFT frame, how many of its drafts were kept (as in
+ *                   {@link TokenMessage#accepted}); else 0
  */
 public record SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames,
-                              long bytes, double cloudMs) {
+                              long bytes, double cloudMs, int accepted) {
+
+    /** A replay whose last step carried no drafts. */
+    public SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames, long bytes,
+                           double cloudMs) {
+        this(sessionId, epoch, step, token, positions, frames, bytes, cloudMs, 0);
+    }
 }

@@ -67,6 +67,28 @@ public final class FrameCodec {
      */
     public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels,
                          CodecTables tables) {
+        return encode(header, hidden, channels, carryChannels, tables, null);
+    }
+
+    /**
+     * Encodes a frame; a DRAFT frame needs its {@code draft} (k = tokens - 1 ids), every other
+     * phase none. A DRAFT frame's rows are encoded one by one, each as a one-token payload, so each
+     * decodes to exactly what a DECODE frame of that row gives.
+     *
+     * @throws IllegalArgumentException on inconsistent arguments or activations the codec cannot encode
+     */
+    public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels,
+                         CodecTables tables, Draft draft) {
+        if ((header.phase() == Phase.DRAFT) != (draft != null)) {
+            throw new IllegalArgumentException("a DRAFT frame carries a draft, and only a DRAFT frame");
+        }
+        if (draft != null && draft.size() != header.tokens() - 1) {
+            throw new IllegalArgumentException("a DRAFT frame of " + header.tokens() + " rows carries " + (header.tokens() - 1)
+                    + " drafted tokens, got " + draft.size());
+        }
+        if (draft != null && carryChannels) {
+            throw new IllegalArgumentException("a DRAFT frame never carries the channel list (the prefill did)");
+        }
         if (header.codec().needsTables() && (tables == null || tables.hash() != header.codec().tablesHash())) {
             throw new IllegalArgumentException("codec " + header.codec() + " needs its codec tables");
         }
@@ -76,7 +98,9 @@ public final class FrameCodec {
         if (header.codec().sessionChannels() && header.phase() == Phase.PREFILL && !carryChannels) {
             throw new IllegalArgumentException("a PREFILL frame in session-channel mode must carry the channel list");
         }
-        byte[] payload = codec.encode(header.codec(), hidden, header.tokens(), header.dim(), channels, tables);
+        byte[] payload = draft == null
+                ? codec.encode(header.codec(), hidden, header.tokens(), header.dim(), channels, tables)
+                : draftPayload(header, hidden, channels, tables, draft);
         out.reset();
         out.i32(MAGIC);
         out.u8(CodecParams.needsV2(header.codec()) ? 2 : 1);
@@ -264,6 +288,11 @@ public final class FrameCodec {
             channels = sessionChannels;
         }
 
+        if (phase == Phase.DRAFT) {
+            if (inFrame) throw new FrameException(FrameException.Reason.BAD_FIELD, "a DRAFT frame carries no channel list");
+            return decodeDraft(bytes, payloadAt, (int) payloadLength, header, channels, limits, spec.needsTables() ? tables : null);
+        }
+
         // Payload: the codec bounds every size against the payload before allocating.
         float[] hidden;
         try {
@@ -275,6 +304,101 @@ public final class FrameCodec {
             throw new FrameException(FrameException.Reason.UNSUPPORTED, e.getMessage());
         }
         return new Frame(header, hidden, channels, inFrame);
+    }
+
+    /** A DRAFT frame's payload: the draft block, then each row as (u32 length, one-token payload). */
+    private byte[] draftPayload(FrameHeader header, float[] hidden, OutlierChannels channels, CodecTables tables, Draft draft) {
+        int d = header.dim(), rows = header.tokens();
+        if ((long) rows * d > hidden.length) {
+            throw new IllegalArgumentException("activations hold " + hidden.length + " values, need " + rows + "x" + d);
+        }
+        ByteWriter w = new ByteWriter(draft.wireBytes() + rows * (4 + 2 * d));
+        w.u8(draft.size());
+        w.u8(draft.sampled() ? DRAFT_PROPOSALS : 0);
+        w.u16(0);
+        for (int i = 0; i < draft.size(); i++) w.i32(draft.token(i));
+        if (draft.sampled()) {
+            for (int i = 0; i < draft.size(); i++) {
+                w.u8(draft.proposalSize(i));
+                for (int j = 0; j < draft.proposalSize(i); j++) {
+                    w.i32(draft.proposalToken(i, j));
+                    w.i32(Float.floatToRawIntBits(draft.proposalProb(i, j)));
+                }
+            }
+        }
+        float[] row = new float[d];
+        for (int t = 0; t < rows; t++) {
+            System.arraycopy(hidden, t * d, row, 0, d);
+            byte[] p = codec.encode(header.codec(), row, 1, d, channels, tables);
+            w.i32(p.length);
+            w.bytes(p, 0, p.length);
+        }
+        return w.toByteArray();
+    }
+
+    /** Draft-block flag: proposals follow the ids. */
+    static final int DRAFT_PROPOSALS = 1;
+
+    private Frame decodeDraft(byte[] bytes, int at, int length, FrameHeader header, OutlierChannels channels, FrameLimits limits,
+                              CodecTables tables) throws FrameException, CorruptPayloadException {
+        int rows = header.tokens(), d = header.dim();
+        if (rows < 2 || rows - 1 > Draft.MAX_TOKENS) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "a DRAFT frame has 2.." + (Draft.MAX_TOKENS + 1)
+                    + " rows (the last accepted token and 1.." + Draft.MAX_TOKENS + " drafts), got " + rows);
+        }
+        ByteReader in = new ByteReader(bytes, at, length);
+        int k = in.u8("drafted tokens");
+        int flags = in.u8("draft flags");
+        int reserved = in.u16("draft reserved");
+        if (k != rows - 1) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "a DRAFT frame of " + rows + " rows must carry " + (rows - 1)
+                    + " drafted tokens, it carries " + k);
+        }
+        if ((flags & ~DRAFT_PROPOSALS) != 0 || reserved != 0) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "unknown draft flags 0x" + Integer.toHexString(flags));
+        }
+        int[] ids = new int[k]; // k <= MAX_TOKENS
+        for (int i = 0; i < k; i++) ids[i] = in.i32("drafted token");
+        int[][] pIds = null;
+        float[][] pProbs = null;
+        if ((flags & DRAFT_PROPOSALS) != 0) {
+            pIds = new int[k][];
+            pProbs = new float[k][];
+            for (int i = 0; i < k; i++) {
+                int n = in.u8("proposal size");
+                if (n < 1 || n > Draft.MAX_PROPOSAL) {
+                    throw new FrameException(FrameException.Reason.BAD_FIELD, "proposal " + i + " has " + n + " entries, allowed 1.."
+                            + Draft.MAX_PROPOSAL);
+                }
+                pIds[i] = new int[n];
+                pProbs[i] = new float[n];
+                for (int j = 0; j < n; j++) {
+                    pIds[i][j] = in.i32("proposal token");
+                    pProbs[i][j] = Float.intBitsToFloat(in.i32("proposal probability"));
+                }
+            }
+        }
+        String why = Draft.check(ids, pIds, pProbs);
+        if (why != null) throw new FrameException(FrameException.Reason.BAD_FIELD, why);
+        Draft draft = pIds == null ? Draft.greedy(ids) : Draft.sampled(ids, pIds, pProbs);
+        float[] hidden = new float[rows * d]; // bounded by the limits checked in the header
+        float[] row = new float[d];
+        for (int t = 0; t < rows; t++) {
+            long n = in.u32("row payload length");
+            int from = in.skip((int) Math.min(n, Integer.MAX_VALUE), "row payload");
+            try {
+                codec.decodeInto(header.codec(), bytes, from, (int) n, 1, d, channels, limits.maxFrameBytes(), row, tables);
+            } catch (CorruptPayloadException e) {
+                throw new FrameException(FrameException.Reason.BAD_PAYLOAD, "row " + t + ": " + e.getMessage());
+            } catch (IllegalStateException e) {
+                throw new FrameException(FrameException.Reason.UNSUPPORTED, e.getMessage());
+            }
+            System.arraycopy(row, 0, hidden, t * d, d);
+        }
+        if (in.position() != at + length) {
+            throw new FrameException(FrameException.Reason.TRAILING_BYTES, (at + length - in.position()) + " bytes after the last row");
+        }
+        return new Frame(header, hidden, channels, false, draft);
     }
 
     /**

@@ -5,7 +5,13 @@ public enum Phase {
     /** The prompt's hidden states, T = prompt length. */
     PREFILL(0),
     /** One generated token's hidden state per step. */
-    DECODE(1);
+    DECODE(1),
+    /**
+     * Speculation: the hidden state of the last accepted token followed by those of k drafted
+     * tokens (T = k + 1), plus the drafted ids; each row is encoded on its own, exactly as a
+     * DECODE frame would encode it (docs/WIRE.md, "Draft frames").
+     */
+    DRAFT(2);
 
     /** Wire code. */
     public final int code;

@@ -93,6 +93,21 @@ public final class SessionCodec {
     }
 
     /**
+     * Edge: encodes a DRAFT frame: {@code header.tokens()} rows (the last accepted token's, then one
+     * per drafted token) and the {@code draft}; each row is encoded exactly as a DECODE frame would.
+     * Drafts follow the prefill, which has already chosen and carried the channel set.
+     */
+    public byte[] encodeDraftFrame(FrameHeader header, float[] hidden, Draft draft) {
+        if (!spec.equals(header.codec())) {
+            throw new IllegalArgumentException("frame codec " + header.codec() + " != session's " + spec);
+        }
+        if (spec.sessionChannels() && channels == null) {
+            throw new IllegalStateException("a DRAFT frame follows the prefill, which chooses the session's channels");
+        }
+        return frames.encode(header, hidden, channels, false, tables, draft);
+    }
+
+    /**
      * Cloud: decodes and validates a frame against the session's channel set. The set a frame
      * carries takes effect only through {@link #accept}, after the step succeeded.
      */
