@@ -3,6 +3,7 @@ package dev.splitllm.cloud;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.splitllm.engine.forward.Segment;
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.wire.Draft;
 import dev.splitllm.quantization.wire.FrameHeader;
 import dev.splitllm.quantization.wire.Phase;
 import dev.splitllm.quantization.wire.SessionCodec;
@@ -49,6 +50,27 @@ final class RawEdge implements AutoCloseable {
         lastEdgeMs = (t1 - t0) / 1e6;
         lastEncodeMs = (System.nanoTime() - t1) / 1e6;
         return frame;
+    }
+
+    /**
+     * Runs the front blocks on each of {@code input} one token at a time (as a real edge drafts) and
+     * encodes a DRAFT frame for {@code step} carrying {@code draft}; the step counter is not moved.
+     */
+    byte[] draft(long draftStep, int[] input, Draft draft) {
+        int d = ServerFixture.config().dim();
+        int start = front.position();
+        float[] rows = new float[input.length * d];
+        for (int t = 0; t < input.length; t++) {
+            System.arraycopy(hidden(new int[] {input[t]}), 0, rows, t * d, d);
+        }
+        FrameHeader header = new FrameHeader(tag, draftStep, Phase.DRAFT, split, start, input.length, d, codec.spec());
+        return codec.encodeDraftFrame(header, rows, draft);
+    }
+
+    /** Forgets front positions from {@code position} on (the rejected drafts) and sets the next step. */
+    void rollback(int position, long nextStep) {
+        front.truncate(position);
+        step = nextStep;
     }
 
     /**
