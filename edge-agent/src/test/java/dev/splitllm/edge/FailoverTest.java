@@ -143,6 +143,39 @@ class FailoverTest {
         }
     }
 
+    /**
+     * #13: a session that speculates loses its replica mid-stream; the log holds DRAFT frames cut to
+     * their accepted rows, the replay rebuilds exactly the kept positions (and verifies a draft in
+     * flight as the lost replica would have), and the stream is the one without a fault: greedy
+     * and seeded sampling.
+     */
+    @Test
+    void lostReplicaWhileSpeculatingReplaysToTheSameTokens() throws Exception {
+        try (dev.splitllm.engine.draft.ModelDrafter drafter = dev.splitllm.engine.draft.ModelDrafter.open(Fixture.checkpoint(),
+                dev.splitllm.quantization.weights.WeightFormat.Q4_0, 128, 1)) {
+            for (EdgeOptions o : new EdgeOptions[] {a.options().withCodec(CodecSpec.parse("tabq:eps=0.001,bits=2/3/4/6/8")),
+                a.options().withSampling(0.9f, 0.9f, 99)}) {
+                Speculation spec = Speculation.with(drafter, 3);
+                int[] expected;
+                try (EdgeModel edge = a.edge(3); EdgeSession s = EdgeSession.open(edge, o, spec)) {
+                    GenerationResult r = s.generate(PROMPT, TOKENS, (id, text, st) -> { });
+                    assertTrue(r.accepted() > 0, "the reference speculates");
+                    expected = r.tokens();
+                }
+                try (TcpProxy proxy = new TcpProxy(a.server.port()); EdgeModel edge = a.edge(3);
+                     EdgeSession s = EdgeSession.open(edge, withServer(o, URI.create("http://127.0.0.1:" + proxy.port())), spec)) {
+                    AtomicInteger n = new AtomicInteger();
+                    GenerationResult r = s.generate(PROMPT, TOKENS, (id, text, st) -> {
+                        if (n.incrementAndGet() == 12) lose(proxy);
+                    });
+                    assertArrayEquals(expected, r.tokens(), "temperature " + o.temperature());
+                    assertEquals(1, s.failovers().size());
+                    assertTrue(r.drafted() > 0);
+                }
+            }
+        }
+    }
+
     @Test
     void lostReplicaSeededTabqReplaysToTheSameTokens() throws Exception {
         EdgeOptions o = a.options().withSampling(0.9f, 0.9f, 1234).withCodec(CodecSpec.parse("tabq:eps=0.001,bits=2/3/4/6/8"));
