@@ -10,6 +10,7 @@ import dev.splitllm.edge.EdgeException;
 import dev.splitllm.edge.EdgeModel;
 import dev.splitllm.edge.EdgeOptions;
 import dev.splitllm.edge.EdgeSession;
+import dev.splitllm.edge.Speculation;
 import dev.splitllm.edge.GenerationResult;
 import dev.splitllm.edge.StepStats;
 import dev.splitllm.eval.LatencyChart;
@@ -75,6 +76,12 @@ public final class BenchLinkCommand implements Callable<Integer> {
 
     @Mixin
     SharedOptions shared;
+
+    @Mixin
+    DraftOptions draft;
+
+    /** The split runs' speculation (--draft), opened once for the front model. */
+    private Speculation speculation = Speculation.none();
 
     @Option(names = "--rates", split = ",", defaultValue = "1,10,100", paramLabel = "MBIT",
             description = "Link rates in Mbit/s, each direction (default: ${DEFAULT-VALUE}).")
@@ -176,7 +183,9 @@ public final class BenchLinkCommand implements Callable<Integer> {
              CloudServer server = new CloudServer(ServerConfig.defaults(Set.of(token)), new ModelHost(m.weights(), m.tokenizer(),
                      KernelProvider.best(), cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
              EdgeModel embedOnly = EdgeModel.open(m.modelFile(), m.tokenizerFile(), 0, WeightFormat.F32, 1);
-             EdgeModel front = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split, WeightFormat.F32, 1)) {
+             EdgeModel front = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split, WeightFormat.F32, 1);
+             DraftOptions.Opened drafter = draft.open(m.modelFile(), split, m.weights().config().vocabSize(), MAX_SEQ_LEN, 1)) {
+            speculation = drafter.speculation;
             int serverPort = URI.create(server.baseUrl()).getPort();
             out.printf(Locale.ROOT, "link emulation in userspace (TCP forwarder on loopback; rate + RTT/2 each way): split %d of %d,"
                     + " %d tokens, prompt %d tokens, kernels %s, JDK %s%n", split, layers, tokens, promptLen,
@@ -263,7 +272,9 @@ public final class BenchLinkCommand implements Callable<Integer> {
         try (ThreadTeam cloudTeam = new ThreadTeam(1);
              CloudServer server = new CloudServer(ServerConfig.defaults(Set.of(token)), new ModelHost(m.weights(), m.tokenizer(),
                      KernelProvider.best(), cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
-             EdgeModel front = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split, WeightFormat.F32, 1)) {
+             EdgeModel front = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split, WeightFormat.F32, 1);
+             DraftOptions.Opened drafter = draft.open(m.modelFile(), split, m.weights().config().vocabSize(), MAX_SEQ_LEN, 1)) {
+            speculation = drafter.speculation;
             int serverPort = URI.create(server.baseUrl()).getPort();
             out.printf(Locale.ROOT, "TTFT check: split %d of %d, prompt %d tokens, 1 Mbit/s each way, RTT 20 ms (userspace emulator),"
                     + " %d runs per codec; default codec %s%n", split, layers, promptLen, runs, codec);
@@ -303,7 +314,9 @@ public final class BenchLinkCommand implements Callable<Integer> {
     private Timed splitRun(EdgeModel model, String baseUrl, String token, String codec, int n, String prompt) {
         EdgeOptions options = new EdgeOptions(URI.create(baseUrl), token, CodecSpec.parse(codec), "f32", MAX_SEQ_LEN, 0f, 0.9f, 42,
                 Duration.ofSeconds(60), 0);
-        try (EdgeSession s = EdgeSession.open(model, options)) {
+        // Only the split runs speculate: the embed-only edge (cloud-only mode) runs the plain protocol.
+        Speculation spec = model.splitLayer() > 0 ? speculation : Speculation.none();
+        try (EdgeSession s = EdgeSession.open(model, options, spec)) {
             long[] first = {0};
             long t0 = System.nanoTime();
             GenerationResult r = s.generate(prompt, n, (id, text, stats) -> {
@@ -317,6 +330,10 @@ public final class BenchLinkCommand implements Callable<Integer> {
     private static Row measured(String mode, String codec, double rate, int rtt, int run, Timed t) {
         List<StepStats> decode = t.result().steps().subList(1, t.result().steps().size());
         double perToken = EdgeRun.median(decode.stream().mapToDouble(s -> s.edgeMs() + s.encodeMs() + s.networkCloudMs()).toArray());
+        int decodeTokens = t.result().tokens().length - 1;
+        if (t.result().drafted() > 0 && decodeTokens > 0) { // several tokens per step: the mean over the tokens
+            perToken = decode.stream().mapToDouble(s -> s.edgeMs() + s.encodeMs() + s.networkCloudMs()).sum() / decodeTokens;
+        }
         double bytes = decode.stream().mapToDouble(StepStats::bytesUp).average().orElse(0);
         return new Row(mode, codec, rate, rtt, run, t.wallMs(), t.ttftMs(), perToken, bytes);
     }

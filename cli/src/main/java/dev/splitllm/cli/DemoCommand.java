@@ -58,6 +58,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "128", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
+    @Mixin
+    DraftOptions draft;
+
     @Option(names = "--per-token", negatable = true, defaultValue = "false", fallbackValue = "true",
             description = "Also print a figures row for every step (default: off).")
     boolean perToken;
@@ -69,6 +72,7 @@ public final class DemoCommand implements Callable<Integer> {
         shared.describeKernels(err);
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
         split.applyPlan(m.modelFile());
+        draft.applyPlan(split);
         if (split.allEdge(m.weights().config().nLayers())) {
             LocalGeneration.Result local = LocalGeneration.runAllEdge(m, split, prompt, maxTokens, shared.threads(), out, err);
             int[] promptIds = m.tokenizer().encode(prompt, true);
@@ -84,7 +88,8 @@ public final class DemoCommand implements Callable<Integer> {
              CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(),
                      cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
              EdgeModel edge = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1);
-             EdgeSession session = EdgeSession.open(edge, split.edgeOptions(URI.create(server.baseUrl()), token))) {
+             DraftOptions.Opened drafter = draft.open(m.modelFile(), split.split, edge.config().vocabSize(), split.maxSeqLen, 1);
+             EdgeSession session = EdgeSession.open(edge, split.edgeOptions(URI.create(server.baseUrl()), token), drafter.speculation)) {
             err.printf(Locale.ROOT, "demo: cloud server on %s; edge runs blocks [0, %d) of %d at %s (%.2f MB), cloud runs [%d, %d) at %s;"
                             + " codec %s%n", server.baseUrl(), split.split, m.weights().config().nLayers(), split.edgeFormat().id(),
                     edge.weightBytes() / 1e6, split.split, m.weights().config().nLayers(), split.cloudFormat().id(), split.codecSpec());
@@ -92,6 +97,7 @@ public final class DemoCommand implements Callable<Integer> {
             GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, m.weights().config().dim(), session.residentBytes(), err);
+            DraftOptions.summary(drafter, r, err);
             agreement(r.promptTokens(), r.tokens(), split.codecSpec().toString(), m, cloudTeam, err);
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);

@@ -58,6 +58,9 @@ public final class EdgeCommand implements Callable<Integer> {
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "64", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
+    @Mixin
+    DraftOptions draft;
+
     @Option(names = "--per-token", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Print a figures row for every step after the story (default: on).")
     boolean perToken;
@@ -98,13 +101,16 @@ public final class EdgeCommand implements Callable<Integer> {
         shared.describeKernels(err);
         ModelLoader.ModelPaths files = ModelLoader.resolve(shared, System.err);
         split.applyPlan(files.model());
+        draft.applyPlan(split);
         if (split.allEdge(layers(files.model()))) {
             LocalGeneration.runAllEdge(ModelLoader.load(shared, System.err), split, prompt, maxTokens, shared.threads(), out, err);
             return 0;
         }
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
-             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust))) {
+             DraftOptions.Opened drafter = draft.open(files.model(), split.split, model.config().vocabSize(), split.maxSeqLen,
+                     shared.threads());
+             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust), drafter.speculation)) {
             // Ctrl-C / SIGTERM: stop the generation; the try-with-resources then deletes the cloud
             // session. The hook waits (bounded) for that before the JVM goes.
             Thread hook = new Thread(() -> {
@@ -122,6 +128,7 @@ public final class EdgeCommand implements Callable<Integer> {
             GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, model.config().dim(), session.residentBytes(), err);
+            DraftOptions.summary(drafter, r, err);
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);
         } catch (IllegalArgumentException e) {

@@ -27,8 +27,9 @@ final class EdgeRun {
     static void perToken(GenerationResult r, PrintWriter err) {
         err.println(" step  rows  edge ms  encode ms  bytes up  net+cloud ms  cloud ms");
         for (StepStats s : r.steps()) {
-            err.printf(Locale.ROOT, "%5d %5d %8.2f %10.3f %9d %13.2f %9.2f%s%n", s.step(), s.tokens(), s.edgeMs(), s.encodeMs(),
-                    s.bytesUp(), s.networkCloudMs(), s.cloudMs(), s.reconnects() > 0 ? "  (" + s.reconnects() + " reconnects)" : "");
+            err.printf(Locale.ROOT, "%5d %5d %8.2f %10.3f %9d %13.2f %9.2f%s%s%n", s.step(), s.tokens(), s.edgeMs(), s.encodeMs(),
+                    s.bytesUp(), s.networkCloudMs(), s.cloudMs(), s.drafted() > 0 ? "  kept " + s.accepted() + "/" + s.drafted() + " drafts" : "",
+                    s.reconnects() > 0 ? "  (" + s.reconnects() + " reconnects)" : "");
         }
         err.flush();
     }
@@ -52,14 +53,16 @@ final class EdgeRun {
         double enc = median(decode.stream().mapToDouble(StepStats::encodeMs).toArray());
         double net = median(decode.stream().mapToDouble(StepStats::networkCloudMs).toArray());
         double cloud = median(decode.stream().mapToDouble(StepStats::cloudMs).toArray());
-        double bytes = decode.stream().mapToDouble(StepStats::bytesUp).average().orElse(0);
+        int decodeTokens = Math.max(0, r.tokens().length - 1); // the prefill's step gave the first token
+        double bytes = decodeTokens == 0 ? 0 : decode.stream().mapToDouble(StepStats::bytesUp).sum() / decodeTokens;
         StepStats pre = r.steps().get(0);
         err.printf(Locale.ROOT, "prefill: %d tokens, %d bytes up (%.2f bits/element incl. header), edge %.1f ms, net+cloud %.1f ms%n",
                 pre.tokens(), pre.bytesUp(), pre.bytesUp() * 8.0 / (pre.tokens() * dim), pre.edgeMs(), pre.networkCloudMs());
         err.printf(Locale.ROOT, "decode: %d tokens, median edge %.2f ms, encode %.3f ms, net+cloud %.2f ms (cloud compute %.2f ms);"
                         + " %.0f bytes/token up (fp16 payload: %d); %.1f tok/s; stop: %s%n",
-                decode.size(), edge, enc, net, cloud, bytes, 2 * dim, r.decodeTokensPerSecond(), r.stopReason());
-        err.printf(Locale.ROOT, "edge resident: %.2f MB (front-segment weights + KV cache)%n", residentBytes / 1e6);
+                decodeTokens, edge, enc, net, cloud, bytes, 2 * dim, r.decodeTokensPerSecond(), r.stopReason());
+        err.printf(Locale.ROOT, "edge resident: %.2f MB (front-segment weights + KV cache%s)%n", residentBytes / 1e6,
+                r.drafted() > 0 ? " + drafter" : "");
         err.flush();
     }
 }

@@ -53,7 +53,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("calibrate", "Measure bits per element and quality per split layer and codec (calibration table)."),
             Map.entry("plan", "Choose split, weight formats, codec and sequence length under your limits."),
             Map.entry("eval", "Evaluate split configurations against the unsplit model (PPL, agreement, KL, bits)."),
-            Map.entry("bench", "Benchmarks that print figures: engine, weights, codec, runtime, plan, link."),
+            Map.entry("bench", "Benchmarks that print figures: engine, weights, codec, runtime, plan, link, cloud, speculative."),
             Map.entry("engine", "Decode speed of the engine (greedy, tok/s per run and the median)."),
             Map.entry("weights", "Decode speed of the whole model at each weight format."),
             Map.entry("codec", "Activation codec speed and bits per element on synthetic rows."),

@@ -1,8 +1,16 @@
 package dev.splitllm.cli;
 
+import dev.splitllm.engine.draft.Drafter;
+import dev.splitllm.engine.draft.ModelDrafter;
+import dev.splitllm.engine.draft.NgramDrafter;
+import dev.splitllm.engine.forward.Transformer;
+import dev.splitllm.engine.kernels.KernelProvider;
+import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.engine.load.ModelFiles;
 import dev.splitllm.engine.model.ModelSource;
+import dev.splitllm.eval.DraftAcceptance;
 import dev.splitllm.optimizer.DerivedProfiles;
+import dev.splitllm.optimizer.cost.DraftProfile;
 import dev.splitllm.optimizer.plan.PlanFile;
 import dev.splitllm.optimizer.profile.CalibrationTable;
 import dev.splitllm.optimizer.profile.CodecPoint;
@@ -17,6 +25,7 @@ import dev.splitllm.optimizer.solve.Objective;
 import dev.splitllm.optimizer.solve.PlanRequest;
 import dev.splitllm.optimizer.solve.PlanResult;
 import dev.splitllm.optimizer.solve.Planner;
+import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -45,10 +54,18 @@ import picocli.CommandLine.Spec;
                 "(the lowest over split layers in the calibration table).",
                 "Prints a table per split layer and the Pareto frontier; writes plan.json and an SVG report (infeasible points",
                 "name the limit they break). When nothing fits, says which limit binds and by how much. --derive llama-3.2-1b",
-                "scales the profiles to a Llama-3.2-1B-shaped model (labelled derived, not measured)."},
+                "scales the profiles to a Llama-3.2-1B-shaped model (labelled derived, not measured).",
+                "--draft lets split plans speculate across the cut (greedy decoding): the edge drafts k tokens, the cloud verifies",
+                "them in one round trip, which then yields E(k) = (1 - alpha^(k+1)) / (1 - alpha) tokens on average. The drafter's",
+                "acceptance rate alpha, its time per draft (on this machine) and its memory are measured first on the planned model",
+                "(teacher-forced over the model's own greedy continuations of built-in story prompts); the plan drafts, with the",
+                "best k, only where that is better under the objective and fits the limits, and reports the drafter, k and the",
+                "expected tokens per round trip."},
         footer = {"", "Examples:", "  ./splitllm plan --memory 48MB --uplink 10mbit --rtt 50ms",
                 "  ./splitllm plan --memory 48MB --token-latency 40ms --uplink 10mbit --rtt 50ms --seq-len 256 --out plan.json --report plan.svg",
                 "  ./splitllm plan --edge-profile edge.json --cloud-profile cloud.json --calibration calibration.json --link link.json --memory 48MB",
+                "  ./splitllm plan --memory 48MB --uplink 10mbit --rtt 50ms --draft model",
+                "  ./splitllm plan --memory 48MB --uplink 10mbit --rtt 50ms --draft model:draft.gguf@q8_0 --draft-max-k 4",
                 "  ./splitllm demo --plan plan.json",
                 "",
                 "Profile files: ./splitllm profile --name edge --out edge.json (run on the edge device), ./splitllm calibrate --out calibration.json."})
@@ -87,6 +104,16 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--derive", paramLabel = "SHAPE", description = "Plan for a derived model shape instead: llama-3.2-1b.") String derive;
     @Option(names = "--out", defaultValue = "plan.json", paramLabel = "FILE", description = "Plan file (default: ${DEFAULT-VALUE}).") Path out;
     @Option(names = "--report", paramLabel = "FILE", description = "SVG report file (default: next to --out, .svg).") Path report;
+    @Option(names = "--draft", paramLabel = "DRAFTER",
+            description = "Let split plans speculate with a drafter: ngram (lookup in the session's own tokens, no memory), model (the planned"
+                    + " model itself at q4_0) or model:PATH[@FORMAT] (another model with the same tokenizer; FORMAT a weight format such as"
+                    + " q4_0, q8_0 or f32, default the file's own). Measured first on the planned model (default: no drafter).") String draft;
+    @Option(names = "--draft-max-k", defaultValue = "8", paramLabel = "K",
+            description = "Most drafts per round trip the plan may choose, 1.." + DraftProfile.MAX_K + " (the cloud's limit; default: ${DEFAULT-VALUE}).")
+    int draftMaxK;
+    @Option(names = "--draft-positions", defaultValue = "" + DraftAcceptance.DEFAULT_POSITIONS, paramLabel = "N",
+            description = "Positions the drafter's acceptance rate is measured on, 1.." + DraftAcceptance.MAX_POSITIONS + " (default: ${DEFAULT-VALUE}).")
+    int draftPositions;
 
     @Override
     public Integer call() throws IOException {
@@ -98,6 +125,20 @@ public final class PlanCommand implements Callable<Integer> {
             LinkProfile lp = link != null ? read(link, "link profile", ProfileJson::readLink) : linkFromFlags();
             if (derive != null && !derive.equalsIgnoreCase("llama-3.2-1b")) {
                 throw new ParameterException(spec.commandLine(), "--derive knows only llama-3.2-1b");
+            }
+            DrafterChoice drafterChoice = null;
+            if (draft != null) {
+                if (derive != null) {
+                    throw new ParameterException(spec.commandLine(), "--draft measures the drafter on the planned model, so it cannot be combined with --derive");
+                }
+                if (draftMaxK < 1 || draftMaxK > DraftProfile.MAX_K) {
+                    throw new ParameterException(spec.commandLine(), "--draft-max-k must be in 1.." + DraftProfile.MAX_K + ", got " + draftMaxK);
+                }
+                if (draftPositions < 1 || draftPositions > DraftAcceptance.MAX_POSITIONS) {
+                    throw new ParameterException(spec.commandLine(), "--draft-positions must be in 1.." + DraftAcceptance.MAX_POSITIONS + ", got "
+                            + draftPositions);
+                }
+                drafterChoice = DrafterChoice.parse(draft);
             }
             DeviceProfile edge;
             CalibrationTable cal;
@@ -141,8 +182,9 @@ public final class PlanCommand implements Callable<Integer> {
                             + "give --min-agreement");
                 }
             }
+            DraftProfile drafter = drafterChoice == null ? null : measure(drafterChoice, err);
             request = PlanRequest.builder(shape, edge, cloud, lp, cal).promptTokens(promptTokens)
-                    .objective(Objective.parse(objective)).limits(limits).build();
+                    .objective(Objective.parse(objective)).limits(limits).draft(drafter).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -166,6 +208,73 @@ public final class PlanCommand implements Callable<Integer> {
         o.println("plan -> " + out + ", report -> " + svg + "; run it with " + (allEdge
                 ? "./splitllm generate (every block on this device)" : "./splitllm demo --plan " + out));
         return 0;
+    }
+
+    /**
+     * A parsed {@code --draft}: "ngram", "model" (the planned model at q4_0) or "model:PATH[@FORMAT]".
+     *
+     * @param kind   "ngram" or "model"
+     * @param model  the draft model's file, or null for the planned model (or for ngram)
+     * @param format the draft model's weight format, or null to keep the file's
+     */
+    record DrafterChoice(String kind, Path model, WeightFormat format) {
+        static DrafterChoice parse(String s) {
+            String t = s.strip();
+            if (t.equalsIgnoreCase("ngram")) return new DrafterChoice("ngram", null, null);
+            if (t.equalsIgnoreCase("model")) return new DrafterChoice("model", null, WeightFormat.Q4_0);
+            if (t.regionMatches(true, 0, "model:", 0, 6) && t.length() > 6) {
+                String path = t.substring(6);
+                WeightFormat format = null;
+                int at = path.lastIndexOf('@');
+                if (at > 0) {
+                    try {
+                        format = WeightFormat.parse(path.substring(at + 1));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("--draft " + s + ": " + e.getMessage());
+                    }
+                    path = path.substring(0, at);
+                }
+                Path p = Path.of(path);
+                if (!Files.exists(p)) throw new IllegalArgumentException("--draft " + s + ": draft model not found: " + p);
+                return new DrafterChoice("model", p, format);
+            }
+            throw new IllegalArgumentException("--draft must be ngram, model or model:PATH[@FORMAT], got '" + s + "'");
+        }
+    }
+
+    /**
+     * Measures the drafter on the planned model: acceptance rate against the model's own fp32
+     * greedy continuations, time per draft and resident bytes, with progress on stderr.
+     */
+    private DraftProfile measure(DrafterChoice choice, PrintWriter err) throws IOException {
+        ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
+        int layers = m.weights().config().nLayers();
+        // The draft model's KV capacity: the planned length, at least what the measurement needs, at most the model's context.
+        int capacity = Math.min(m.weights().config().seqLen(), Math.max(seqLen, 128));
+        Path draftModel = choice.model() != null ? choice.model() : m.modelFile();
+        String label = choice.kind() + (choice.model() != null ? " " + choice.model().getFileName() : "")
+                + (choice.format() != null ? " at " + choice.format().id() : "");
+        err.println("plan: measuring drafter " + label + " on " + m.modelFile().getFileName() + " (" + draftPositions + " positions)");
+        try (ThreadTeam team = new ThreadTeam(shared.threads());
+             Drafter d = choice.kind().equals("ngram") ? new NgramDrafter() : ModelDrafter.open(draftModel, choice.format(), capacity, shared.threads())) {
+            DraftAcceptance meter = new DraftAcceptance(new Transformer(m.weights(), KernelProvider.best(), team), m.tokenizer());
+            int steps = Math.min(10, draftPositions);
+            PlanCache.Progress bar = new PlanCache.Progress(err, "plan: drafter", steps);
+            int[] shown = {0};
+            // Drafters that read the cut row (an exit head) would need one measurement per split; none of --draft's does.
+            DraftAcceptance.Result r = meter.measure(d, layers / 2, draftPositions, (stage, done, total) -> {
+                while (shown[0] < steps && done * steps >= (long) (shown[0] + 1) * total) {
+                    shown[0]++;
+                    bar.step(done + " positions");
+                }
+            });
+            if (System.console() != null) err.println(); // end the progress bar's line
+            err.println("plan: drafter " + r.describe());
+            err.flush();
+            return new DraftProfile(r.drafter(), r.alpha(), r.msPerCall(), r.residentBytes(), draftMaxK);
+        } catch (IllegalArgumentException | IOException e) {
+            throw new CliFailure("cannot use drafter " + label + ": " + e.getMessage(), e);
+        }
     }
 
     /** The lowest agreement the q8_0 wire codec reaches over the real split layers, or NaN without such points. */

@@ -91,7 +91,13 @@ public final class SplitOptions {
         edgeWeights = p.edgeFormat();
         cloudWeights = p.cloudFormat();
         maxSeqLen = p.maxSeqLen();
+        planDraft = p.draft();
+        planDraftK = p.draftK();
     }
+
+    /** The plan's drafter and drafts per round trip (null / 0 when it does not speculate or there is no plan). */
+    String planDraft;
+    int planDraftK;
 
     /** True when every block runs on this device (a plan that found no split worth it): no cloud is needed. */
     boolean allEdge(int layers) {

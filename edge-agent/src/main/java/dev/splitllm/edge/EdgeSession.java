@@ -96,9 +96,9 @@ public final class EdgeSession implements AutoCloseable {
         return link.log().bytes();
     }
 
-    /** Bytes this device holds for the session: front-segment weights plus its KV cache. */
+    /** Bytes this device holds for the session: front-segment weights, its KV cache, and the drafter's weights and KV. */
     public long residentBytes() {
-        return model.weightBytes() + stepper.kvBytes();
+        return model.weightBytes() + stepper.kvBytes() + (speculation.enabled() ? speculation.drafter().residentBytes() : 0);
     }
 
     /**

@@ -40,7 +40,7 @@ public final class PlanBenchmark {
         double pruned = run(req, "4 GB edge budget", runs, out);
         PlanRequest all = new PlanRequest(req.model(), req.edge(), req.cloud(), req.link(), req.calibration(), req.edgeFormats(),
                 req.cloudFormats(), req.codecs(), req.seqLens(), req.promptTokens(), req.downlinkBitsPerToken(), req.objective(),
-                req.limits().withEdgeMemory(Long.MAX_VALUE));
+                req.limits().withEdgeMemory(Long.MAX_VALUE), req.draft());
         double full = run(all, "no memory budget", runs, out);
         return Math.max(pruned, full);
     }

@@ -21,6 +21,20 @@ import dev.splitllm.quantization.weights.WeightFormat;
  * device profiles' curves (linear interpolation between measured sizes). A plan with l = L
  * runs everything on the edge, head included, and uses no link; l = 0 still embeds on the edge
  * and ships the embeddings.
+ *
+ * <p>Speculation across the cut ({@link #draftStep}): a round trip carrying k drafts runs the
+ * edge's embedding and blocks, the codec and the cloud's blocks and head on k + 1 rows, the
+ * drafter k times, and sends one frame of k + 1 rows:
+ *
+ * <pre>
+ *   T_step(k, c) = (k+1)·(t_emb + l·t_edge(1 | c) + t_enc(1) + t_dec(1) + (L-l)·t_cloud(1 | c) + t_head)
+ *                 + k·t_draft + S_k/R_up + b_tok/R_down + RTT
+ * </pre>
+ *
+ * with S_k the DRAFT frame's bits ({@link PayloadModel#draftBits}); it yields E(k) tokens on
+ * average ({@link DraftProfile#tokensPerRoundTrip}), so the per-token latency is T_step / E(k)
+ * ({@link DraftedDecode}). Rows are costed one by one, as if unbatched: an upper bound, since the
+ * cloud verifies the k + 1 rows in one batched pass.
  */
 public final class LatencyModel {
     private final DeviceProfile edge;
@@ -70,6 +84,22 @@ public final class LatencyModel {
         double codecMs = enc.encodeMs().at(1) + dec.decodeMs().at(1);
         double cloudMs = (layers - split) * c.decodeLayerMs().at(context) + c.headMs();
         return new Latency(edgeMs, codecMs, linkMs(bits), cloudMs);
+    }
+
+    /**
+     * One round trip of speculative decoding with {@code k} drafts, each drafted in
+     * {@code msPerDraft} on the edge, at {@code context} cached positions, with a DRAFT frame of
+     * {@code frameBits}. k = 0 is the plain decode step. Only for splits that cross the link.
+     */
+    public Latency draftStep(int split, WeightFormat qEdge, WeightFormat qCloud, String codec, double frameBits, int context, int k,
+                             double msPerDraft) {
+        if (split == layers) {
+            throw new IllegalArgumentException("an all-edge plan has no round trip to speculate across");
+        }
+        if (k < 0) throw new IllegalArgumentException("k must be >= 0, got " + k);
+        Latency row = decode(split, qEdge, qCloud, codec, frameBits, context);
+        int rows = k + 1;
+        return new Latency(rows * row.edgeMs() + k * msPerDraft, rows * row.codecMs(), row.linkMs(), rows * row.cloudMs());
     }
 
     private double linkMs(double upBits) {

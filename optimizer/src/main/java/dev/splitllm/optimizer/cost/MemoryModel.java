@@ -19,6 +19,8 @@ import dev.splitllm.quantization.weights.WeightFormat;
  *       holds nothing.</li>
  *   <li>KV capacity = the planned maximum sequence length; work buffers sized for a prefill
  *       batch of min(prompt, seqLen) tokens (the peak; decode needs one row).</li>
+ *   <li>a plan that drafts (speculation across the cut) adds its drafter's resident bytes to the
+ *       edge ({@link #edgeBytesWithDrafter}).</li>
  * </ul>
  */
 public final class MemoryModel {
@@ -65,6 +67,11 @@ public final class MemoryModel {
     /** Total edge bytes. */
     public long edgeBytes(int split, WeightFormat edge, WeightFormat cloud, int seqLen, int batch) {
         return edge(split, edge, cloud, seqLen, batch).totalBytes();
+    }
+
+    /** Edge bytes of a plan that holds {@code edgeBytes} and drafts with {@code drafter} (null: no drafter). */
+    public long edgeBytesWithDrafter(long edgeBytes, DraftProfile drafter) {
+        return drafter == null ? edgeBytes : edgeBytes + drafter.residentBytes();
     }
 
     /** Total cloud bytes (0 for split = L). */

@@ -9,8 +9,10 @@ import java.util.Map;
 /**
  * The planner's decision as the runtime consumes it ({@code plan.json}, schema
  * {@link #SCHEMA}): where to cut, at which weight formats, with which codec setting and KV
- * capacity, what that was predicted to cost, and fingerprints of the inputs it came from.
- * The constructor rejects inconsistent plans (see {@link PlanFile} for the file checks).
+ * capacity, whether to speculate across the cut (drafter and drafts per round trip), what that
+ * was predicted to cost, and fingerprints of the inputs it came from. The constructor rejects
+ * inconsistent plans (see {@link PlanFile} for the file checks; the draft fields are optional
+ * there, so plans written before them still read).
  *
  * @param schema           {@link #SCHEMA}
  * @param model            the model planned for
@@ -22,11 +24,16 @@ import java.util.Map;
  * @param maxSeqLen        KV capacity (prompt + generated tokens)
  * @param promptTokens     prompt length the TTFT was predicted for
  * @param objective        objective id
+ * @param draft            the drafter's name ("model", "ngram", ...), or null when the plan does not speculate
+ * @param draftK           drafts per round trip: 0 exactly when {@code draft} is null
  * @param predicted        predicted costs
  * @param inputs           "edgeProfile", "cloudProfile", "link", "calibration" → "sha256:..." of each input
  */
 public record Plan(String schema, ModelShape model, boolean derived, int split, String edgeFormat, String cloudFormat, String codec,
-                   int maxSeqLen, int promptTokens, String objective, Predicted predicted, Map<String, String> inputs) {
+                   int maxSeqLen, int promptTokens, String objective, String draft, int draftK, Predicted predicted,
+                   Map<String, String> inputs) {
+    /** Most drafts per round trip a plan may name (the DRAFT frame's limit). */
+    public static final int MAX_DRAFT_K = 16;
     public static final String SCHEMA = "splitllm.plan/1";
     /** Inputs every plan names. */
     public static final String[] INPUTS = {"edgeProfile", "cloudProfile", "link", "calibration"};
@@ -37,15 +44,16 @@ public record Plan(String schema, ModelShape model, boolean derived, int split, 
      * @param edgeBytes             edge process memory
      * @param cloudBytes            cloud process memory
      * @param ttftMs                time to first token
-     * @param msPerToken            decode step at the last position
+     * @param msPerToken            decode latency per token at the last position (with a drafter: a round trip's / tokensPerRoundTrip)
      * @param prefillBitsPerElement wire bits per element, prefill
      * @param decodeBitsPerElement  wire bits per element, decode
      * @param agreement             top-1 agreement, or null
      * @param meanKl                mean KL, or null
      * @param deltaPpl              perplexity increase, or null
+     * @param tokensPerRoundTrip    expected tokens per decode round trip, E(k) (1 without a drafter)
      */
     public record Predicted(long edgeBytes, long cloudBytes, double ttftMs, double msPerToken, double prefillBitsPerElement,
-                            double decodeBitsPerElement, Double agreement, Double meanKl, Double deltaPpl) {
+                            double decodeBitsPerElement, Double agreement, Double meanKl, Double deltaPpl, double tokensPerRoundTrip) {
         public Predicted {
             if (edgeBytes < 0 || cloudBytes < 0) {
                 throw new IllegalArgumentException("predicted memory must be >= 0, got edge " + edgeBytes + ", cloud " + cloudBytes);
@@ -66,6 +74,9 @@ public record Plan(String schema, ModelShape model, boolean derived, int split, 
             }
             if (deltaPpl != null && !Double.isFinite(deltaPpl)) {
                 throw new IllegalArgumentException("predicted deltaPpl must be finite");
+            }
+            if (!(tokensPerRoundTrip >= 1 && tokensPerRoundTrip <= MAX_DRAFT_K + 1)) {
+                throw new IllegalArgumentException("predicted tokensPerRoundTrip must be in [1, " + (MAX_DRAFT_K + 1) + "], got " + tokensPerRoundTrip);
             }
         }
     }
@@ -109,6 +120,22 @@ public record Plan(String schema, ModelShape model, boolean derived, int split, 
         }
         if (inputs.size() != INPUTS.length) {
             throw new IllegalArgumentException("plan: inputs must name exactly " + String.join(", ", INPUTS) + ", got " + inputs.keySet());
+        }
+        if (draftK < 0 || draftK > MAX_DRAFT_K) {
+            throw new IllegalArgumentException("plan: draftK must be in [0, " + MAX_DRAFT_K + "], got " + draftK);
+        }
+        if ((draft == null) != (draftK == 0)) {
+            throw new IllegalArgumentException(draft == null ? "plan: draftK " + draftK + " needs a drafter (\"draft\" is null)"
+                    : "plan: drafter \"" + draft + "\" with draftK 0 (no drafts): give draftK >= 1 or draft null");
+        }
+        if (draft != null && (draft.isBlank() || draft.length() > 64)) {
+            throw new IllegalArgumentException("plan: draft must be 1..64 characters");
+        }
+        if (draft != null && split == L) {
+            throw new IllegalArgumentException("plan: an all-edge plan (split = " + L + ") has no round trip to speculate across, so draft must be null");
+        }
+        if (predicted.tokensPerRoundTrip() > draftK + 1) {
+            throw new IllegalArgumentException("plan: tokensPerRoundTrip " + predicted.tokensPerRoundTrip() + " exceeds draftK + 1 = " + (draftK + 1));
         }
         if (split == L && predicted.cloudBytes() != 0) {
             throw new IllegalArgumentException("plan: an all-edge plan predicts cloud memory 0, got " + predicted.cloudBytes());

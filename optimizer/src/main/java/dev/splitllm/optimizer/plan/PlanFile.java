@@ -21,7 +21,9 @@ import java.util.Set;
 /**
  * Reads and writes {@code plan.json}. The reader checks the document field by field (a missing,
  * mistyped or unknown field is named), then the plan's own consistency ({@link Plan}), and,
- * given the model's config, that the plan fits it. Files over 1 MiB are refused unread.
+ * given the model's config, that the plan fits it. Files over 1 MiB are refused unread. The
+ * draft fields ({@code draft}, {@code draftK}, {@code predicted.tokensPerRoundTrip}) are
+ * optional: a plan written before them reads as one without a drafter.
  */
 public final class PlanFile {
     private PlanFile() {}
@@ -42,9 +44,9 @@ public final class PlanFile {
         inputs.put("calibration", ProfileJson.fingerprint(r.calibration()));
         boolean derived = r.edge().derived() || r.cloud().derived() || r.calibration().derived();
         Plan.Predicted p = new Plan.Predicted(b.edgeBytes(), b.cloudBytes(), b.ttftMs(), b.msPerToken(), b.prefillBitsPerElement(),
-                b.decodeBitsPerElement(), nan(b.agreement()), nan(b.meanKl()), nan(b.deltaPpl()));
+                b.decodeBitsPerElement(), nan(b.agreement()), nan(b.meanKl()), nan(b.deltaPpl()), b.tokensPerRoundTrip());
         return new Plan(Plan.SCHEMA, r.model(), derived, b.split(), b.edgeFormat().id(), b.cloudFormat().id(), b.codec(), b.seqLen(),
-                r.promptTokens(), r.objective().id, p, inputs);
+                r.promptTokens(), r.objective().id, b.draft(), b.draftK(), p, inputs);
     }
 
     private static Double nan(double v) {
@@ -114,7 +116,7 @@ public final class PlanFile {
             throw new IllegalArgumentException("plan: unsupported schema \"" + schema + "\" (this reader understands \"" + Plan.SCHEMA + "\")");
         }
         only(root, "", Set.of("schema", "model", "derived", "split", "edgeFormat", "cloudFormat", "codec", "maxSeqLen", "promptTokens",
-                "objective", "predicted", "inputs"));
+                "objective", "draft", "draftK", "predicted", "inputs"));
         JsonNode m = object(root, "model");
         only(m, "model.", Set.of("name", "dim", "hiddenDim", "nLayers", "nHeads", "nKvHeads", "vocabSize", "seqLen", "sharedClassifier"));
         ModelShape model;
@@ -127,12 +129,13 @@ public final class PlanFile {
         }
         JsonNode p = object(root, "predicted");
         only(p, "predicted.", Set.of("edgeBytes", "cloudBytes", "ttftMs", "msPerToken", "prefillBitsPerElement", "decodeBitsPerElement",
-                "agreement", "meanKl", "deltaPpl"));
+                "agreement", "meanKl", "deltaPpl", "tokensPerRoundTrip"));
         Plan.Predicted pred;
         try {
             pred = new Plan.Predicted(longValue(p, "predicted.edgeBytes"), longValue(p, "predicted.cloudBytes"), number(p, "predicted.ttftMs"),
                     number(p, "predicted.msPerToken"), number(p, "predicted.prefillBitsPerElement"), number(p, "predicted.decodeBitsPerElement"),
-                    optNumber(p, "predicted.agreement"), optNumber(p, "predicted.meanKl"), optNumber(p, "predicted.deltaPpl"));
+                    optNumber(p, "predicted.agreement"), optNumber(p, "predicted.meanKl"), optNumber(p, "predicted.deltaPpl"),
+                    orElse(optNumber(p, "predicted.tokensPerRoundTrip"), 1.0));
         } catch (IllegalArgumentException e) {
             throw e.getMessage().startsWith("plan:") ? e : new IllegalArgumentException("plan: " + e.getMessage(), e);
         }
@@ -145,7 +148,19 @@ public final class PlanFile {
             inputs.put(e.getKey(), e.getValue().asText());
         }
         return new Plan(schema, model, bool(root, "derived"), integer(root, "split"), text(root, "edgeFormat"), text(root, "cloudFormat"),
-                text(root, "codec"), integer(root, "maxSeqLen"), integer(root, "promptTokens"), text(root, "objective"), pred, inputs);
+                text(root, "codec"), integer(root, "maxSeqLen"), integer(root, "promptTokens"), text(root, "objective"),
+                optText(root, "draft"), root.hasNonNull("draftK") ? integer(root, "draftK") : 0, pred, inputs);
+    }
+
+    private static double orElse(Double v, double otherwise) {
+        return v == null ? otherwise : v;
+    }
+
+    private static String optText(JsonNode n, String path) {
+        JsonNode v = n.get(path.substring(path.lastIndexOf('.') + 1));
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw new IllegalArgumentException("plan: \"" + path + "\" must be a string or null, got " + v.getNodeType());
+        return v.asText();
     }
 
     private static JsonNode field(JsonNode n, String path) {

@@ -1,5 +1,6 @@
 package dev.splitllm.optimizer.report;
 
+import dev.splitllm.optimizer.cost.DraftProfile;
 import dev.splitllm.optimizer.profile.Units;
 import dev.splitllm.optimizer.solve.Binding;
 import dev.splitllm.optimizer.solve.Candidate;
@@ -16,7 +17,9 @@ import java.util.Locale;
  * Human-readable output of a {@link PlanResult}: a text table with one row per split layer (the
  * chosen row marked, infeasible rows with their reasons) and a hand-written SVG chart of
  * per-token latency and edge memory against the split layer, with the limits drawn as dashed
- * lines and the chosen split marked. Derived (not measured) inputs are flagged in both.
+ * lines and the chosen split marked. Derived (not measured) inputs are flagged in both. With a
+ * drafter in the request the table gains a draft column (k per round trip, "-" for plain
+ * decoding) and the text a {@link #draftLine} under the chosen plan.
  */
 public final class PlanReport {
     private PlanReport() {}
@@ -40,8 +43,11 @@ public final class PlanReport {
                 .append(r.calibration().derived() ? " (derived)" : "").append('\n');
         sb.append("objective: ").append(r.objective().id).append("; prompt ").append(r.promptTokens()).append(" tokens; limits: ")
                 .append(limits(r.limits())).append('\n');
-        sb.append(String.format(Locale.ROOT, "%n  %5s %9s %9s %9s %9s %8s %9s %-11s %-24s %6s  %s%n", "split", "edge MB", "cloud MB",
-                "TTFT ms", "ms/token", "bits/elt", "agreement", "Q_w1/Q_w2", "codec", "seq", "status"));
+        boolean drafter = r.draft() != null;
+        if (drafter) sb.append("drafter: ").append(r.draft().describe()).append('\n');
+        sb.append(String.format(Locale.ROOT, "%n  %5s %9s %9s %9s %9s %8s %9s %-11s %-24s %6s  " + (drafter ? "%-5s " : "%s") + "%s%n",
+                "split", "edge MB", "cloud MB", "TTFT ms", "ms/token", "bits/elt", "agreement", "Q_w1/Q_w2", "codec", "seq",
+                drafter ? "draft" : "", "status"));
         Candidate best = result.best();
         for (SplitRow row : result.splits()) {
             Candidate c = row.candidate();
@@ -52,15 +58,18 @@ public final class PlanReport {
                 continue;
             }
             String status = chosen ? "chosen" : row.feasible() ? "ok" : row.reason();
-            sb.append(String.format(Locale.ROOT, "%s %5d %9.2f %9.2f %9.2f %9.3f %8s %9s %-11s %-24s %6d  %s%n", mark, row.split(),
+            sb.append(String.format(Locale.ROOT, "%s %5d %9.2f %9.2f %9.2f %9.3f %8s %9s %-11s %-24s %6d  " + (drafter ? "%-5s " : "%s")
+                            + "%s%n", mark, row.split(),
                     c.edgeBytes() / 1e6, c.cloudBytes() / 1e6, c.ttftMs(), c.msPerToken(),
                     c.split() == r.model().nLayers() ? "-" : String.format(Locale.ROOT, "%.2f", c.decodeBitsPerElement()),
                     Double.isNaN(c.agreement()) ? "?" : String.format(Locale.ROOT, "%.4f", c.agreement()),
-                    c.edgeFormat().id() + "/" + c.cloudFormat().id(), abbreviate(c.codec(), 24), c.seqLen(), status));
+                    c.edgeFormat().id() + "/" + c.cloudFormat().id(), abbreviate(c.codec(), 24), c.seqLen(),
+                    !drafter ? "" : c.drafting() ? "k=" + c.draftK() : "-", status));
         }
         sb.append('\n');
         if (best != null) {
             sb.append("chosen: ").append(result.summary()).append('\n');
+            if (drafter) sb.append(draftLine(result)).append('\n');
             sb.append("Pareto frontier (ms/token, edge memory, agreement): ").append(result.frontier().size()).append(" configurations\n");
         } else {
             sb.append("NO FEASIBLE PLAN\n");
@@ -71,12 +80,32 @@ public final class PlanReport {
         return sb.toString();
     }
 
+    /**
+     * The drafter's part of the chosen plan, e.g. {@code draft: drafter=model k=4 alpha=0.86
+     * tokens-per-round-trip=3.71 (+12.4 MB edge)}, or why it is not used; empty without a drafter
+     * in the request or a feasible plan.
+     */
+    public static String draftLine(PlanResult result) {
+        DraftProfile d = result.request().draft();
+        Candidate best = result.best();
+        if (d == null || best == null) return "";
+        if (best.drafting()) {
+            return String.format(Locale.ROOT, "draft: drafter=%s k=%d alpha=%.2f tokens-per-round-trip=%.2f (+%.1f MB edge)", best.draft(),
+                    best.draftK(), d.alpha(), best.tokensPerRoundTrip(), d.residentBytes() / 1e6);
+        }
+        String why = best.split() == result.request().model().nLayers() ? "an all-edge plan has no round trip to save"
+                : "plain decoding (k=0) is at least as good under the " + result.request().objective().id + " objective and the limits";
+        return String.format(Locale.ROOT, "draft: drafter=%s not used: %s (alpha=%.2f, %.2f ms/draft, %.1f MB); tokens-per-round-trip=1.00",
+                d.name(), why, d.alpha(), d.msPerDraft(), d.residentBytes() / 1e6);
+    }
+
     /** The Pareto frontier as a text table. */
     public static String frontier(PlanResult result) {
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "  %9s %9s %9s  %s%n", "ms/token", "edge MB", "agreement", "configuration"));
         for (Candidate c : result.frontier()) {
             sb.append(String.format(Locale.ROOT, "  %9.3f %9.2f %9s  %s%n", c.msPerToken(), c.edgeBytes() / 1e6,
-                    Double.isNaN(c.agreement()) ? "?" : String.format(Locale.ROOT, "%.4f", c.agreement()), c.describe()));
+                    Double.isNaN(c.agreement()) ? "?" : String.format(Locale.ROOT, "%.4f", c.agreement()),
+                    c.describe() + (c.drafting() ? ", draft " + c.draft() + " k=" + c.draftK() : "")));
         }
         return sb.toString();
     }
@@ -163,7 +192,8 @@ public final class PlanReport {
             double y = top + ph - ph * best.msPerToken() / maxMs;
             s.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"#0a7d28\" stroke-width=\"2.5\"/>%n", x, y));
             String anchor = best.split() * 4 > 3 * L ? "end" : best.split() * 4 < L ? "start" : "middle";
-            s.append(text(x, top + 14, anchor, 12, "bold", "chosen l=" + best.split()).replace("<text ", "<text fill=\"#0a7d28\" "));
+            String label = "chosen l=" + best.split() + (best.drafting() ? " (draft " + best.draft() + " k=" + best.draftK() + ")" : "");
+            s.append(text(x, top + 14, anchor, 12, "bold", label).replace("<text ", "<text fill=\"#0a7d28\" "));
             s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0a7d28\" stroke-dasharray=\"2,3\"/>%n", x, top + 18, x, top + ph));
         } else {
             s.append(text(left + pw / 2, top + ph / 2, "middle", 16, "bold", "no feasible plan").replace("<text ", "<text fill=\"#b00020\" "));

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * One evaluated point of the grid: the decision (split, Q_w1, Q_w2, codec, maximum sequence
- * length) and its predicted costs. For an all-edge plan (split = L) the cloud format equals
- * the edge format and the codec is "none".
+ * length, and the drafter when the plan speculates across the cut) and its predicted costs. For
+ * an all-edge plan (split = L) the cloud format equals the edge format and the codec is "none".
  *
  * @param split            blocks on the edge, in [0, L]
  * @param edgeFormat       Q_w1
@@ -17,7 +17,7 @@ import java.util.List;
  * @param edgeBytes        edge process memory (MemoryAccount total)
  * @param cloudBytes       cloud process memory (0 for all-edge)
  * @param ttftMs           time to first token for the request's prompt
- * @param msPerToken       decode step latency at context seqLen - 1
+ * @param msPerToken       decode latency per token at context seqLen - 1 (with a drafter: a round trip's / E(k))
  * @param prefillBitsPerElement calibrated bits per element of the prefill frame (0 for all-edge)
  * @param decodeBitsPerElement  calibrated bits per element of a decode frame (0 for all-edge)
  * @param agreement        predicted top-1 agreement (NaN if not calibrated)
@@ -25,11 +25,19 @@ import java.util.List;
  * @param deltaPpl         predicted perplexity increase (NaN if not calibrated)
  * @param violations       bit mask of violated {@link Constraint}s (0 = feasible)
  * @param order            enumeration rank, the last tie-breaker (lower first)
+ * @param draft            the drafter's name, or null when the plan does not draft
+ * @param draftK           drafts per round trip (0 without a drafter)
+ * @param tokensPerRoundTrip expected tokens per decode round trip, E(k) (1 without a drafter)
  */
 public record Candidate(int split, WeightFormat edgeFormat, WeightFormat cloudFormat, String codec, int seqLen, long edgeBytes,
                         long cloudBytes, double ttftMs, double msPerToken, double prefillBitsPerElement,
                         double decodeBitsPerElement, double agreement, double meanKl, double deltaPpl, int violations,
-                        long order) {
+                        long order, String draft, int draftK, double tokensPerRoundTrip) {
+
+    /** True when the plan speculates across the cut. */
+    public boolean drafting() {
+        return draft != null;
+    }
 
     public boolean feasible() {
         return violations == 0;
@@ -79,5 +87,10 @@ public record Candidate(int split, WeightFormat edgeFormat, WeightFormat cloudFo
     /** "split 3, q4_0/f32, codec ts:..., seq 256". */
     public String describe() {
         return "split " + split + ", " + edgeFormat.id() + "/" + cloudFormat.id() + ", codec " + codec + ", seq " + seqLen;
+    }
+
+    /** " draft=model k=4" for a drafting candidate, " draft=none k=0" for a plain one. */
+    public String draftFields() {
+        return " draft=" + (drafting() ? draft : "none") + " k=" + draftK;
     }
 }

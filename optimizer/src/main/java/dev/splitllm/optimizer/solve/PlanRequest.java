@@ -1,5 +1,6 @@
 package dev.splitllm.optimizer.solve;
 
+import dev.splitllm.optimizer.cost.DraftProfile;
 import dev.splitllm.optimizer.profile.CalibrationTable;
 import dev.splitllm.optimizer.profile.DeviceProfile;
 import dev.splitllm.optimizer.profile.LinkProfile;
@@ -12,8 +13,8 @@ import java.util.TreeSet;
 /**
  * Everything the planner needs: the model, the two device profiles, the link, the calibration
  * table, the grid (formats, codecs, sequence lengths), the prompt length, the objective and
- * the limits. Build with {@link #builder}; {@link #validate} checks that the inputs fit
- * together and names what does not.
+ * the limits, and optionally a drafter to speculate with. Build with {@link #builder};
+ * {@link #validate} checks that the inputs fit together and names what does not.
  *
  * @param model         the model to plan
  * @param edge          edge device profile
@@ -28,10 +29,12 @@ import java.util.TreeSet;
  * @param downlinkBitsPerToken bits the cloud sends back per token (32: a token id)
  * @param objective     what to optimise
  * @param limits        the constraints
+ * @param draft         a drafter the split plans may speculate with, or null for none (plain decoding only)
  */
 public record PlanRequest(ModelShape model, DeviceProfile edge, DeviceProfile cloud, LinkProfile link, CalibrationTable calibration,
                           List<WeightFormat> edgeFormats, List<WeightFormat> cloudFormats, List<String> codecs,
-                          List<Integer> seqLens, int promptTokens, int downlinkBitsPerToken, Objective objective, Limits limits) {
+                          List<Integer> seqLens, int promptTokens, int downlinkBitsPerToken, Objective objective, Limits limits,
+                          DraftProfile draft) {
 
     /** Default Q_w1 and Q_w2 grid. */
     public static final List<WeightFormat> DEFAULT_FORMATS = List.of(WeightFormat.F32, WeightFormat.F16, WeightFormat.Q8_0,
@@ -98,7 +101,13 @@ public record PlanRequest(ModelShape model, DeviceProfile edge, DeviceProfile cl
         }
     }
 
-    /** A builder with the defaults: all formats, all codecs, default sequence lengths, 32-token prompt, min latency, no limits. */
+    /** The same request with {@code drafter} (null: none). */
+    public PlanRequest withDraft(DraftProfile drafter) {
+        return new PlanRequest(model, edge, cloud, link, calibration, edgeFormats, cloudFormats, codecs, seqLens, promptTokens,
+                downlinkBitsPerToken, objective, limits, drafter);
+    }
+
+    /** A builder with the defaults: all formats, all codecs, default sequence lengths, 32-token prompt, min latency, no limits, no drafter. */
     public static Builder builder(ModelShape model, DeviceProfile edge, DeviceProfile cloud, LinkProfile link,
                                   CalibrationTable calibration) {
         return new Builder(model, edge, cloud, link, calibration);
@@ -119,6 +128,7 @@ public record PlanRequest(ModelShape model, DeviceProfile edge, DeviceProfile cl
         private int downlinkBits = 32;
         private Objective objective = Objective.MIN_LATENCY;
         private Limits limits = Limits.none();
+        private DraftProfile draft;
 
         Builder(ModelShape model, DeviceProfile edge, DeviceProfile cloud, LinkProfile link, CalibrationTable calibration) {
             this.model = model;
@@ -136,10 +146,11 @@ public record PlanRequest(ModelShape model, DeviceProfile edge, DeviceProfile cl
         public Builder downlinkBitsPerToken(int b) { this.downlinkBits = b; return this; }
         public Builder objective(Objective o) { this.objective = o; return this; }
         public Builder limits(Limits l) { this.limits = l; return this; }
+        public Builder draft(DraftProfile d) { this.draft = d; return this; }
 
         public PlanRequest build() {
             return new PlanRequest(model, edge, cloud, link, calibration, edgeFormats, cloudFormats, codecs, seqLens, promptTokens,
-                    downlinkBits, objective, limits);
+                    downlinkBits, objective, limits, draft);
         }
     }
 }

@@ -21,12 +21,13 @@ public record PlanResult(PlanRequest request, Candidate best, List<Candidate> fr
         return best != null;
     }
 
-    /** One line: the plan, or why there is none. */
+    /** One line: the plan (with " draft=D k=K" at its end when the request has a drafter), or why there is none. */
     public String summary() {
         if (best != null) {
             return String.format(java.util.Locale.ROOT, "%s: %.2f ms/token, TTFT %.1f ms, edge %.1f MB, agreement %s",
                     best.describe(), best.msPerToken(), best.ttftMs(), best.edgeBytes() / 1e6,
-                    Double.isNaN(best.agreement()) ? "unknown" : String.format(java.util.Locale.ROOT, "%.3f", best.agreement()));
+                    Double.isNaN(best.agreement()) ? "unknown" : String.format(java.util.Locale.ROOT, "%.3f", best.agreement()))
+                    + (request.draft() != null ? best.draftFields() : "");
         }
         StringBuilder sb = new StringBuilder("no feasible plan");
         for (Binding b : bindings) sb.append("; ").append(b.message());

@@ -1,6 +1,8 @@
 package dev.splitllm.optimizer.solve;
 
 import dev.splitllm.engine.model.LlamaConfig;
+import dev.splitllm.optimizer.cost.DraftProfile;
+import dev.splitllm.optimizer.cost.DraftedDecode;
 import dev.splitllm.optimizer.cost.LatencyModel;
 import dev.splitllm.optimizer.cost.MemoryModel;
 import dev.splitllm.optimizer.cost.PayloadModel;
@@ -25,6 +27,14 @@ import java.util.Locale;
  *
  * <p>Metrics: TTFT for the request's prompt; ms/token is the decode step at the last position
  * of the planned sequence (context seqLen - 1), i.e. the worst step of a full-length generation.
+ *
+ * <p>Drafter: when the request has one ({@link PlanRequest#draft}), every configuration that
+ * crosses the link is also considered drafting at its best k ({@link DraftedDecode}: the k in
+ * [0, maxK] with the least expected ms/token); when that k is at least 1 the drafting
+ * configuration is a candidate of its own, with the drafter's bytes on the edge, the same TTFT and
+ * quality (greedy verification gives exactly the plain tokens) and its expected ms/token. It wins
+ * only when it is better under the objective and meets the limits. Without a drafter the search
+ * is exactly the plain one.
  */
 public final class Planner {
     private final PlanRequest req;
@@ -46,6 +56,9 @@ public final class Planner {
     private long[][][] cloudMem;
     /** Calibration point by [split][codec index], null where not calibrated. */
     private CodecPoint[][] points;
+
+    /** Added to a drafting candidate's rank: on a tie, the plain configuration comes first. */
+    private static final long DRAFT_RANK = 1L << 50;
 
     private Planner(PlanRequest req) {
         req.validate();
@@ -198,7 +211,9 @@ public final class Planner {
                         }
                         for (int qj = 0; qj < nq2; qj++) {
                             for (int ci = 0; ci < nc; ci++) {
-                                consider(evaluate(l, qi, qj, ci, si, edgeBytes, false));
+                                Candidate plain = evaluate(l, qi, qj, ci, si, edgeBytes, false);
+                                consider(plain);
+                                consider(drafted(plain, ci));
                             }
                         }
                     }
@@ -251,7 +266,26 @@ public final class Planner {
                     * seqLens.length + si;
             if (!representative) evaluated++; // representatives of pruned splits are counted as pruned
             return new Candidate(l, q1, q2, codec, w, edgeBytes, cloudBytes, ttft, tok, pt == null ? 0 : pt.prefillBitsPerElement(),
-                    pt == null ? 0 : pt.decodeBitsPerElement(), q.agreement(), q.meanKl(), q.deltaPpl(), v, rank);
+                    pt == null ? 0 : pt.decodeBitsPerElement(), q.agreement(), q.meanKl(), q.deltaPpl(), v, rank, null, 0, 1.0);
+        }
+
+        /**
+         * The plain configuration {@code plain} (codec index {@code ci}) drafting at its best k, or
+         * null without a drafter, for an all-edge plan, or when the best k is 0 (drafting does not pay).
+         */
+        Candidate drafted(Candidate plain, int ci) {
+            DraftProfile d = req.draft();
+            if (plain == null || d == null || plain.split() == layers) return null;
+            int l = plain.split(), w = plain.seqLen();
+            DraftedDecode best = DraftedDecode.best(latency, payload, d, l, plain.edgeFormat(), plain.cloudFormat(), points[l][ci], w - 1);
+            if (best.k() == 0) return null;
+            long edgeBytes = memory.edgeBytesWithDrafter(plain.edgeBytes(), d);
+            int v = Candidate.violations(req.limits(), edgeBytes, plain.cloudBytes(), plain.ttftMs(), best.msPerToken(), plain.agreement(),
+                    plain.meanKl(), w);
+            evaluated++;
+            return new Candidate(l, plain.edgeFormat(), plain.cloudFormat(), plain.codec(), w, edgeBytes, plain.cloudBytes(), plain.ttftMs(),
+                    best.msPerToken(), plain.prefillBitsPerElement(), plain.decodeBitsPerElement(), plain.agreement(), plain.meanKl(),
+                    plain.deltaPpl(), v, plain.order() + DRAFT_RANK, d.name(), best.k(), best.tokensPerRoundTrip());
         }
 
         void consider(Candidate c) {
