@@ -60,6 +60,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("runtime", "Split runtime over loopback: per-token breakdown and concurrent sessions."),
             Map.entry("link", "TTFT and per-token latency of cloud-only, split and edge-only over an emulated link."),
             Map.entry("cloud", "Server-only throughput: recorded frames from many sessions over loopback, batched and unbatched."),
+            Map.entry("speculative", "Speculation across the cut: each drafter against the plain split over an emulated link."),
             Map.entry("help", "Display help for a command."));
 
     /** Help width when stdout is not a terminal: wide enough that nothing wraps (piped help stays pasteable). */
