@@ -10,7 +10,8 @@ package dev.splitllm.engine.draft;
 public final class Proposer {
     private final float temperature;
     private final int width;
-    private long state;
+    /** The edge's own generator for drawing drafts (a sampler's xorshift*, never the cloud's). */
+    private final dev.splitllm.engine.sample.Sampler generator;
     /** The last proposal (sampling): tokens, drafted one first, and their probabilities. */
     private int[] ids = new int[0];
     private float[] probs = new float[0];
@@ -26,7 +27,7 @@ public final class Proposer {
         }
         this.temperature = temperature;
         this.width = width;
-        this.state = seed == 0 ? 0x2545F4914F6CDD1DL : seed;
+        this.generator = new dev.splitllm.engine.sample.Sampler(1f, 1f, seed);
     }
 
     public boolean sampling() {
@@ -62,7 +63,7 @@ public final class Proposer {
             w[j] = Math.exp((logits[top[j]] - max) / temperature);
             sum += w[j];
         }
-        float u = nextFloat();
+        float u = generator.uniform();
         int pick = n - 1;
         double cdf = 0;
         for (int j = 0; j < n; j++) {
@@ -96,13 +97,5 @@ public final class Proposer {
 
     public float[] proposalProbs() {
         return probs.clone();
-    }
-
-    private float nextFloat() {
-        state ^= state >>> 12;
-        state ^= state << 25;
-        state ^= state >>> 27;
-        int u32 = (int) ((state * 0x2545F4914F6CDD1DL) >>> 32);
-        return (u32 >>> 8) / 16777216.0f;
     }
 }

@@ -68,37 +68,14 @@ public final class Sampler {
         if (temperature == 0f) {
             return argmax(logits);
         }
-        int n = logits.length;
-        if (probs.length != n) {
-            probs = new float[n];
-            order = new int[n];
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) max = Math.max(max, l);
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float p = (float) Math.exp((logits[i] - max) / temperature);
-            probs[i] = p;
-            sum += p;
-        }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) probs[i] *= inv;
+        softmax(logits);
         float coin = nextFloat();
         return topP <= 0 || topP >= 1 ? sampleMultinomial(coin) : sampleTopP(coin);
     }
 
-    /**
-     * The distribution {@link #sample} draws from for these logits, into {@code out} (vocab floats):
-     * the temperature softmax, cut to the nucleus and renormalised when top-p is on; one-hot on the
-     * argmax when greedy. Speculative verification needs it to accept drafts exactly. Draws nothing.
-     */
-    public void distribution(float[] logits, float[] out) {
+    /** probs = softmax(logits / temperature), in the scratch array. */
+    private void softmax(float[] logits) {
         int n = logits.length;
-        java.util.Arrays.fill(out, 0, n, 0f);
-        if (temperature == 0f) {
-            out[argmax(logits)] = 1f;
-            return;
-        }
         if (probs.length != n) {
             probs = new float[n];
             order = new int[n];
@@ -113,19 +90,22 @@ public final class Sampler {
         }
         float inv = (float) (1.0 / sum);
         for (int i = 0; i < n; i++) probs[i] *= inv;
-        if (topP <= 0 || topP >= 1) {
-            System.arraycopy(probs, 0, out, 0, n);
-            return;
-        }
+    }
+
+    /**
+     * The nucleus of probs: the tokens sorted by probability (ties by id), of which the first
+     * {@code last + 1} hold the top-p mass; null when no token passes the cutoff (a degenerate
+     * distribution). Sets {@link #nucleusLast} and {@link #nucleusMass}.
+     */
+    private Integer[] nucleus() {
+        int n = probs.length;
+        // Tokens below (1 - topP) / (n - 1) cannot be in the nucleus: drop them before sorting.
         float cutoff = (1f - topP) / (n - 1);
         int m = 0;
         for (int i = 0; i < n; i++) {
             if (probs[i] >= cutoff) order[m++] = i;
         }
-        if (m == 0) {
-            out[argmaxOfProbs()] = 1f;
-            return;
-        }
+        if (m == 0) return null;
         Integer[] boxed = new Integer[m];
         for (int i = 0; i < m; i++) boxed[i] = order[i];
         Arrays.sort(boxed, (a, b) -> {
@@ -141,9 +121,37 @@ public final class Sampler {
                 break;
             }
         }
-        float norm = 0;
-        for (int i = 0; i <= last; i++) norm += probs[boxed[i]];
-        for (int i = 0; i <= last; i++) out[boxed[i]] = probs[boxed[i]] / norm;
+        nucleusLast = last;
+        nucleusMass = cumulative;
+        return boxed;
+    }
+
+    private int nucleusLast;
+    private float nucleusMass;
+
+    /**
+     * The distribution {@link #sample} draws from for these logits, into {@code out} (vocab floats):
+     * the temperature softmax, cut to the nucleus and renormalised when top-p is on; one-hot on the
+     * argmax when greedy. Speculative verification needs it to accept drafts exactly. Draws nothing.
+     */
+    public void distribution(float[] logits, float[] out) {
+        int n = logits.length;
+        java.util.Arrays.fill(out, 0, n, 0f);
+        if (temperature == 0f) {
+            out[argmax(logits)] = 1f;
+            return;
+        }
+        softmax(logits);
+        if (topP <= 0 || topP >= 1) {
+            System.arraycopy(probs, 0, out, 0, n);
+            return;
+        }
+        Integer[] sorted = nucleus();
+        if (sorted == null) {
+            out[argmaxOfProbs()] = 1f;
+            return;
+        }
+        for (int i = 0; i <= nucleusLast; i++) out[sorted[i]] = probs[sorted[i]] / nucleusMass;
     }
 
     /**
@@ -165,38 +173,17 @@ public final class Sampler {
     }
 
     private int sampleTopP(float coin) {
-        int n = probs.length;
-        // Tokens below (1 - topP) / (n - 1) cannot be in the nucleus: drop them before sorting.
-        float cutoff = (1f - topP) / (n - 1);
-        int m = 0;
-        for (int i = 0; i < n; i++) {
-            if (probs[i] >= cutoff) order[m++] = i;
-        }
-        if (m == 0) {
+        Integer[] sorted = nucleus();
+        if (sorted == null) {
             return argmaxOfProbs(); // degenerate distribution (e.g. NaN logits): nothing passes the cutoff
         }
-        Integer[] boxed = new Integer[m];
-        for (int i = 0; i < m; i++) boxed[i] = order[i];
-        Arrays.sort(boxed, (a, b) -> {
-            int c = Float.compare(probs[b], probs[a]);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
-        float cumulative = 0;
-        int last = m - 1;
-        for (int i = 0; i < m; i++) {
-            cumulative += probs[boxed[i]];
-            if (cumulative > topP) {
-                last = i;
-                break;
-            }
-        }
-        float r = coin * cumulative;
+        float r = coin * nucleusMass;
         float cdf = 0;
-        for (int i = 0; i <= last; i++) {
-            cdf += probs[boxed[i]];
-            if (r < cdf) return boxed[i];
+        for (int i = 0; i <= nucleusLast; i++) {
+            cdf += probs[sorted[i]];
+            if (r < cdf) return sorted[i];
         }
-        return boxed[last];
+        return sorted[nucleusLast];
     }
 
     private int argmaxOfProbs() {
@@ -205,6 +192,11 @@ public final class Sampler {
             if (probs[i] > probs[best]) best = i;
         }
         return best;
+    }
+
+    /** One uniform draw in [0, 1) from this sampler's generator (the edge's drafter proposals use their own sampler's). */
+    public float uniform() {
+        return nextFloat();
     }
 
     /** xorshift* as in llama2.c: uniform in [0, 1). */
