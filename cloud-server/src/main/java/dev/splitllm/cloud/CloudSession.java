@@ -244,7 +244,7 @@ final class CloudSession {
     private DraftVerifier.Result verify(StepScheduler scheduler, float[] hidden, int tokens, Draft draft) {
         int vocab = segment.config().vocabSize(), d = segment.config().dim();
         float[] logits;
-        if (scheduler != null && StepScheduler.accepts(segment)) {
+        if (scheduler != null && StepScheduler.accepts(segment) && tokens <= scheduler.tokenBudget()) {
             logits = scheduler.rowLogits(segment, hidden, tokens);
         } else {
             segment.forwardAsSteps(hidden, tokens);

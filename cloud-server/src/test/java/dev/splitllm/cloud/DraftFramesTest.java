@@ -77,6 +77,26 @@ class DraftFramesTest {
         }
     }
 
+    /** A draft wider than the scheduler's smallest token budget (8 rows) is verified outside the ticks, with the same result. */
+    @Test
+    void aDraftWiderThanTheTickIsStillVerified() throws Exception {
+        try (ServerFixture fx = new ServerFixture(ServerConfig.defaults(java.util.Set.of(ServerFixture.TOKEN)), null, 8)) {
+            int[] plain = RawEdge.generate(fx, SPLIT, "fp32", PROMPT, 11, "\"temperature\":0,\"topP\":1,\"seed\":1");
+            ServerFixture.Reply created = fx.call("POST", "/v1/sessions", ServerFixture.TOKEN, "{\"splitLayer\":" + SPLIT
+                    + ",\"codec\":\"fp32\",\"cloudWeights\":\"f32\",\"maxSeqLen\":64,\"temperature\":0,\"topP\":1,\"seed\":1}");
+            try (RawEdge edge = new RawEdge(fx, SPLIT, 64, CodecSpec.parse("fp32"), created.body().path("frameSession").asLong());
+                 RawStream ws = new RawStream(ServerFixture.HTTP, fx.wsUrl(created.body().path("streamPath").asText()), ServerFixture.TOKEN)) {
+                ws.send(edge.next(ServerFixture.tokenizer().encode(PROMPT, true)));
+                assertEquals(plain[0], answer(ws).path("token").asInt());
+                int k = CloudSession.MAX_DRAFT; // k + 1 = 9 rows > the budget of 8
+                ws.send(edge.draft(1, java.util.Arrays.copyOf(plain, k + 1), Draft.greedy(java.util.Arrays.copyOfRange(plain, 1, k + 1))));
+                JsonNode a = answer(ws);
+                assertEquals(k, a.path("accepted").asInt(), a.toString());
+                assertEquals(plain[k + 1], a.path("token").asInt());
+            }
+        }
+    }
+
     @Test
     void aSamplingSessionNeedsProposals() throws Exception {
         try (ServerFixture fx = new ServerFixture()) {

@@ -146,7 +146,8 @@ public final class EdgeSession implements AutoCloseable {
                 step = stepper.prefill(promptIds);
             } else {
                 int k = speculate ? policy.nextK(Math.min(maxTokens - count - 1, options.maxSeqLen() - stepper.position() - 1)) : 0;
-                step = k > 0 ? stepper.draft(generated[count - 1], k, speculation.drafter(), proposer, history.clone(), historyLength,
+                // The stepper writes the drafts past historyLength: scratch until the answer says which stay.
+                step = k > 0 ? stepper.draft(generated[count - 1], k, speculation.drafter(), proposer, history, historyLength,
                         draftLogits) : stepper.decode(generated[count - 1]);
             }
             if (step.frame().length > maxFrameBytes) {
@@ -171,7 +172,7 @@ public final class EdgeSession implements AutoCloseable {
             }
             StepStats stats = new StepStats(step.step(), step.tokens(), step.edgeMs(), step.encodeMs(), step.frame().length,
                     (received - sent) / 1e6, answer.token().cloudMs(), answer.reconnects(), drafted, accepted, step.draftMs());
-            if (drafted > 0 || (policy != null && count > 0)) {
+            if (policy != null && step.step() > 0) {
                 double rows = step.tokens();
                 double computeMs = step.edgeMs() - step.draftMs() + step.encodeMs() + stats.cloudMs();
                 policy.record(drafted, accepted, stats.networkCloudMs() - stats.cloudMs(), computeMs / rows,
