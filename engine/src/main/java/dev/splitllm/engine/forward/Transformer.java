@@ -188,25 +188,36 @@ public class Transformer {
                 int qOff = t * d + h * hs;
                 int kvOff = (h / group) * hs;
                 int lo = SlidingWindow.firstVisible(config, pos);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int p = lo; p <= pos; p++) {
-                    float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
-                    scores[p] = sc;
-                    if (sc > max) max = sc;
-                }
-                float sum = 0;
-                for (int p = lo; p <= pos; p++) {
-                    float e = (float) Math.exp(scores[p] - max);
-                    scores[p] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
-                java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
-                for (int p = lo; p <= pos; p++) {
-                    kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
-                }
+                attendOne(q, qOff, kc, vc, kvOff, rows, lo, pos, scores, out, invSqrt);
             }
         });
+    }
+
+    /**
+     * One query head against cached positions [lo, pos] (ring rows p % rows): softmax of the scaled
+     * scores, then the weighted sum of the values into out[qOff, qOff + headSize). Shared by the
+     * single-state and the batched attention, so both give the same bits.
+     */
+    private void attendOne(float[] q, int qOff, float[] kc, float[] vc, int kvOff, int rows, int lo, int pos, float[] scores,
+                           float[] out, float invSqrt) {
+        int hs = config.headSize(), kvDim = config.kvDim();
+        float max = Float.NEGATIVE_INFINITY;
+        for (int p = lo; p <= pos; p++) {
+            float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
+            scores[p] = sc;
+            if (sc > max) max = sc;
+        }
+        float sum = 0;
+        for (int p = lo; p <= pos; p++) {
+            float e = (float) Math.exp(scores[p] - max);
+            scores[p] = e;
+            sum += e;
+        }
+        float inv = 1.0f / sum;
+        java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
+        for (int p = lo; p <= pos; p++) {
+            kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
+        }
     }
 
     /** Final RMSNorm and classifier for row {@code row} of x, into out (vocab floats). */
@@ -409,23 +420,7 @@ public class Transformer {
                 int qOff = t * d + h * hs;
                 int kvOff = (h / group) * hs;
                 int lo = SlidingWindow.firstVisible(config, pos);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int p = lo; p <= pos; p++) {
-                    float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
-                    scores[p] = sc;
-                    if (sc > max) max = sc;
-                }
-                float sum = 0;
-                for (int p = lo; p <= pos; p++) {
-                    float e = (float) Math.exp(scores[p] - max);
-                    scores[p] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
-                java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
-                for (int p = lo; p <= pos; p++) {
-                    kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
-                }
+                attendOne(q, qOff, kc, vc, kvOff, rows, lo, pos, scores, out, invSqrt);
             }
         });
     }
