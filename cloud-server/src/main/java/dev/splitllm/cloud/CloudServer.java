@@ -173,6 +173,7 @@ public final class CloudServer implements AutoCloseable {
             cfg.routes.post("/v1/sessions", this::createSession);
             cfg.routes.put("/v1/sessions/{id}", this::putSession); // #15: the client names the id, so a proxy can route by it
             cfg.routes.post("/v1/sessions/{id}/replay", this::replay); // #15: failover by replay
+            cfg.routes.post("/v1/sessions/{id}/move", this::move); // #14: move the cut mid-session
             cfg.routes.get("/v1/sessions/{id}", this::sessionStatus);
             cfg.routes.delete("/v1/sessions/{id}", this::deleteSession);
             // #20: OpenAI-compatible routes; a /v1/completions body without "model" still reaches completion().
@@ -360,6 +361,65 @@ public final class CloudServer implements AutoCloseable {
         }
         sendJson(ctx, new SessionReplayed(s.id, s.epoch, r.answer().step(), r.answer().token(), s.position(), frames.size(),
                 bytes, r.answer().cloudMs(), r.answer().accepted()));
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/move}: moves the session's cut between two steps. Body: a 4-byte
+     * big-endian length, that many bytes of {@link dev.splitllm.quantization.protocol.MoveRequest}
+     * JSON, then (toward the cloud) the SPKV frame of the layers the cloud takes over. Answer, in the
+     * same envelope: {@link dev.splitllm.quantization.protocol.SessionMoved} JSON, then (toward the
+     * edge with down=transfer) the SPKV frame of the layers the edge takes over. A refused move
+     * leaves the session on its old cut.
+     */
+    private void move(Context ctx) {
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
+        long declared = ctx.contentLength();
+        if (declared > MAX_PROBE_BYTES) {
+            throw new ApiException(413, "too_large", "move body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
+        }
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.wrap(ctx.bodyAsBytes()); // Javalin caps it at maxRequestSize
+        if (body.remaining() < 4) throw ApiException.badRequest("move body too short: no head");
+        int headLength = body.getInt();
+        if (headLength < 2 || headLength > StrictJson.MAX_BYTES || headLength > body.remaining()) {
+            throw ApiException.badRequest("move head length " + headLength + " is not in [2, "
+                    + Math.min(StrictJson.MAX_BYTES, body.remaining()) + "]");
+        }
+        byte[] headBytes = new byte[headLength];
+        body.get(headBytes);
+        var req = StrictJson.parse(new String(headBytes, java.nio.charset.StandardCharsets.UTF_8),
+                dev.splitllm.quantization.protocol.MoveRequest.class);
+        byte[] kv = null;
+        if (body.hasRemaining()) {
+            kv = new byte[body.remaining()];
+            body.get(kv);
+        }
+        CloudSession.Moved m;
+        try {
+            m = registry.move(s, req, kv, MAX_PROBE_BYTES);
+        } catch (CloudSession.MoveRefused e) {
+            int status = switch (e.code) {
+                case "closed" -> 404;
+                case "stale_epoch", "bad_step" -> 409;
+                case "too_large" -> 413;
+                default -> 400;
+            };
+            throw new ApiException(status, e.code, "move of session " + s.id + " refused: " + e.getMessage());
+        }
+        metrics.moves.increment();
+        metrics.moveKvBytes.add((kv == null ? 0 : kv.length) + m.answer().kvBytes());
+        LOG.info("session {} moved its cut {} -> {} at step {} (epoch {}): {} positions, {} KV bytes up, {} down, {} ms", s.id,
+                req.fromSplit(), req.toSplit(), req.step(), m.answer().epoch(), req.positions(), kv == null ? 0 : kv.length,
+                m.answer().kvBytes(), String.format(java.util.Locale.ROOT, "%.1f", m.answer().cloudMs()));
+        byte[] head;
+        try {
+            head = json.writeValueAsBytes(m.answer());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] down = m.kvDown() == null ? new byte[0] : m.kvDown();
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(4 + head.length + down.length);
+        out.putInt(head.length).put(head).put(down);
+        ctx.contentType("application/octet-stream").result(out.array());
     }
 
     /**

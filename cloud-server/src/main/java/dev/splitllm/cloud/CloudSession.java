@@ -37,25 +37,31 @@ final class CloudSession {
     static final int MAX_DRAFT = 8;
     final String id;
     final long frameTag;
-    final int splitLayer;
+    /** The cut: the session holds blocks [splitLayer, L); a move changes it (under the lock). */
+    volatile int splitLayer;
     final CodecSpec codec;
     final String cloudWeights;
     final int maxSeqLen;
     /** KV bytes the registry reserved for this session: exactly what it releases when the session goes. */
-    final long reservedKvBytes;
-    /** 0 when created; a replay to this replica makes it the replaying edge's epoch + 1. */
-    final long epoch;
+    volatile long reservedKvBytes;
+    /**
+     * 0 when created; a replay to this replica makes it the replaying edge's epoch + 1, and every
+     * move of the cut adds one. Frames and KV of an earlier epoch are refused.
+     */
+    volatile long epoch;
+    /** The first step of the current epoch's cut: a frame of an earlier step predates the last move. */
+    private long epochFirstStep;
     /** The resume ticket a replay of this session must present (see {@link ResumeTickets}). */
     final String resumeTicket;
     private final byte[] ownerDigest;
-    private final Segment segment;
+    private Segment segment;
     private final Sampler sampler;
     private final ReentrantLock lock = new ReentrantLock();
     /**
      * The session's codec with its state (the outlier channels the edge announced); used only
      * under the lock, and a frame's channels are adopted only once its step is committed.
      */
-    private final SessionCodec wire;
+    private SessionCodec wire;
     private long nextStep;
     private long lastAnsweredStep = -1;
     private TokenMessage lastAnswer;
@@ -166,6 +172,11 @@ final class CloudSession {
             if (h.sessionId() != frameTag) {
                 return Outcome.error("bad_frame", "frame belongs to another session", h.step(), false);
             }
+            if (h.step() < epochFirstStep || (epochFirstStep > 0 && h.splitLayer() != splitLayer)) {
+                return Outcome.error("stale_epoch", "frame of step " + h.step() + " at split " + h.splitLayer()
+                        + " belongs to an earlier epoch: the session moved to split " + splitLayer + " at step "
+                        + epochFirstStep + " (epoch " + epoch + ")", h.step(), false);
+            }
             if (h.step() == lastAnsweredStep && lastAnswer != null) {
                 return new Outcome(lastAnswer, null, true, h.phase());
             }
@@ -209,6 +220,7 @@ final class CloudSession {
                 throw e;
             }
             wire.accept(frame); // committed: from now on the session decodes with the set it carried
+            lastMove = null;
             lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6, accepted);
             lastAnsweredStep = h.step();
             nextStep = h.step() + 1;
@@ -295,6 +307,141 @@ final class CloudSession {
         if (h.phase() == Phase.DECODE && h.tokens() != 1) return "a DECODE frame carries one token";
         return null;
     }
+
+    /** A move that cannot be made: the session keeps its cut, epoch and KV. */
+    static final class MoveRefused extends RuntimeException {
+        final String code;
+
+        MoveRefused(String code, String message) {
+            super(message);
+            this.code = code;
+        }
+    }
+
+    /** A move made: the new epoch's answer, and the KV frame to send down (null when none). */
+    record Moved(dev.splitllm.quantization.protocol.SessionMoved answer, byte[] kvDown) {
+    }
+
+    /**
+     * Moves the cut between two steps (docs/PROTOCOL.md, "Moving the cut"). Toward the cloud the
+     * edge's KV of [to, from) comes in {@code kvUp} (an SPKV frame, checked against the layers, the
+     * positions, the head shape, the epoch and its CRC); toward the edge the cloud drops [from, to)
+     * and, when asked, encodes their KV to send down. The new segment is built on the side and
+     * swapped in only when complete: any refusal or failure leaves the session on its old cut.
+     *
+     * @param backend the backend of the session's weights (opens the new segment)
+     * @param reserve called with more KV bytes to reserve before anything is built (may refuse), with
+     *                the negative amount to release once a move toward the edge is made, or to undo a
+     *                reservation when the move fails
+     */
+    Moved move(dev.splitllm.quantization.protocol.MoveRequest req, byte[] kvUp, dev.splitllm.engine.forward.Backend backend,
+               int maxKvFrameBytes, java.util.function.LongConsumer reserve) {
+        lock.lock();
+        try {
+            if (closed) throw new MoveRefused("closed", "session " + id + " is closed");
+            if (lastMove != null && lastMove.request.equals(req)) {
+                return lastMove.moved; // the answer was lost and the edge asks again: the same answer
+            }
+            int layers = segment.config().nLayers();
+            int from = req.fromSplit(), to = req.toSplit(), p = segment.position();
+            if (req.epoch() != epoch) {
+                throw new MoveRefused("stale_epoch", "the move names epoch " + req.epoch() + "; the session is at epoch " + epoch);
+            }
+            if (from != splitLayer) throw new MoveRefused("bad_move", "the move starts at split " + from + "; the session's cut is " + splitLayer);
+            if (to < 0 || to >= layers) {
+                throw new MoveRefused("bad_move", "split " + to + " is outside the model: a cut must leave at least one of its "
+                        + layers + " blocks on the cloud (0.." + (layers - 1) + ")");
+            }
+            if (to == from) throw new MoveRefused("bad_move", "the session is already at split " + to);
+            if (req.step() != nextStep) {
+                throw new MoveRefused("bad_step", "the move names step " + req.step() + "; the session's next step is " + nextStep
+                        + " (a move goes between two answered steps)");
+            }
+            if (req.positions() != p || p < 1) {
+                throw new MoveRefused("bad_move", "the move names " + req.positions() + " positions; the session holds " + p);
+            }
+            dev.splitllm.quantization.kv.KvSpec kind;
+            try {
+                kind = dev.splitllm.quantization.kv.KvSpec.parse(req.kv() == null ? "fp32" : req.kv());
+            } catch (IllegalArgumentException e) {
+                throw new MoveRefused("bad_move", e.getMessage());
+            }
+            boolean up = to < from;
+            boolean transfer = !up && dev.splitllm.quantization.protocol.MoveRequest.TRANSFER.equals(req.down());
+            if (!up && !transfer && !dev.splitllm.quantization.protocol.MoveRequest.RECOMPUTE.equals(req.down())) {
+                throw new MoveRefused("bad_move", "a move toward the edge says down=transfer or down=recompute, got " + req.down());
+            }
+            if (up == (kvUp == null)) {
+                throw new MoveRefused("bad_move", up ? "a move toward the cloud carries the KV of layers [" + to + ", " + from + ")"
+                        : "a move toward the edge carries no KV up");
+            }
+            long t0 = System.nanoTime();
+            int kvDim = segment.config().kvDim();
+            dev.splitllm.quantization.kv.KvDelta delta = null;
+            if (up) {
+                try {
+                    delta = dev.splitllm.quantization.kv.KvDeltaCodec.decode(kvUp,
+                            new dev.splitllm.quantization.kv.KvLimits(to, from, maxSeqLen, kvDim, maxKvFrameBytes, epoch));
+                } catch (dev.splitllm.quantization.kv.KvFrameException e) {
+                    throw new MoveRefused("bad_kv", "KV frame refused: " + e.getMessage());
+                }
+                if (delta.sessionTag() != frameTag) throw new MoveRefused("bad_kv", "KV frame belongs to another session");
+                if (delta.start() != 0 || delta.positions() != p) {
+                    throw new MoveRefused("bad_kv", "KV frame holds positions [" + delta.start() + ", " + (delta.start()
+                            + delta.positions()) + "); the move needs [0, " + p + ")");
+                }
+            } else if (transfer && dev.splitllm.quantization.kv.KvDeltaCodec.frameBytes(kind, to - from, p, kvDim) > maxKvFrameBytes) {
+                throw new MoveRefused("too_large", "the KV of layers [" + from + ", " + to + ") at " + p + " positions exceeds "
+                        + maxKvFrameBytes + " bytes; recompute it on the edge or use a kivi kind");
+            }
+            long newKv = dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(segment.config(), layers - to, maxSeqLen);
+            long more = newKv - reservedKvBytes;
+            if (more > 0) reserve.accept(more); // may refuse (KV budget): nothing changed yet
+            Segment next = null;
+            byte[] down = null;
+            try {
+                next = backend.open(to, layers, maxSeqLen);
+                if (up) {
+                    next.loadKv(to, delta.keys(), delta.values(), p);
+                    float[][][] kept = segment.exportKv(from, layers, p);
+                    next.loadKv(from, kept[0], kept[1], p);
+                } else {
+                    float[][][] kept = segment.exportKv(to, layers, p);
+                    next.loadKv(to, kept[0], kept[1], p);
+                    if (transfer) {
+                        float[][][] gone = segment.exportKv(from, to, p);
+                        down = dev.splitllm.quantization.kv.KvDeltaCodec.encode(kind, frameTag, epoch, from, 0, p, kvDim, gone[0], gone[1]);
+                    }
+                }
+            } catch (RuntimeException | Error e) {
+                if (next != null) next.close();
+                if (more > 0) reserve.accept(-more); // give the reservation back: the old cut stays
+                if (e instanceof UnsupportedOperationException) throw new MoveRefused("bad_move", e.getMessage());
+                throw e;
+            }
+            segment.close();
+            segment = next;
+            if (more < 0) reserve.accept(more); // the dropped layers' KV is free now
+            reservedKvBytes = newKv;
+            splitLayer = to;
+            epoch++;
+            epochFirstStep = nextStep;
+            wire = new SessionCodec(codec, wire.tables()); // the new cut's rows choose their own outlier channels
+            touch();
+            double ms = (System.nanoTime() - t0) / 1e6;
+            lastMove = new LastMove(req, new Moved(new dev.splitllm.quantization.protocol.SessionMoved(id, epoch, to, p,
+                    down == null ? 0 : down.length, ms), down));
+            return lastMove.moved;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The last move and its answer, kept until the next step so that a repeated request gets it again. */
+    private record LastMove(dev.splitllm.quantization.protocol.MoveRequest request, Moved moved) {
+    }
+
+    private LastMove lastMove;
 
     /** A replay that cannot be accepted: nothing of it stays. */
     static final class ReplayRefused extends RuntimeException {

@@ -25,6 +25,11 @@ final class Metrics {
     /** Tokens drafted by edges in DRAFT frames, and how many of them the cloud accepted. */
     final LongAdder draftedTokens = new LongAdder();
     final LongAdder acceptedTokens = new LongAdder();
+    /** Moves of a session's cut (#14), and the KV bytes they carried up and down. */
+    final LongAdder moves = new LongAdder();
+    final LongAdder moveKvBytes = new LongAdder();
+    /** Sessions handed off to the cloud (#14). */
+    final LongAdder handoffs = new LongAdder();
     private final Map<String, LongAdder> frames = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final Map<String, Histogram> stepSeconds = new ConcurrentHashMap<>();
@@ -62,6 +67,9 @@ final class Metrics {
         counter(sb, "splitllm_completions_total", "Plain completion requests served.", completions.sum());
         counter(sb, "splitllm_draft_tokens_total", "Tokens drafted by edges in DRAFT frames.", draftedTokens.sum());
         counter(sb, "splitllm_draft_accepted_total", "Drafted tokens the cloud accepted.", acceptedTokens.sum());
+        counter(sb, "splitllm_moves_total", "Moves of a session's cut.", moves.sum());
+        counter(sb, "splitllm_move_kv_bytes_total", "KV bytes moved up and down by moves of the cut.", moveKvBytes.sum());
+        counter(sb, "splitllm_handoffs_total", "Sessions handed off to the cloud.", handoffs.sum());
         sb.append("# HELP splitllm_frames_total Uplink frames accepted, by phase.\n# TYPE splitllm_frames_total counter\n");
         frames.forEach((k, v) -> sb.append("splitllm_frames_total{phase=\"").append(k).append("\"} ").append(v.sum()).append('\n'));
         sb.append("# HELP splitllm_errors_total Refused requests and frames, by reason.\n# TYPE splitllm_errors_total counter\n");

@@ -186,6 +186,22 @@ final class SessionRegistry {
         }
     }
 
+    /**
+     * Moves {@code s}'s cut ({@link CloudSession#move}) on the backend of its weights, reserving the
+     * KV of the layers it takes over against the server's budget and the token's quota first, and
+     * releasing what it gives up.
+     */
+    CloudSession.Moved move(CloudSession s, dev.splitllm.quantization.protocol.MoveRequest req, byte[] kvUp, int maxKvFrameBytes) {
+        Backend backend = host.backend(WeightFormat.parse(s.cloudWeights));
+        return s.move(req, kvUp, backend, maxKvFrameBytes, bytes -> {
+            if (bytes > 0) {
+                reserveKv(bytes, "moving session " + s.id + "'s cut to split " + req.toSplit(), s.ownerDigest());
+            } else {
+                releaseKv(-bytes, s.ownerDigest());
+            }
+        });
+    }
+
     /** A replayed session, its answer to the last replayed step, and whether it was a repeat. */
     record Replayed(CloudSession session, TokenMessage answer, boolean repeat) {
     }

@@ -3,6 +3,8 @@ package dev.splitllm.edge;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.MoveRequest;
+import dev.splitllm.quantization.protocol.SessionMoved;
 import dev.splitllm.quantization.protocol.ReplayRequest;
 import dev.splitllm.quantization.protocol.SessionCreated;
 import dev.splitllm.quantization.protocol.SessionReplayed;
@@ -219,6 +221,81 @@ final class EdgeLink implements AutoCloseable {
                 throw new EdgeException("interrupted", "interrupted while waiting for step " + step);
             }
         }
+    }
+
+    /** The answer to a move: the new epoch's head, and the KV frame that came down (null when none). */
+    record MoveAnswer(SessionMoved moved, byte[] kvDown, long bytesUp, double ms) {
+    }
+
+    /** The session's epoch as the edge knows it (every move and every replay adds one). */
+    long epoch() {
+        return epoch;
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/move} between two steps: the head and (toward the cloud) the KV
+     * frame up; the answer and (toward the edge, down=transfer) the KV frame down. On success the
+     * edge's epoch is the cloud's new one. A refusal throws an {@link EdgeException} naming the
+     * cloud's reason (the session stays on its old cut on both sides); a lost link is retried once,
+     * and a repeat of a move the cloud already made gets the same answer.
+     */
+    MoveAnswer move(int from, int to, long step, int positions, String kv, String down, byte[] kvUp) {
+        MoveRequest head = new MoveRequest(from, to, epoch, step, positions, kv, down);
+        byte[] json;
+        try {
+            json = ProtocolJson.write(head);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] body = envelope(json, kvUp);
+        String path = "/v1/sessions/" + created.sessionId() + "/move";
+        long t0 = System.nanoTime();
+        IOException lost = null;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            checkCancelled();
+            Request req = new Request.Builder().url(url(options, path)).header("Authorization", "Bearer " + options.token())
+                    .post(RequestBody.create(body, BINARY)).build();
+            try (Response resp = http.newCall(req).execute()) {
+                byte[] answer = resp.body().bytes();
+                if (resp.code() != 200) {
+                    String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
+                    throw new EdgeException(errorCode(text, resp.code()), "move of the cut " + from + " -> " + to + " at step "
+                            + step + " refused (HTTP " + resp.code() + "): " + errorText(text));
+                }
+                java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(answer);
+                int n = in.remaining() >= 4 ? in.getInt() : -1;
+                if (n < 2 || n > in.remaining()) throw new EdgeException("protocol", "unreadable move answer of " + answer.length + " bytes");
+                byte[] headBytes = new byte[n];
+                in.get(headBytes);
+                SessionMoved moved = ProtocolJson.sessionMoved(ProtocolJson.parse(new String(headBytes,
+                        java.nio.charset.StandardCharsets.UTF_8)));
+                byte[] kvDown = null;
+                if (in.hasRemaining()) {
+                    kvDown = new byte[in.remaining()];
+                    in.get(kvDown);
+                }
+                if (moved.splitLayer() != to || moved.epoch() != epoch + 1 || moved.positions() != positions
+                        || moved.kvBytes() != (kvDown == null ? 0 : kvDown.length)) {
+                    throw new EdgeException("protocol", "the move answer names split " + moved.splitLayer() + " epoch "
+                            + moved.epoch() + " positions " + moved.positions() + " with " + moved.kvBytes() + " KV bytes; expected split "
+                            + to + " epoch " + (epoch + 1) + " positions " + positions);
+                }
+                epoch = moved.epoch();
+                return new MoveAnswer(moved, kvDown, body.length, (System.nanoTime() - t0) / 1e6);
+            } catch (javax.net.ssl.SSLException e) {
+                throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
+            } catch (IOException e) {
+                lost = e;
+            }
+        }
+        throw new EdgeException("link", "move of the cut " + from + " -> " + to + " failed: " + lost.getMessage(), lost);
+    }
+
+    /** A 4-byte big-endian length, the JSON head, then the binary part (if any): the move and hand-off bodies. */
+    static byte[] envelope(byte[] json, byte[] tail) {
+        byte[] out = new byte[4 + json.length + (tail == null ? 0 : tail.length)];
+        java.nio.ByteBuffer.wrap(out).putInt(json.length).put(json).put(tail == null ? new byte[0] : tail);
+        return out;
     }
 
     /** The DRAFT step {@code step} was answered: its log entry becomes what the cloud kept of it. */

@@ -21,19 +21,32 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * The edge's share of a model: the token embedding and blocks [0, splitLayer) only (the
- * rest of the checkpoint is never read), plus the tokenizer and the kernels that run them.
+ * The edge's share of a model: the token embedding and blocks [0, reach) only (the rest of the
+ * checkpoint is never read), plus the tokenizer and the kernels that run them. A session starts
+ * at {@link #splitLayer()}; it may move its cut to any split in [0, {@link #reach()}] mid-session
+ * (the blocks up to the reach are loaded for that; by default the reach is the split).
  */
 public final class EdgeModel implements AutoCloseable {
     private final ModelWeights weights;
     private final Tokenizer tokenizer;
     private final JavaBackend backend;
     private final ThreadTeam team;
+    private final int splitLayer;
 
     public EdgeModel(ModelWeights weights, Tokenizer tokenizer, Kernels kernels, int threads) {
+        this(weights, tokenizer, kernels, threads, weights.slice().endLayer());
+    }
+
+    /** A model holding blocks [0, weights' end) whose sessions start at {@code splitLayer}. */
+    public EdgeModel(ModelWeights weights, Tokenizer tokenizer, Kernels kernels, int threads, int splitLayer) {
         if (!weights.slice().withEmbedding() || weights.slice().firstLayer() != 0) {
             throw new IllegalArgumentException("the edge needs the embedding and the first blocks, got slice " + weights.slice());
         }
+        if (splitLayer < 0 || splitLayer > weights.slice().endLayer()) {
+            throw new IllegalArgumentException("split " + splitLayer + " is beyond the blocks loaded [0, "
+                    + weights.slice().endLayer() + ")");
+        }
+        this.splitLayer = splitLayer;
         this.weights = weights;
         this.tokenizer = tokenizer;
         this.team = new ThreadTeam(threads);
@@ -71,6 +84,24 @@ public final class EdgeModel implements AutoCloseable {
      */
     public static EdgeModel open(Path model, Path tokenizerFile, int splitLayer, WeightFormat edgeWeights, int threads)
             throws IOException {
+        return open(model, tokenizerFile, splitLayer, edgeWeights, threads, splitLayer);
+    }
+
+    /**
+     * As {@link #open(Path, Path, int, WeightFormat, int)}, loading blocks up to {@code reach} (at
+     * least the split) so that sessions may move their cut to any split in [0, reach].
+     */
+    public static EdgeModel open(Path model, Path tokenizerFile, int splitLayer, WeightFormat edgeWeights, int threads,
+                                 int reach) throws IOException {
+        if (reach < splitLayer) throw new IllegalArgumentException("reach " + reach + " is below the split " + splitLayer);
+        if (reach == splitLayer) return openSlice(model, tokenizerFile, splitLayer, edgeWeights, threads);
+        EdgeModel wide = openSlice(model, tokenizerFile, reach, edgeWeights, threads);
+        wide.close(); // only its thread team: the weights and tokenizer live on in the model returned
+        return new EdgeModel(wide.weights, wide.tokenizer, wide.backend.transformer().kernels(), threads, splitLayer);
+    }
+
+    private static EdgeModel openSlice(Path model, Path tokenizerFile, int splitLayer, WeightFormat edgeWeights, int threads)
+            throws IOException {
         if (ModelFiles.detect(model) == ModelFormat.LLAMA2C && tokenizerFile != null) {
             return load(model, tokenizerFile, splitLayer, edgeWeights, threads);
         }
@@ -96,7 +127,13 @@ public final class EdgeModel implements AutoCloseable {
         return weights.config();
     }
 
+    /** The split a session starts at. */
     public int splitLayer() {
+        return splitLayer;
+    }
+
+    /** The deepest split this model can take: blocks [0, reach) are loaded. */
+    public int reach() {
         return weights.slice().endLayer();
     }
 

@@ -38,10 +38,18 @@ public final class EdgeSession implements AutoCloseable {
     private final EdgeStepper stepper;
     private final EdgeOptions options;
     private final Speculation speculation;
+    private final MoveOptions moves;
+    private final MoveCostModel costs = new MoveCostModel();
+    private final List<MoveEvent> moveEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** A split asked for by {@link #requestMove} (any thread), taken before the next step; -1 for none. */
+    private final java.util.concurrent.atomic.AtomicInteger requestedSplit = new java.util.concurrent.atomic.AtomicInteger(-1);
+    private volatile java.util.function.Consumer<MoveEvent> moveListener = e -> { };
     private boolean used;
     private boolean closed;
 
-    private EdgeSession(EdgeModel model, EdgeLink link, EdgeStepper stepper, EdgeOptions options, Speculation speculation) {
+    private EdgeSession(EdgeModel model, EdgeLink link, EdgeStepper stepper, EdgeOptions options, Speculation speculation,
+                        MoveOptions moves) {
+        this.moves = moves;
         this.model = model;
         this.link = link;
         this.stepper = stepper;
@@ -61,6 +69,19 @@ public final class EdgeSession implements AutoCloseable {
      * drafts it runs the plain protocol.
      */
     public static EdgeSession open(EdgeModel model, EdgeOptions options, Speculation speculation) {
+        return open(model, options, speculation, MoveOptions.none());
+    }
+
+    /**
+     * As {@link #open(EdgeModel, EdgeOptions, Speculation)}, with the cut free to move mid-session
+     * (scripted, requested, or by a controller): docs/PROTOCOL.md, "Moving the cut". The model must
+     * hold the blocks of every split the edge may take ({@link EdgeModel#reach()}).
+     */
+    public static EdgeSession open(EdgeModel model, EdgeOptions options, Speculation speculation, MoveOptions moves) {
+        if (moves.deepestSplit(model.splitLayer()) > model.reach()) {
+            throw new IllegalArgumentException("the moves reach split " + moves.deepestSplit(model.splitLayer())
+                    + " but the edge model holds blocks [0, " + model.reach() + "); load it with that reach");
+        }
         if (speculation.enabled() && speculation.drafter() instanceof dev.splitllm.engine.draft.ModelDrafter md
                 && md.vocabSize() != model.config().vocabSize()) {
             throw new IllegalArgumentException("the draft model's vocabulary (" + md.vocabSize() + ") differs from the model's ("
@@ -69,7 +90,7 @@ public final class EdgeSession implements AutoCloseable {
         EdgeLink link = EdgeLink.open(options, model.splitLayer(), model.config().dim());
         try {
             EdgeStepper stepper = new EdgeStepper(model, options.codec(), options.maxSeqLen(), link.created().frameSession());
-            return new EdgeSession(model, link, stepper, options, speculation);
+            return new EdgeSession(model, link, stepper, options, speculation, moves);
         } catch (RuntimeException | Error e) {
             link.close();
             throw e;
@@ -136,14 +157,45 @@ public final class EdgeSession implements AutoCloseable {
         Proposer proposer = speculate ? new Proposer(options.temperature(), speculation.proposalWidth(), options.seed() ^ 0x5DEECE66DL) : null;
         float[] draftLogits = speculate ? new float[model.config().vocabSize()] : null;
         String stop = null;
+        int scripted = 0; // the next scripted move
+        long lastMoveStep = 0;
+        boolean justMoved = false;
         while (stop == null) { // bounded: every pass adds a token or stops, and maxTokens ends it
             if (link.cancelled()) {
                 stop = CANCELLED;
                 break;
             }
+            if (count > 0) {
+                int target = requestedSplit.getAndSet(-1);
+                String reason = "request";
+                List<MoveOptions.ScriptedMove> script = moves.script();
+                if (target < 0 && scripted < script.size() && script.get(scripted).step() <= stepper.nextStep()) {
+                    MoveOptions.ScriptedMove m = script.get(scripted++);
+                    target = m.to();
+                    reason = "script";
+                }
+                MoveController controller = moves.controller();
+                if (target < 0 && controller != null) {
+                    MoveController.Proposal proposal = controller.decide(costs, moves.kv(), stepper.split(),
+                            model.config().nLayers(), stepper.position(), promptIds.length, model.config().kvDim(),
+                            s -> dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(model.config(), s, options.maxSeqLen()),
+                            maxTokens - count, stepper.nextStep() - lastMoveStep);
+                    if (proposal != null && proposal.split() <= model.reach()) {
+                        target = proposal.split();
+                        reason = proposal.reason();
+                    }
+                }
+                if (target >= 0 && target != stepper.split()) {
+                    lastMoveStep = stepper.nextStep();
+                    justMoved = moveCut(target, reason, history, promptIds.length);
+                }
+            }
             EdgeStepper.Step step;
             if (count == 0) {
                 step = stepper.prefill(promptIds);
+            } else if (justMoved) { // the first frame at a new cut is a plain step: it carries the new cut's channel set
+                justMoved = false;
+                step = stepper.decode(generated[count - 1]);
             } else {
                 int k = speculate ? policy.nextK(Math.min(maxTokens - count - 1, options.maxSeqLen() - stepper.position() - 1)) : 0;
                 // The stepper writes the drafts past historyLength: scratch until the answer says which stay.
@@ -181,6 +233,7 @@ public final class EdgeSession implements AutoCloseable {
             // The edge's own figures for the server's dashboard: queued, never awaited (docs/PROTOCOL.md, "Timing").
             link.sendTiming(stats.step(), stats.edgeMs(), stats.encodeMs(), stats.networkCloudMs());
             steps.add(stats);
+            costs.observe(stats, stepper.split(), model.config().nLayers());
             // The step's tokens: the kept drafts, then the cloud's token.
             for (int i = 0; i <= accepted && stop == null; i++) {
                 int token = i < accepted ? step.draft().token(i) : answer.token().token();
@@ -197,6 +250,100 @@ public final class EdgeSession implements AutoCloseable {
         story.append(text.flush());
         return new GenerationResult(promptIds, Arrays.copyOf(generated, count), story.toString(), List.copyOf(steps),
                 (System.nanoTime() - wall0) / 1e6, stop);
+    }
+
+    /**
+     * Moves the cut to {@code to} between two steps: toward the cloud the edge's KV of [to, split) goes
+     * up; toward the edge the cloud's KV of [split, to) comes down or the edge recomputes it, as
+     * {@link MoveOptions#down()} and the cost model say. A refusal or failure leaves both sides on the
+     * old cut (the event carries the reason). Returns true when the cut moved.
+     */
+    private boolean moveCut(int to, String reason, int[] history, int promptLength) {
+        int from = stepper.split();
+        long step = stepper.nextStep();
+        int p = stepper.position();
+        int kvDim = model.config().kvDim();
+        dev.splitllm.quantization.kv.KvSpec kind = moves.kv();
+        long t0 = System.nanoTime();
+        MoveEvent event;
+        try {
+            if (to < from) {
+                double predicted = costs.upMs(kind, from, to, p, kvDim);
+                byte[] kv = stepper.kvFrame(to, kind, link.epoch());
+                EdgeLink.MoveAnswer a = link.move(from, to, step, p, kind.toString(), null, kv);
+                stepper.moveTowardCloud(to);
+                event = new MoveEvent(from, to, step, p, "up", kv.length, 0, (System.nanoTime() - t0) / 1e6,
+                        a.moved().cloudMs(), predicted, reason, null);
+            } else {
+                if (to > model.reach()) {
+                    throw new EdgeException("bad_move", "the edge holds blocks [0, " + model.reach() + ") only");
+                }
+                boolean transfer = switch (moves.down()) {
+                    case TRANSFER -> true;
+                    case RECOMPUTE -> false;
+                    case AUTO -> costs.transferIsCheaper(kind, from, to, p, promptLength, kvDim);
+                };
+                double predicted = transfer ? costs.downMs(kind, from, to, p, kvDim) : costs.recomputeMs(to, p, promptLength);
+                EdgeLink.MoveAnswer a = link.move(from, to, step, p, kind.toString(),
+                        transfer ? dev.splitllm.quantization.protocol.MoveRequest.TRANSFER
+                                : dev.splitllm.quantization.protocol.MoveRequest.RECOMPUTE, null);
+                String how = transfer ? "down" : "recompute";
+                if (transfer) {
+                    try {
+                        dev.splitllm.quantization.kv.KvDelta d = dev.splitllm.quantization.kv.KvDeltaCodec.decode(a.kvDown(),
+                                new dev.splitllm.quantization.kv.KvLimits(from, to, options.maxSeqLen(), kvDim,
+                                        Integer.MAX_VALUE - 16, link.epoch() - 1));
+                        if (d.sessionTag() != link.created().frameSession()) throw new EdgeException("protocol", "KV of another session");
+                        stepper.moveTowardEdge(to, d);
+                        costs.observeDown(a.kvDown().length, a.ms(), a.moved().cloudMs());
+                    } catch (dev.splitllm.quantization.kv.KvFrameException | RuntimeException e) {
+                        // The cloud has moved already: rebuild the blocks here rather than leave the two sides apart.
+                        stepper.moveTowardEdge(to, history, promptLength);
+                        how = "recompute";
+                    }
+                } else {
+                    stepper.moveTowardEdge(to, history, promptLength);
+                }
+                event = new MoveEvent(from, to, step, p, how, 0, a.kvDown() == null ? 0 : a.kvDown().length,
+                        (System.nanoTime() - t0) / 1e6, a.moved().cloudMs(), predicted, reason, null);
+            }
+        } catch (EdgeException | IllegalArgumentException | IllegalStateException e) {
+            event = new MoveEvent(from, to, step, p, to < from ? "up" : "down", 0, 0, (System.nanoTime() - t0) / 1e6, 0,
+                    Double.NaN, reason, e.getMessage());
+        }
+        moveEvents.add(event);
+        moveListener.accept(event);
+        return event.error() == null;
+    }
+
+    /**
+     * Asks for the cut to move to {@code split} before the next step (from any thread; the last
+     * request wins). Toward the cloud it frees the edge's blocks above the split; toward the edge the
+     * model must hold them ({@link EdgeModel#reach()}).
+     */
+    public void requestMove(int split) {
+        if (split < 0) throw new IllegalArgumentException("split must be >= 0, got " + split);
+        requestedSplit.set(split);
+    }
+
+    /** Calls {@code listener} (on the generating thread) for every move of the cut, made or refused. */
+    public void onMove(java.util.function.Consumer<MoveEvent> listener) {
+        this.moveListener = listener == null ? e -> { } : listener;
+    }
+
+    /** The moves of the cut so far, made or refused, oldest first. */
+    public List<MoveEvent> moves() {
+        return List.copyOf(moveEvents);
+    }
+
+    /** The cut now: the edge runs blocks [0, split). */
+    public int split() {
+        return stepper.split();
+    }
+
+    /** What the session measured for planning moves (round trip, link rate, compute per block). */
+    public MoveCostModel costs() {
+        return costs;
     }
 
     /**

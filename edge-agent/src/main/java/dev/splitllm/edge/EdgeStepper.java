@@ -21,9 +21,11 @@ final class EdgeStepper implements AutoCloseable {
     private final EdgeModel model;
     private final int maxSeqLen;
     private final long frameTag;
-    private final Segment segment;
-    /** The session's codec and its outlier-channel state (chosen from the prefill frame). */
-    private final SessionCodec codec;
+    /** Blocks [0, split) with their KV cache; a move of the cut replaces it. */
+    private Segment segment;
+    private int split;
+    /** The session's codec and its outlier-channel state (chosen from the first frame at each cut). */
+    private SessionCodec codec;
     private long nextStep;
 
     /** One encoded step: the frame to send and what producing it cost ({@code draft} null on a plain step). */
@@ -49,7 +51,8 @@ final class EdgeStepper implements AutoCloseable {
         this.maxSeqLen = maxSeqLen;
         this.frameTag = frameTag;
         this.codec = new SessionCodec(codec);
-        this.segment = model.backend().open(0, model.splitLayer(), maxSeqLen);
+        this.split = model.splitLayer();
+        this.segment = model.backend().open(0, split, maxSeqLen);
     }
 
     /** Throws unless {@code promptIds} can be prefilled and still leave room for a generated token. */
@@ -129,7 +132,7 @@ final class EdgeStepper implements AutoCloseable {
         }
         long t1 = System.nanoTime();
         if (n == 0) { // no guess: this is a plain step after all
-            FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DECODE, model.splitLayer(), start, 1, d, codec.spec());
+            FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DECODE, split, start, 1, d, codec.spec());
             byte[] frame = codec.encodeFrame(header, rows);
             long t2 = System.nanoTime();
             return new Step(nextStep++, 1, frame, (t1 - t0) / 1e6, (t2 - t1) / 1e6, null, drafting / 1e6);
@@ -137,7 +140,7 @@ final class EdgeStepper implements AutoCloseable {
         int[] drafted = java.util.Arrays.copyOf(ids, n);
         Draft draft = pIds == null ? Draft.greedy(drafted)
                 : Draft.sampled(drafted, java.util.Arrays.copyOf(pIds, n), java.util.Arrays.copyOf(pProbs, n));
-        FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DRAFT, model.splitLayer(), start, n + 1, d, codec.spec());
+        FrameHeader header = new FrameHeader(frameTag, nextStep, Phase.DRAFT, split, start, n + 1, d, codec.spec());
         byte[] frame = codec.encodeDraftFrame(header, rows, draft);
         long t2 = System.nanoTime();
         Step step = new Step(nextStep++, n + 1, frame, (t1 - t0) / 1e6, (t2 - t1) / 1e6, draft, drafting / 1e6);
@@ -164,10 +167,10 @@ final class EdgeStepper implements AutoCloseable {
         int d = model.config().dim();
         if (accepted == step.draft().size()) return step.frame();
         if (accepted == 0) {
-            return codec.encodeFrame(new FrameHeader(frameTag, step.step(), Phase.DECODE, model.splitLayer(), pendingStart, 1, d,
+            return codec.encodeFrame(new FrameHeader(frameTag, step.step(), Phase.DECODE, split, pendingStart, 1, d,
                     codec.spec()), pendingRows);
         }
-        return codec.encodeDraftFrame(new FrameHeader(frameTag, step.step(), Phase.DRAFT, model.splitLayer(), pendingStart,
+        return codec.encodeDraftFrame(new FrameHeader(frameTag, step.step(), Phase.DRAFT, split, pendingStart,
                 accepted + 1, d, codec.spec()), pendingRows, step.draft().prefix(accepted));
     }
 
@@ -177,11 +180,120 @@ final class EdgeStepper implements AutoCloseable {
         int start = segment.position();
         segment.forward(hidden, input.length);
         long t1 = System.nanoTime();
-        FrameHeader header = new FrameHeader(frameTag, nextStep, phase, model.splitLayer(), start, input.length,
+        FrameHeader header = new FrameHeader(frameTag, nextStep, phase, split, start, input.length,
                 model.config().dim(), codec.spec());
         byte[] frame = codec.encodeFrame(header, hidden);
         long t2 = System.nanoTime();
         return new Step(nextStep++, input.length, frame, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+    }
+
+    /** The cut now: the edge runs blocks [0, split). */
+    int split() {
+        return split;
+    }
+
+    /**
+     * The KV of layers [to, split) for every position so far, as an SPKV frame of {@code kind}: what
+     * a move toward the cloud (or a hand-off, to = 0) sends up. Changes nothing.
+     */
+    byte[] kvFrame(int to, dev.splitllm.quantization.kv.KvSpec kind, long epoch) {
+        checkMovable(to, true);
+        float[][][] kv = segment.exportKv(to, split, segment.position());
+        return dev.splitllm.quantization.kv.KvDeltaCodec.encode(kind, frameTag, epoch, to, 0, segment.position(),
+                model.config().kvDim(), kv[0], kv[1]);
+    }
+
+    /** The cloud took layers [to, split): the edge keeps [0, to) and frees the rest. */
+    void moveTowardCloud(int to) {
+        checkMovable(to, true);
+        int p = segment.position();
+        Segment next = model.backend().open(0, to, maxSeqLen);
+        try {
+            if (to > 0) {
+                float[][][] kept = segment.exportKv(0, to, p);
+                next.loadKv(0, kept[0], kept[1], p);
+            } else {
+                next.loadKv(0, new float[0][], new float[0][], p);
+            }
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        swap(next, to);
+    }
+
+    /**
+     * The edge took layers [split, to) with their KV from the cloud ({@code down}, decoded from the
+     * answer's SPKV frame).
+     */
+    void moveTowardEdge(int to, dev.splitllm.quantization.kv.KvDelta down) {
+        checkMovable(to, false);
+        int p = segment.position();
+        if (down.firstLayer() != split || down.endLayer() != to || down.start() != 0 || down.positions() != p) {
+            throw new EdgeException("protocol", "the cloud sent KV of layers [" + down.firstLayer() + ", " + down.endLayer()
+                    + ") positions [" + down.start() + ", " + (down.start() + down.positions()) + "); the move needs [" + split
+                    + ", " + to + ") for [0, " + p + ")");
+        }
+        Segment next = model.backend().open(0, to, maxSeqLen);
+        try {
+            if (split > 0) {
+                float[][][] kept = segment.exportKv(0, split, p);
+                next.loadKv(0, kept[0], kept[1], p);
+            }
+            next.loadKv(split, down.keys(), down.values(), p);
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        swap(next, to);
+    }
+
+    /**
+     * The edge took layers [split, to) and rebuilds their KV itself from the token history
+     * {@code tokens[0, position)}: the first {@code promptLength} as one prefill, every later one as
+     * a one-token step, exactly as they first ran, so the rebuilt cache holds the same bits. Also
+     * how a restored session rebuilds its whole cache (from split 0).
+     */
+    void moveTowardEdge(int to, int[] tokens, int promptLength) {
+        checkMovable(to, false);
+        rebuild(to, tokens, promptLength, segment.position());
+    }
+
+    /** Rebuilds blocks [0, to) for positions [0, positions) from the tokens (see above) and makes them the edge's. */
+    void rebuild(int to, int[] tokens, int promptLength, int positions) {
+        if (promptLength < 1 || promptLength > positions || tokens.length < positions) {
+            throw new IllegalArgumentException("need " + positions + " tokens with a prompt of 1.." + positions
+                    + ", got " + tokens.length + " and " + promptLength);
+        }
+        Segment next = model.backend().open(0, to, maxSeqLen);
+        try {
+            float[] h = next.embed(java.util.Arrays.copyOf(tokens, promptLength));
+            next.forward(h, promptLength);
+            for (int t = promptLength; t < positions; t++) {
+                float[] row = next.embed(new int[] {tokens[t]});
+                next.forward(row, 1);
+            }
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        swap(next, to);
+    }
+
+    private void checkMovable(int to, boolean towardCloud) {
+        if (pendingDraft != null) throw new IllegalStateException("a DRAFT step is waiting for its answer");
+        if (nextStep == 0) throw new IllegalStateException("the cut moves after the prefill");
+        if (towardCloud ? !(to >= 0 && to < split) : !(to > split && to <= model.reach())) {
+            throw new IllegalArgumentException("cannot move the cut from " + split + " to " + to + (towardCloud ? ""
+                    : ": the edge holds blocks [0, " + model.reach() + ")"));
+        }
+    }
+
+    private void swap(Segment next, int to) {
+        segment.close();
+        segment = next;
+        split = to;
+        codec = new SessionCodec(codec.spec(), codec.tables()); // the new cut's rows choose their own outlier channels
     }
 
     /** True while one more decode position fits in the context. */
@@ -222,9 +334,9 @@ final class EdgeStepper implements AutoCloseable {
         return codec;
     }
 
-    /** Bytes of the edge KV cache: blocks [0, split) for maxSeqLen positions, allocated up front. */
+    /** Bytes of the edge KV cache: blocks [0, split) for maxSeqLen positions, allocated up front (the current cut). */
     long kvBytes() {
-        return MemoryAccount.kvCacheBytes(model.config(), model.splitLayer(), maxSeqLen);
+        return MemoryAccount.kvCacheBytes(model.config(), split, maxSeqLen);
     }
 
     @Override

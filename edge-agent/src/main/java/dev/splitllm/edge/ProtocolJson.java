@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.splitllm.quantization.protocol.ErrorMessage;
+import dev.splitllm.quantization.protocol.MoveRequest;
 import dev.splitllm.quantization.protocol.ReplayRequest;
+import dev.splitllm.quantization.protocol.SessionMoved;
 import dev.splitllm.quantization.protocol.SessionCreated;
 import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
@@ -70,6 +72,24 @@ final class ProtocolJson {
         return new SessionReplayed(text(n, "sessionId"), n.path("epoch").asLong(), n.path("step").asLong(),
                 n.path("token").asInt(), n.path("positions").asInt(), n.path("frames").asInt(), n.path("bytes").asLong(),
                 n.path("cloudMs").asDouble(), n.path("accepted").asInt());
+    }
+
+    /** The JSON head of {@code POST /v1/sessions/{id}/move}. */
+    static byte[] write(MoveRequest r) throws JsonProcessingException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("fromSplit", r.fromSplit());
+        o.put("toSplit", r.toSplit());
+        o.put("epoch", r.epoch());
+        o.put("step", r.step());
+        o.put("positions", r.positions());
+        o.put("kv", r.kv());
+        o.put("down", r.down());
+        return MAPPER.writeValueAsBytes(o);
+    }
+
+    static SessionMoved sessionMoved(JsonNode n) {
+        return new SessionMoved(text(n, "sessionId"), n.path("epoch").asLong(), n.path("splitLayer").asInt(),
+                n.path("positions").asInt(), n.path("kvBytes").asLong(), n.path("cloudMs").asDouble());
     }
 
     static TokenMessage token(JsonNode n) {

@@ -122,6 +122,16 @@ public final class JavaBackend implements Backend {
         }
 
         @Override
+        public float[][][] exportKv(int from, int to, int positions) {
+            return state.export(from, to, positions);
+        }
+
+        @Override
+        public void loadKv(int from, float[][] keys, float[][] values, int positions) {
+            state.load(from, keys, values, positions);
+        }
+
+        @Override
         public long kvBytes() {
             return state.kvBytes();
         }

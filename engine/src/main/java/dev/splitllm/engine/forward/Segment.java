@@ -57,6 +57,26 @@ public interface Segment extends AutoCloseable {
     /** Forgets positions from {@code position} on (only shrinking). */
     void truncate(int position);
 
+    /**
+     * Copies of the cached keys and values of layers [from, to) (within this segment's range) for
+     * positions [0, positions): the sending end of a KV delta when the cut moves, a session is handed
+     * off or restored. {@code result[0][l - from]} holds the keys of layer l, {@code result[1]} the
+     * values, positions × kvDim floats each. Backends that cannot copy their cache out refuse.
+     */
+    default float[][][] exportKv(int from, int to, int positions) {
+        throw new UnsupportedOperationException("the " + backendName() + " backend cannot export its KV cache");
+    }
+
+    /**
+     * Fills layers [from, from + keys.length) of this segment's cache for positions [0, positions)
+     * and sets its position to {@code positions}: the receiving end of {@link #exportKv}. Allowed on
+     * an empty segment, or again (for other layers) on one already at exactly {@code positions}; the
+     * caller fills every layer before running the segment.
+     */
+    default void loadKv(int from, float[][] keys, float[][] values, int positions) {
+        throw new UnsupportedOperationException("the " + backendName() + " backend cannot load a KV cache");
+    }
+
     /** Bytes of KV cache this segment holds. */
     long kvBytes();
 

@@ -118,6 +118,47 @@ public final class SegmentState {
         store(layer - firstLayer, k, v, start, n);
     }
 
+    /** Keys and values of layers [from, to) for positions [0, positions), copied ({@link Segment#exportKv}). */
+    public float[][][] export(int from, int to, int positions) {
+        if (from < firstLayer || to > endLayer || from >= to) {
+            throw new IllegalArgumentException("layers [" + from + ", " + to + ") are not within this state's [" + firstLayer
+                    + ", " + endLayer + ")");
+        }
+        if (positions < 0 || positions > length) {
+            throw new IllegalArgumentException("positions [0, " + positions + ") are not all cached (length " + length + ")");
+        }
+        requireLinear(positions);
+        float[][][] kv = new float[2][to - from][];
+        for (int l = from; l < to; l++) {
+            kv[0][l - from] = java.util.Arrays.copyOf(keys[l - firstLayer], positions * kvDim);
+            kv[1][l - from] = java.util.Arrays.copyOf(values[l - firstLayer], positions * kvDim);
+        }
+        return kv;
+    }
+
+    /** Fills layers [from, from + keys.length) for positions [0, positions) ({@link Segment#loadKv}). */
+    public void load(int from, float[][] k, float[][] v, int positions) {
+        if (k == null || v == null || k.length != v.length || from < firstLayer || from + k.length > endLayer) {
+            throw new IllegalArgumentException("layers from " + from + " are not within this state's [" + firstLayer + ", "
+                    + endLayer + ") or keys and values differ in layers");
+        }
+        if (positions < 0 || positions > capacity || (length != 0 && length != positions)) {
+            throw new IllegalArgumentException("cannot load " + positions + " positions into a cache of length " + length
+                    + " and capacity " + capacity);
+        }
+        requireLinear(positions);
+        for (int i = 0; i < k.length; i++) {
+            if (k[i] == null || v[i] == null || k[i].length < positions * kvDim || v[i].length < positions * kvDim) {
+                throw new IllegalArgumentException("layer " + (from + i) + " needs " + positions + " x " + kvDim + " keys and values");
+            }
+        }
+        for (int i = 0; i < k.length; i++) {
+            System.arraycopy(k[i], 0, keys[from - firstLayer + i], 0, positions * kvDim);
+            System.arraycopy(v[i], 0, values[from - firstLayer + i], 0, positions * kvDim);
+        }
+        length = positions;
+    }
+
     /** KV rows per block (the capacity, or the ring size with a sliding window). */
     public int rows() {
         return rows;
