@@ -8,9 +8,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code splitllm bench}: groups the benchmarks; each is a subcommand. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmarks that print figures (subcommands: engine, weights, codec, runtime, plan, link, cloud, speculative)."},
+        description = {"Benchmarks that print figures (subcommands: engine, weights, codec, runtime, plan, link, cloud, speculative, move)."},
         subcommands = {BenchEngineCommand.class, BenchWeightsCommand.class, BenchCodecCommand.class, BenchRuntimeCommand.class,
-                BenchPlanCommand.class, BenchLinkCommand.class, BenchCloudCommand.class, BenchSpeculativeCommand.class},
+                BenchPlanCommand.class, BenchLinkCommand.class, BenchCloudCommand.class, BenchSpeculativeCommand.class, BenchMoveCommand.class},
         footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5", "  ./splitllm bench runtime --sessions 1,4,16"})
 public final class BenchCommand implements Callable<Integer> {
     @Spec

@@ -61,6 +61,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     DraftOptions draft;
 
+    @Mixin
+    MoveCliOptions move;
+
     @Option(names = "--per-token", negatable = true, defaultValue = "false", fallbackValue = "true",
             description = "Also print a figures row for every step (default: off).")
     boolean perToken;
@@ -87,17 +90,21 @@ public final class DemoCommand implements Callable<Integer> {
         try (ThreadTeam cloudTeam = new ThreadTeam(1);
              CloudServer server = new CloudServer(config, new ModelHost(m.weights(), m.tokenizer(), KernelProvider.best(),
                      cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
-             EdgeModel edge = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1);
+             EdgeModel edge = EdgeModel.open(m.modelFile(), m.tokenizerFile(), split.split, split.edgeFormat(), 1,
+                     move.reach(split.split, m.weights().config().nLayers()));
              DraftOptions.Opened drafter = draft.open(m.modelFile(), split.split, edge.config().vocabSize(), split.maxSeqLen, 1);
-             EdgeSession session = EdgeSession.open(edge, split.edgeOptions(URI.create(server.baseUrl()), token), drafter.speculation)) {
+             EdgeSession session = EdgeSession.open(edge, split.edgeOptions(URI.create(server.baseUrl()), token), drafter.speculation,
+                     moves(edge))) {
             err.printf(Locale.ROOT, "demo: cloud server on %s; edge runs blocks [0, %d) of %d at %s (%.2f MB), cloud runs [%d, %d) at %s;"
                             + " codec %s%n", server.baseUrl(), split.split, m.weights().config().nLayers(), split.edgeFormat().id(),
                     edge.weightBytes() / 1e6, split.split, m.weights().config().nLayers(), split.cloudFormat().id(), split.codecSpec());
             err.flush();
+            MoveCliOptions.printMoves(session, err);
             GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, m.weights().config().dim(), session.residentBytes(), err);
             DraftOptions.summary(drafter, r, err);
+            MoveCliOptions.summary(session.moves(), err);
             agreement(r.promptTokens(), r.tokens(), split.codecSpec().toString(), m, cloudTeam, err);
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);
@@ -136,5 +143,14 @@ public final class DemoCommand implements Callable<Integer> {
         err.println(agreementLine(split.temperature, split.seed, codec, split.edgeFormat().id(),
                 split.cloudFormat().id(), prefix, ref.length));
         err.flush();
+    }
+
+    /** The session's move options: scripted, adaptive or none (a bad script or kind is a clear usage error). */
+    private dev.splitllm.edge.MoveOptions moves(EdgeModel model) {
+        try {
+            return move.build(split.split, model.config().nLayers());
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 }

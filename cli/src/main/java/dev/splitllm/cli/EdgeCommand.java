@@ -61,6 +61,9 @@ public final class EdgeCommand implements Callable<Integer> {
     @Mixin
     DraftOptions draft;
 
+    @Mixin
+    MoveCliOptions move;
+
     @Option(names = "--per-token", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Print a figures row for every step after the story (default: on).")
     boolean perToken;
@@ -107,10 +110,12 @@ public final class EdgeCommand implements Callable<Integer> {
             return 0;
         }
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
-        try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads());
+        try (EdgeModel model = EdgeModel.open(files.model(), files.tokenizer(), split.split, split.edgeFormat(), shared.threads(),
+                     move.reach(split.split, layers(files.model())));
              DraftOptions.Opened drafter = draft.open(files.model(), split.split, model.config().vocabSize(), split.maxSeqLen,
                      shared.threads());
-             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust), drafter.speculation)) {
+             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust), drafter.speculation,
+                     moves(model))) {
             // Ctrl-C / SIGTERM: stop the generation; the try-with-resources then deletes the cloud
             // session. The hook waits (bounded) for that before the JVM goes.
             Thread hook = new Thread(() -> {
@@ -125,10 +130,12 @@ public final class EdgeCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "edge: blocks [0, %d) of %d at %s, %.2f MB of weights; codec %s; session %s%n", split.split,
                     model.config().nLayers(), split.edgeFormat().id(), model.weightBytes() / 1e6, split.codecSpec(), session.sessionId());
             err.flush();
+            MoveCliOptions.printMoves(session, err);
             GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, model.config().dim(), session.residentBytes(), err);
             DraftOptions.summary(drafter, r, err);
+            MoveCliOptions.summary(session.moves(), err);
         } catch (EdgeException e) {
             throw new CliFailure(e.getMessage(), e);
         } catch (IllegalArgumentException e) {
@@ -144,6 +151,15 @@ public final class EdgeCommand implements Callable<Integer> {
             return src.config().nLayers();
         } catch (java.io.IOException e) {
             throw new CliFailure("cannot load the model: " + e.getMessage(), e);
+        }
+    }
+
+    /** The session's move options: scripted, adaptive or none (a bad script or kind is a clear usage error). */
+    private dev.splitllm.edge.MoveOptions moves(EdgeModel model) {
+        try {
+            return move.build(split.split, model.config().nLayers());
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 }

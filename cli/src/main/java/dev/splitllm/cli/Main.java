@@ -53,13 +53,14 @@ public final class Main implements Callable<Integer> {
             Map.entry("calibrate", "Measure bits per element and quality per split layer and codec (calibration table)."),
             Map.entry("plan", "Choose split, weight formats, codec and sequence length under your limits."),
             Map.entry("eval", "Evaluate split configurations against the unsplit model (PPL, agreement, KL, bits)."),
-            Map.entry("bench", "Benchmarks that print figures: engine, weights, codec, runtime, plan, link, cloud, speculative."),
+            Map.entry("bench", "Benchmarks that print figures: engine, weights, codec, runtime, plan, link, cloud, speculative, move."),
             Map.entry("engine", "Decode speed of the engine (greedy, tok/s per run and the median)."),
             Map.entry("weights", "Decode speed of the whole model at each weight format."),
             Map.entry("codec", "Activation codec speed and bits per element on synthetic rows."),
             Map.entry("runtime", "Split runtime over loopback: per-token breakdown and concurrent sessions."),
             Map.entry("link", "TTFT and per-token latency of cloud-only, split and edge-only over an emulated link."),
             Map.entry("cloud", "Server-only throughput: recorded frames from many sessions over loopback, batched and unbatched."),
+            Map.entry("move", "Moving the cut mid-session: KV up, KV down or recompute, measured against the cost model."),
             Map.entry("speculative", "Speculation across the cut: each drafter against the plain split over an emulated link."),
             Map.entry("help", "Display help for a command."));
 

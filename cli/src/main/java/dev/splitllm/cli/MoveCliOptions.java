@@ -1,0 +1,96 @@
+package dev.splitllm.cli;
+
+import dev.splitllm.edge.EdgeSession;
+import dev.splitllm.edge.MoveController;
+import dev.splitllm.edge.MoveEvent;
+import dev.splitllm.edge.MoveOptions;
+import dev.splitllm.quantization.kv.KvSpec;
+import java.io.PrintWriter;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Moving the cut mid-session (issue 14): scripted moves, the adaptive controller, the KV kind. */
+final class MoveCliOptions {
+    @Option(names = "--move", paramLabel = "FROM:TO@STEP,...",
+            description = "Move the cut mid-session before the given steps, e.g. 3:1@20,1:5@60 (the first FROM is --split).")
+    String script;
+
+    @Option(names = "--adaptive",
+            description = "Let the controller move the cut when its cost model predicts a gain over the rest of the generation"
+                    + " larger than twice the move's cost (8 steps at least between moves).")
+    boolean adaptive;
+
+    @Option(names = "--move-kv", paramLabel = "KIND", defaultValue = "fp32",
+            description = "KV kind moves ship: fp32 (lossless) or kivi:bits=2|4|8[,window=W][,group=G] (default: ${DEFAULT-VALUE}).")
+    String kv;
+
+    @Option(names = "--move-down", paramLabel = "MODE", defaultValue = "auto",
+            description = "Blocks coming down to the edge: transfer (the cloud sends their KV), recompute (the edge rebuilds it"
+                    + " from the tokens) or auto (the cost model picks; default).")
+    String down;
+
+    /** True when the cut may move at all. */
+    boolean enabled() {
+        return script != null || adaptive;
+    }
+
+    /**
+     * The move options for a session starting at {@code split} of a {@code layers}-block model.
+     *
+     * @throws IllegalArgumentException with the option's name and the accepted forms
+     */
+    MoveOptions build(int split, int layers) {
+        if (!enabled()) return MoveOptions.none();
+        MoveOptions m;
+        try {
+            m = script != null ? MoveOptions.scripted(script, split) : MoveOptions.none();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--move: " + e.getMessage());
+        }
+        for (MoveOptions.ScriptedMove s : m.script()) {
+            if (s.to() >= layers) {
+                throw new IllegalArgumentException("--move: split " + s.to() + " is outside the model: a cut must leave at least one"
+                        + " of its " + layers + " blocks on the cloud (0.." + (layers - 1) + ")");
+            }
+        }
+        try {
+            m = m.withKv(KvSpec.parse(kv));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--move-kv: " + e.getMessage());
+        }
+        switch (down) {
+            case "auto" -> m = m.withDown(MoveOptions.Down.AUTO);
+            case "transfer" -> m = m.withDown(MoveOptions.Down.TRANSFER);
+            case "recompute" -> m = m.withDown(MoveOptions.Down.RECOMPUTE);
+            default -> throw new IllegalArgumentException("--move-down must be auto, transfer or recompute, got " + down);
+        }
+        if (adaptive) m = m.withController(MoveController.defaults(layers - 1));
+        return m;
+    }
+
+    /** The deepest split the edge may take: blocks up to it are loaded. */
+    int reach(int split, int layers) {
+        if (adaptive) return layers - 1;
+        return script == null ? split : build(split, layers).deepestSplit(split);
+    }
+
+    /** Prints each move as it happens. */
+    static void printMoves(EdgeSession session, PrintWriter err) {
+        session.onMove(e -> {
+            err.println(e);
+            err.flush();
+        });
+    }
+
+    /** One line after the summary: how many moves and what they moved. */
+    static void summary(List<MoveEvent> moves, PrintWriter err) {
+        if (moves.isEmpty()) return;
+        long made = moves.stream().filter(e -> e.error() == null).count();
+        long bytes = moves.stream().mapToLong(e -> e.bytesUp() + e.bytesDown()).sum();
+        double ms = moves.stream().filter(e -> e.error() == null).mapToDouble(MoveEvent::ms).sum();
+        err.printf(java.util.Locale.ROOT, "moves: %d made, %d refused, %d KB of KV moved, %.0f ms in all; final cut l=%d%n", made,
+                moves.size() - made, Math.round(bytes / 1000.0), ms,
+                moves.stream().filter(e -> e.error() == null).reduce((a, b) -> b).map(MoveEvent::to).orElse(moves.get(0).from()));
+        err.flush();
+    }
+}
