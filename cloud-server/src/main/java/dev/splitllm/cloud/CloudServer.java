@@ -320,19 +320,8 @@ public final class CloudServer implements AutoCloseable {
         byte[] who = caller(ctx);
         String id = ctx.pathParam("id");
         long declared = ctx.contentLength();
-        if (declared > MAX_PROBE_BYTES) {
-            throw new ApiException(413, "too_large", "replay body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
-        }
-        java.nio.ByteBuffer body = java.nio.ByteBuffer.wrap(ctx.bodyAsBytes()); // Javalin caps it at maxRequestSize
-        if (body.remaining() < 4) throw ApiException.badRequest("replay body too short: no head");
-        int headLength = body.getInt();
-        if (headLength < 2 || headLength > StrictJson.MAX_BYTES || headLength > body.remaining()) {
-            throw ApiException.badRequest("replay head length " + headLength + " is not in [2, "
-                    + Math.min(StrictJson.MAX_BYTES, body.remaining()) + "]");
-        }
-        byte[] headBytes = new byte[headLength];
-        body.get(headBytes);
-        ReplayRequest head = StrictJson.parse(new String(headBytes, java.nio.charset.StandardCharsets.UTF_8), ReplayRequest.class);
+        java.nio.ByteBuffer body = enveloped(ctx, "replay");
+        ReplayRequest head = StrictJson.parse(head(body, "replay"), ReplayRequest.class);
         int maxFrames = frameLimits.maxTokens(); // each frame holds at least one position
         if (head.frames() < 1 || head.frames() > maxFrames) {
             throw ApiException.badRequest("replay of " + head.frames() + " frames: must be in [1, " + maxFrames
@@ -363,6 +352,28 @@ public final class CloudServer implements AutoCloseable {
                 bytes, r.answer().cloudMs(), r.answer().accepted()));
     }
 
+    /** A binary body (replay, move): at most 16 MiB, checked before it is read. */
+    private static java.nio.ByteBuffer enveloped(Context ctx, String what) {
+        long declared = ctx.contentLength();
+        if (declared > MAX_PROBE_BYTES) {
+            throw new ApiException(413, "too_large", what + " body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
+        }
+        return java.nio.ByteBuffer.wrap(ctx.bodyAsBytes()); // Javalin caps it at maxRequestSize
+    }
+
+    /** The JSON head of an enveloped body: a 4-byte big-endian length, then that many bytes; bounded before it is read. */
+    private static String head(java.nio.ByteBuffer body, String what) {
+        if (body.remaining() < 4) throw ApiException.badRequest(what + " body too short: no head");
+        int headLength = body.getInt();
+        if (headLength < 2 || headLength > StrictJson.MAX_BYTES || headLength > body.remaining()) {
+            throw ApiException.badRequest(what + " head length " + headLength + " is not in [2, "
+                    + Math.min(StrictJson.MAX_BYTES, body.remaining()) + "]");
+        }
+        byte[] headBytes = new byte[headLength];
+        body.get(headBytes);
+        return new String(headBytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /**
      * {@code POST /v1/sessions/{id}/move}: moves the session's cut between two steps. Body: a 4-byte
      * big-endian length, that many bytes of {@link dev.splitllm.quantization.protocol.MoveRequest}
@@ -373,21 +384,8 @@ public final class CloudServer implements AutoCloseable {
      */
     private void move(Context ctx) {
         CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
-        long declared = ctx.contentLength();
-        if (declared > MAX_PROBE_BYTES) {
-            throw new ApiException(413, "too_large", "move body of " + declared + " bytes exceeds " + MAX_PROBE_BYTES);
-        }
-        java.nio.ByteBuffer body = java.nio.ByteBuffer.wrap(ctx.bodyAsBytes()); // Javalin caps it at maxRequestSize
-        if (body.remaining() < 4) throw ApiException.badRequest("move body too short: no head");
-        int headLength = body.getInt();
-        if (headLength < 2 || headLength > StrictJson.MAX_BYTES || headLength > body.remaining()) {
-            throw ApiException.badRequest("move head length " + headLength + " is not in [2, "
-                    + Math.min(StrictJson.MAX_BYTES, body.remaining()) + "]");
-        }
-        byte[] headBytes = new byte[headLength];
-        body.get(headBytes);
-        var req = StrictJson.parse(new String(headBytes, java.nio.charset.StandardCharsets.UTF_8),
-                dev.splitllm.quantization.protocol.MoveRequest.class);
+        java.nio.ByteBuffer body = enveloped(ctx, "move");
+        var req = StrictJson.parse(head(body, "move"), dev.splitllm.quantization.protocol.MoveRequest.class);
         byte[] kv = null;
         if (body.hasRemaining()) {
             kv = new byte[body.remaining()];
