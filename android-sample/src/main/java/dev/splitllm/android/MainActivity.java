@@ -114,6 +114,20 @@ public final class MainActivity extends Activity {
         currentTask = worker.submit(run);
     }
 
+    /** To the background: the cloud finishes the story alone (the tokens keep coming while the process lives). */
+    @Override
+    protected void onStop() {
+        if (current != null) current.handOff();
+        super.onStop();
+    }
+
+    /** Memory pressure: the edge gives its KV to the cloud (the cut moves toward it) rather than be killed. */
+    @Override
+    public void onTrimMemory(int level) {
+        if (current != null && level >= TRIM_MEMORY_RUNNING_LOW) current.memoryBudget(0);
+        super.onTrimMemory(level);
+    }
+
     @Override
     protected void onDestroy() {
         if (current != null) {

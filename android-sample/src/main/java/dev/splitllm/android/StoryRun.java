@@ -40,6 +40,31 @@ public final class StoryRun implements Runnable {
         this.view = view;
     }
 
+    /**
+     * Moves the cut toward the cloud on memory pressure only: its latency rule is switched off (a
+     * saving must exceed 1e9 times the move's cost), so the sample keeps the split it was given
+     * unless the system asks for memory.
+     */
+    private final dev.splitllm.edge.MoveController controller = new dev.splitllm.edge.MoveController(0, 0, 1e9, 8);
+
+    /**
+     * The app went to the background ({@code onStop}): the cloud takes the rest of the generation
+     * (the edge's KV goes up; the cloud generates alone and its tokens keep coming while the process
+     * lives). Thread-safe; ignored before the session exists.
+     */
+    public void handOff() {
+        EdgeSession s = session;
+        if (s != null) s.handOff();
+    }
+
+    /**
+     * The system is short of memory ({@code onTrimMemory}): the edge's KV must fit in {@code bytes}
+     * from now on; the controller moves the cut toward the cloud until it does.
+     */
+    public void memoryBudget(long bytes) {
+        controller.memoryBudget(bytes);
+    }
+
     /** Asks the run to stop; it closes its session and reports nothing more. */
     public void cancel() {
         cancelled = true;
@@ -57,7 +82,8 @@ public final class StoryRun implements Runnable {
             if (cancelled) return;
             view.started(kernelsLine(edge));
             StatsLine stats = new StatsLine();
-            try (EdgeSession session = EdgeSession.open(edge, options)) {
+            try (EdgeSession session = EdgeSession.open(edge, options, dev.splitllm.edge.Speculation.none(),
+                    dev.splitllm.edge.MoveOptions.none().withController(controller))) {
                 this.session = session;
                 if (cancelled) return; // cancelled while the session was being created; closed on the way out
                 GenerationResult r = session.generate(prompt, maxTokens, (id, piece, step) -> {

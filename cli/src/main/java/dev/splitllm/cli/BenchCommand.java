@@ -10,7 +10,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks that print figures (subcommands: engine, weights, codec, runtime, plan, link, cloud, speculative, move)."},
         subcommands = {BenchEngineCommand.class, BenchWeightsCommand.class, BenchCodecCommand.class, BenchRuntimeCommand.class,
-                BenchPlanCommand.class, BenchLinkCommand.class, BenchCloudCommand.class, BenchSpeculativeCommand.class, BenchMoveCommand.class},
+                BenchPlanCommand.class, BenchLinkCommand.class, BenchCloudCommand.class, BenchSpeculativeCommand.class, BenchMoveCommand.class,
+                BenchAdaptiveCommand.class},
         footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5", "  ./splitllm bench runtime --sessions 1,4,16"})
 public final class BenchCommand implements Callable<Integer> {
     @Spec

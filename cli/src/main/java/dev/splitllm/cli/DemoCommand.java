@@ -100,7 +100,11 @@ public final class DemoCommand implements Callable<Integer> {
                     edge.weightBytes() / 1e6, split.split, m.weights().config().nLayers(), split.cloudFormat().id(), split.codecSpec());
             err.flush();
             MoveCliOptions.printMoves(session, err);
-            GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
+            if (move.detachAt != null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--detach-at leaves the session to a server that outlives the edge;"
+                        + " the demo's server stops with it: use edge --detach-at against serve");
+            }
+            GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out, print -> move.triggers(session, print, err));
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, m.weights().config().dim(), session.residentBytes(), err);
             DraftOptions.summary(drafter, r, err);

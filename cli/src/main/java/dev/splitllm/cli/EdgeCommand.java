@@ -64,6 +64,12 @@ public final class EdgeCommand implements Callable<Integer> {
     @Mixin
     MoveCliOptions move;
 
+    @Option(names = "--restore", paramLabel = "SESSION_ID",
+            description = "Take back a session an earlier edge left (--detach-at, a killed app): the cloud stops generating alone,"
+                    + " this edge rebuilds its layers (KV sent down or recomputed, --move-down) and goes on up to -n tokens in all."
+                    + " --prompt must be the session's own unless it was handed off (the cloud kept it).")
+    String restore;
+
     @Option(names = "--per-token", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Print a figures row for every step after the story (default: on).")
     boolean perToken;
@@ -114,8 +120,9 @@ public final class EdgeCommand implements Callable<Integer> {
                      move.reach(split.split, layers(files.model())));
              DraftOptions.Opened drafter = draft.open(files.model(), split.split, model.config().vocabSize(), split.maxSeqLen,
                      shared.threads());
-             EdgeSession session = EdgeSession.open(model, split.edgeOptions(uri, tok, trust), drafter.speculation,
-                     moves(model))) {
+             EdgeSession session = restore != null
+                     ? EdgeSession.restore(model, split.edgeOptions(uri, tok, trust), restore, promptGiven() ? prompt : null, moves(model))
+                     : EdgeSession.open(model, split.edgeOptions(uri, tok, trust), drafter.speculation, moves(model))) {
             // Ctrl-C / SIGTERM: stop the generation; the try-with-resources then deletes the cloud
             // session. The hook waits (bounded) for that before the JVM goes.
             Thread hook = new Thread(() -> {
@@ -131,7 +138,25 @@ public final class EdgeCommand implements Callable<Integer> {
                     model.config().nLayers(), split.edgeFormat().id(), model.weightBytes() / 1e6, split.codecSpec(), session.sessionId());
             err.flush();
             MoveCliOptions.printMoves(session, err);
-            GenerationResult r = EdgeRun.stream(session, prompt, maxTokens, out);
+            GenerationResult r;
+            if (restore != null) {
+                err.printf(Locale.ROOT, "restored session %s at cut l=%d; the story so far:%n", restore, session.split());
+                err.flush();
+                out.print(session.restoredText());
+                out.flush();
+                r = session.resume(maxTokens, false, move.triggers(session, (id, text, stats) -> {
+                    out.print(text);
+                    out.flush();
+                }, err));
+                out.println();
+                out.flush();
+            } else {
+                r = EdgeRun.stream(session, prompt, maxTokens, out, print -> move.triggers(session, print, err));
+            }
+            if (EdgeSession.DETACHED.equals(r.stopReason())) {
+                err.printf(Locale.ROOT, "detached after %d tokens: the cloud keeps session %s; take it back with --restore %s%n",
+                        r.tokens().length, session.sessionId(), session.sessionId());
+            }
             if (perToken) EdgeRun.perToken(r, err);
             EdgeRun.summary(r, model.config().dim(), session.residentBytes(), err);
             DraftOptions.summary(drafter, r, err);
@@ -144,6 +169,11 @@ public final class EdgeCommand implements Callable<Integer> {
             closed.countDown(); // the session is closed (deleted) by now
         }
         return 0;
+    }
+
+    /** True when --prompt was given on the command line (a restore of a handed-off session needs none). */
+    private boolean promptGiven() {
+        return spec.commandLine().getParseResult().hasMatchedOption("--prompt");
     }
 
     private static int layers(java.nio.file.Path model) {

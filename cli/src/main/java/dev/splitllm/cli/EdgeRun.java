@@ -12,12 +12,19 @@ final class EdgeRun {
     private EdgeRun() {}
 
     static GenerationResult stream(EdgeSession session, String prompt, int maxTokens, PrintWriter out) {
+        return stream(session, prompt, maxTokens, out, null);
+    }
+
+    /** As above; {@code wrap} (when not null) turns the printing listener into the one generate gets (triggers). */
+    static GenerationResult stream(EdgeSession session, String prompt, int maxTokens, PrintWriter out,
+                                   java.util.function.UnaryOperator<dev.splitllm.edge.TokenListener> wrap) {
         out.print(prompt);
         out.flush();
-        GenerationResult r = session.generate(prompt, maxTokens, (id, text, stats) -> {
+        dev.splitllm.edge.TokenListener print = (id, text, stats) -> {
             out.print(text);
             out.flush();
-        });
+        };
+        GenerationResult r = session.generate(prompt, maxTokens, wrap == null ? print : wrap.apply(print));
         out.println();
         out.flush();
         return r;
@@ -45,6 +52,16 @@ final class EdgeRun {
     static void summary(GenerationResult r, int dim, long residentBytes, PrintWriter err) {
         if (r.steps().isEmpty()) { // cancelled (Ctrl-C, SIGTERM) before the prefill was answered
             err.printf("stopped before the first token: %s%n", r.stopReason());
+            err.flush();
+            return;
+        }
+        if (r.steps().get(0).step() != 0) { // a restored session: every step here is a decode step
+            long first = r.steps().get(0).step();
+            var steps = r.steps();
+            err.printf(Locale.ROOT, "resumed at step %d: %d steps here, median net+cloud %.2f ms; %d tokens in all; stop: %s%n", first,
+                    steps.size(), median(steps.stream().mapToDouble(StepStats::networkCloudMs).toArray()), r.tokens().length,
+                    r.stopReason());
+            err.printf(Locale.ROOT, "edge resident: %.2f MB (front-segment weights + KV cache)%n", residentBytes / 1e6);
             err.flush();
             return;
         }

@@ -41,8 +41,9 @@ public final class LinkEmulator implements AutoCloseable {
 
     private final ServerSocket listener;
     private final int targetPort;
-    private final double bitsPerSecond;
-    private final long oneWayNanos;
+    /** The link's rate and one-way delay; {@link #setLink} changes them mid-run (packets already queued keep their times). */
+    private volatile double bitsPerSecond;
+    private volatile long oneWayNanos;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
@@ -60,12 +61,23 @@ public final class LinkEmulator implements AutoCloseable {
         if (!(bitsPerSecond >= 1e3 && bitsPerSecond <= 1e11)) {
             throw new IllegalArgumentException("rate must be in [1e3, 1e11] bit/s, got " + bitsPerSecond);
         }
-        if (!(rttMs >= 0 && rttMs <= 10_000)) throw new IllegalArgumentException("RTT must be in [0, 10000] ms, got " + rttMs);
         this.targetPort = targetPort;
-        this.bitsPerSecond = bitsPerSecond;
-        this.oneWayNanos = Math.round(rttMs * 1e6 / 2);
+        setLink(bitsPerSecond, rttMs);
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         start(this::acceptLoop, "link-emulator-accept");
+    }
+
+    /**
+     * Changes the link's rate and round-trip time for every packet read from now on (a train leaving
+     * a tunnel, a handover from Wi-Fi to a weak cell): open connections see the change at once.
+     */
+    public void setLink(double bitsPerSecond, double rttMs) {
+        if (!(bitsPerSecond >= 1e3 && bitsPerSecond <= 1e11)) {
+            throw new IllegalArgumentException("rate must be in [1e3, 1e11] bit/s, got " + bitsPerSecond);
+        }
+        if (!(rttMs >= 0 && rttMs <= 10_000)) throw new IllegalArgumentException("RTT must be in [0, 10000] ms, got " + rttMs);
+        this.bitsPerSecond = bitsPerSecond;
+        this.oneWayNanos = Math.round(rttMs * 1e6 / 2);
     }
 
     /** The loopback port clients connect to. */

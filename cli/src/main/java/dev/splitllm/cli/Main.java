@@ -61,6 +61,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("link", "TTFT and per-token latency of cloud-only, split and edge-only over an emulated link."),
             Map.entry("cloud", "Server-only throughput: recorded frames from many sessions over loopback, batched and unbatched."),
             Map.entry("move", "Moving the cut mid-session: KV up, KV down or recompute, measured against the cost model."),
+            Map.entry("adaptive", "The adaptive cut against a fixed one when the link changes mid-generation (mirror on)."),
             Map.entry("speculative", "Speculation across the cut: each drafter against the plain split over an emulated link."),
             Map.entry("help", "Display help for a command."));
 

@@ -29,9 +29,44 @@ final class MoveCliOptions {
                     + " from the tokens) or auto (the cost model picks; default).")
     String down;
 
+    @Option(names = "--mirror", paramLabel = "KIND[@EVERY][/BYTES]",
+            description = "Mirror the edge's KV to the cloud as it grows, in frames of EVERY positions (default 16), at most BYTES per"
+                    + " token on average, e.g. fp32@8 or kivi:bits=8@16/2000: a hand-off or a move toward the cloud then ships only"
+                    + " the positions not yet mirrored.")
+    String mirror;
+
+    @Option(names = "--handoff-at", paramLabel = "N",
+            description = "Hand the generation to the cloud once N tokens are in (as an app going to the background does): the"
+                    + " cloud goes on alone and its tokens keep streaming here.")
+    Integer handOffAt;
+
+    @Option(names = "--detach-at", paramLabel = "N",
+            description = "Leave once N tokens are in without deleting the cloud session (as an app whose process is killed);"
+                    + " prints the session id for --restore. With --handoff-at, the cloud finishes alone meanwhile.")
+    Integer detachAt;
+
     /** True when the cut may move at all. */
     boolean enabled() {
-        return script != null || adaptive;
+        return script != null || adaptive || mirror != null;
+    }
+
+    /** Arms --handoff-at and --detach-at on {@code session}: the listener to pass to generate. */
+    dev.splitllm.edge.TokenListener triggers(EdgeSession session, dev.splitllm.edge.TokenListener inner, PrintWriter err) {
+        if (handOffAt != null && handOffAt < 1) throw new IllegalArgumentException("--handoff-at must be >= 1, got " + handOffAt);
+        if (detachAt != null && detachAt < 1) throw new IllegalArgumentException("--detach-at must be >= 1, got " + detachAt);
+        if (handOffAt == null && detachAt == null) return inner;
+        session.onHandOff(e -> {
+            err.println();
+            err.println(e);
+            err.flush();
+        });
+        int[] count = {0};
+        return (id, text, stats) -> {
+            inner.onToken(id, text, stats);
+            count[0]++;
+            if (handOffAt != null && count[0] == handOffAt) session.handOff();
+            if (detachAt != null && count[0] == detachAt) session.detach();
+        };
     }
 
     /**
@@ -40,7 +75,6 @@ final class MoveCliOptions {
      * @throws IllegalArgumentException with the option's name and the accepted forms
      */
     MoveOptions build(int split, int layers) {
-        if (!enabled()) return MoveOptions.none();
         MoveOptions m;
         try {
             m = script != null ? MoveOptions.scripted(script, split) : MoveOptions.none();
@@ -65,6 +99,13 @@ final class MoveCliOptions {
             default -> throw new IllegalArgumentException("--move-down must be auto, transfer or recompute, got " + down);
         }
         if (adaptive) m = m.withController(MoveController.defaults(layers - 1));
+        if (mirror != null) {
+            try {
+                m = m.withMirror(dev.splitllm.edge.MirrorOptions.parse(mirror));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--mirror: " + e.getMessage());
+            }
+        }
         return m;
     }
 

@@ -73,6 +73,8 @@ public final class CloudServer implements AutoCloseable {
     private final FrameLimits frameLimits;
     private final Map<String, Set<WsContext>> sockets = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper;
+    /** #14: one thread per handed-off session's own generation (at most maxSessions; idle threads end). */
+    private final java.util.concurrent.ThreadPoolExecutor cloudGenerations;
     private Javalin app;
     /** The TLS factory when serving HTTPS (kept for reloads), else null. */
     private SslContextFactory.Server tls;
@@ -101,6 +103,12 @@ public final class CloudServer implements AutoCloseable {
         this.completions = new CompletionService(host, registry);
         LlamaConfig c = host.config();
         this.frameLimits = new FrameLimits(Math.min(c.seqLen(), config.maxSeqLen()), c.dim(), config.maxFrameBytes());
+        this.cloudGenerations = new java.util.concurrent.ThreadPoolExecutor(0, Math.max(1, config.maxSessions()), 30,
+                TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "splitllm-cloud-generation");
+                    t.setDaemon(true);
+                    return t;
+                });
         this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "splitllm-session-sweeper");
             t.setDaemon(true);
@@ -174,6 +182,9 @@ public final class CloudServer implements AutoCloseable {
             cfg.routes.put("/v1/sessions/{id}", this::putSession); // #15: the client names the id, so a proxy can route by it
             cfg.routes.post("/v1/sessions/{id}/replay", this::replay); // #15: failover by replay
             cfg.routes.post("/v1/sessions/{id}/move", this::move); // #14: move the cut mid-session
+            cfg.routes.post("/v1/sessions/{id}/handoff", this::handOff); // #14: the cloud generates alone
+            cfg.routes.get("/v1/sessions/{id}/tokens", this::tokens); // #14: follow a cloud-only generation
+            cfg.routes.post("/v1/sessions/{id}/restore", this::restore); // #14: a new edge takes the session back
             cfg.routes.get("/v1/sessions/{id}", this::sessionStatus);
             cfg.routes.delete("/v1/sessions/{id}", this::deleteSession);
             // #20: OpenAI-compatible routes; a /v1/completions body without "model" still reaches completion().
@@ -395,13 +406,7 @@ public final class CloudServer implements AutoCloseable {
         try {
             m = registry.move(s, req, kv, MAX_PROBE_BYTES);
         } catch (CloudSession.MoveRefused e) {
-            int status = switch (e.code) {
-                case "closed" -> 404;
-                case "stale_epoch", "bad_step" -> 409;
-                case "too_large" -> 413;
-                default -> 400;
-            };
-            throw new ApiException(status, e.code, "move of session " + s.id + " refused: " + e.getMessage());
+            throw new ApiException(moveStatus(e.code), e.code, "move of session " + s.id + " refused: " + e.getMessage());
         }
         metrics.moves.increment();
         metrics.moveKvBytes.add((kv == null ? 0 : kv.length) + m.answer().kvBytes());
@@ -477,12 +482,139 @@ public final class CloudServer implements AutoCloseable {
 
     private void sessionStatus(Context ctx) {
         CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("sessionId", s.id);
-        body.put("nextStep", s.nextStep());
-        body.put("splitLayer", s.splitLayer);
-        body.put("codec", s.codec.toString());
-        sendJson(ctx, body);
+        sendJson(ctx, s.status());
+    }
+
+    /** WebSocket close code for "another edge restored this session": the old edge must stop, not reconnect. */
+    public static final int CLOSE_RESTORED = 4409;
+
+    /** The status of a move refusal's code. */
+    private static int moveStatus(String code) {
+        return switch (code) {
+            case "closed" -> 404;
+            case "stale_epoch", "bad_step", "handed_off" -> 409;
+            case "too_large" -> 413;
+            default -> 400;
+        };
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/handoff}: the cloud takes the edge's layers (the SPKV frame after
+     * the head, plus what the mirror holds) and generates the rest alone; the answer streams NDJSON:
+     * one {@link dev.splitllm.quantization.protocol.HandedOff} line, a
+     * {@link dev.splitllm.quantization.protocol.CloudToken} line per token, one
+     * {@link dev.splitllm.quantization.protocol.GenerationEnd} line. The generation does not depend
+     * on this response: if the edge goes away, it runs on, and {@code GET .../tokens} or a restore
+     * picks it up.
+     */
+    private void handOff(Context ctx) throws java.io.IOException {
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
+        java.nio.ByteBuffer body = enveloped(ctx, "hand-off");
+        var req = StrictJson.parse(head(body, "hand-off"), dev.splitllm.quantization.protocol.HandOffRequest.class);
+        byte[] kv = null;
+        if (body.hasRemaining()) {
+            kv = new byte[body.remaining()];
+            body.get(kv);
+        }
+        dev.splitllm.quantization.protocol.HandedOff h;
+        try {
+            h = registry.handOff(s, req, kv, MAX_PROBE_BYTES);
+        } catch (CloudSession.MoveRefused e) {
+            throw new ApiException(moveStatus(e.code), e.code, "hand-off of session " + s.id + " refused: " + e.getMessage());
+        }
+        metrics.handoffs.increment();
+        metrics.moveKvBytes.add(kv == null ? 0 : kv.length);
+        LOG.info("session {} handed off at step {} (epoch {}): {} positions, {} mirrored, {} KV bytes up, up to {} tokens",
+                s.id, req.step(), h.epoch(), h.positions(), h.mirrored(), h.kvBytes(), req.maxTokens());
+        int first = (int) s.status().get("tokens");
+        try {
+            cloudGenerations.execute(() -> runCloudGeneration(s));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            s.close(); // cannot happen with one thread per session allowed; never leave it half handed off
+            throw new ApiException(503, "limit", "no thread for the cloud's generation; the session is closed");
+        }
+        followTokens(ctx, s, first, h);
+    }
+
+    /** Runs a handed-off session's generation to its end (bounded by its maxTokens); one thread per session at most. */
+    private void runCloudGeneration(CloudSession s) {
+        try {
+            int n = 0;
+            while (s.cloudStep(scheduler) >= 0) n++;
+            metrics.tokensOut.add(n);
+        } catch (RuntimeException e) {
+            LOG.error("session {}: the cloud's own generation failed", s.id, e);
+        }
+    }
+
+    /** {@code GET /v1/sessions/{id}/tokens?from=N}: the session's tokens from index N, following a cloud-only generation to its end. */
+    private void tokens(Context ctx) throws java.io.IOException {
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
+        String f = ctx.queryParam("from");
+        int from;
+        try {
+            from = f == null ? 0 : Integer.parseInt(f);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("from must be an integer, got " + f);
+        }
+        if (from < 0 || from > s.maxSeqLen + 1) throw ApiException.badRequest("from must be in [0, " + (s.maxSeqLen + 1) + "], got " + from);
+        followTokens(ctx, s, from, null);
+    }
+
+    /** Streams NDJSON token lines from index {@code from} until the cloud's generation ends; a client that leaves only stops the stream. */
+    private void followTokens(Context ctx, CloudSession s, int from, Object firstLine) throws java.io.IOException {
+        ctx.status(200).contentType("application/x-ndjson");
+        java.io.OutputStream os = ctx.res().getOutputStream();
+        try {
+            if (firstLine != null) line(os, firstLine);
+            int at = from;
+            while (true) { // bounded: the generation ends after at most maxSeqLen tokens, and an idle session is closed
+                CloudSession.TokenView v;
+                try {
+                    v = s.tokensSince(at, 1_000_000_000L);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                for (int t : v.tokens()) line(os, new dev.splitllm.quantization.protocol.CloudToken(at++, t));
+                os.flush();
+                if (!v.running() && at >= v.total()) {
+                    line(os, new dev.splitllm.quantization.protocol.GenerationEnd(v.stop() == null ? "edge" : v.stop(), v.total()));
+                    os.flush();
+                    return;
+                }
+            }
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            LOG.debug("token stream of session {} ended by the client: {}", s.id, e.toString()); // the generation goes on
+        }
+    }
+
+    private void line(java.io.OutputStream os, Object message) throws java.io.IOException {
+        os.write(json.writeValueAsBytes(message));
+        os.write('\n');
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/restore}: a new edge process takes the session back (no body):
+     * the cloud's own generation stops, the epoch moves on, the old edge's sockets are closed with
+     * {@link #CLOSE_RESTORED}, and the answer says where the session stands.
+     */
+    private void restore(Context ctx) {
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
+        CloudSession.Restored r;
+        try {
+            r = registry.restore(s);
+        } catch (CloudSession.MoveRefused e) {
+            throw new ApiException(moveStatus(e.code), e.code, "restore of session " + s.id + " refused: " + e.getMessage());
+        }
+        closeSockets(s.id, CLOSE_RESTORED, "restored by another edge");
+        LOG.info("session {} restored at epoch {}: split {}, {} positions, {} tokens", s.id, r.epoch(), r.splitLayer(),
+                r.positions(), r.tokens().length);
+        SessionCreated info = new SessionCreated(s.id, "/v1/sessions/" + s.id + "/stream", s.frameTag, r.splitLayer(),
+                host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), r.epoch(),
+                s.resumeTicket, CloudSession.MAX_DRAFT);
+        sendJson(ctx, new dev.splitllm.quantization.protocol.SessionRestored(info, r.positions(), r.nextStep(), r.prompt(),
+                r.tokens(), r.stop()));
     }
 
     private void deleteSession(Context ctx) {
@@ -567,6 +699,17 @@ public final class CloudServer implements AutoCloseable {
         }
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);
+        if (bytes.length >= 4 && bytes[0] == 'S' && bytes[1] == 'P' && bytes[2] == 'K' && bytes[3] == 'V') {
+            // #14: a mirror frame (the edge's KV rows, docs/PROTOCOL.md "Mirror"): no answer unless refused.
+            ErrorMessage refused = registry.mirror(s, bytes, config.maxFrameBytes());
+            if (refused != null) {
+                refuse(ctx, refused);
+            } else {
+                guard(ctx).frameAccepted();
+                metrics.moveKvBytes.add(bytes.length);
+            }
+            return;
+        }
         long t0 = System.nanoTime();
         CloudSession.Outcome out;
         try {
@@ -705,7 +848,8 @@ public final class CloudServer implements AutoCloseable {
     @Override
     public void close() {
         sweeper.shutdownNow();
-        registry.closeAll();
+        registry.closeAll(); // ends every cloud generation at its next token
+        cloudGenerations.shutdown();
         if (scheduler != null) scheduler.close();
         if (app != null) {
             app.stop();

@@ -15,6 +15,7 @@ import dev.splitllm.quantization.wire.FrameLimits;
 import dev.splitllm.quantization.wire.Phase;
 import dev.splitllm.quantization.wire.SessionCodec;
 import java.security.MessageDigest;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -67,6 +68,25 @@ final class CloudSession {
     private TokenMessage lastAnswer;
     private volatile long lastActiveNanos = System.nanoTime();
     private volatile boolean closed;
+    /** Every token the session generated, in order (at most maxSeqLen + 1): what a restore hands back. */
+    private final int[] generated;
+    private int generatedCount;
+    /** False once a replay rebuilt the session from frames: the tokens before it are not known here. */
+    private boolean tokensKnown = true;
+    /** The prompt's ids, when a hand-off left them (so a restore needs only the session id). */
+    private int[] prompt;
+    /** The edge's KV mirrored up its socket (layers [0, splitLayer)), or null. */
+    private MirrorKv mirror;
+    /** KV bytes reserved for the mirror (part of {@link #reservedKvBytes}). */
+    private long mirrorReservedBytes;
+    /** Generation on the cloud alone (after a hand-off): running, tokens it may still make, and why it stopped. */
+    private boolean cloudRunning;
+    private int cloudRemaining;
+    private boolean cloudIgnoreEos;
+    private String cloudStop;
+    private int eosId = -1, bosId = -1;
+    /** Signalled whenever a token is recorded or the cloud's generation ends (token streams wait on it). */
+    private final java.util.concurrent.locks.Condition tokensChanged = lock.newCondition();
 
     CloudSession(String id, long frameTag, byte[] ownerDigest, int splitLayer, CodecSpec codec, String cloudWeights,
                  int maxSeqLen, long reservedKvBytes, Segment segment, Sampler sampler) {
@@ -88,6 +108,7 @@ final class CloudSession {
         this.sampler = sampler;
         this.reservedKvBytes = reservedKvBytes;
         this.wire = new SessionCodec(codec);
+        this.generated = new int[maxSeqLen + 1];
     }
 
     byte[] ownerDigest() {
@@ -114,6 +135,7 @@ final class CloudSession {
         lock.lock();
         try {
             closed = true;
+            endCloudGeneration("closed");
             segment.close();
         } finally {
             lock.unlock();
@@ -128,6 +150,7 @@ final class CloudSession {
                 return false;
             }
             closed = true;
+            endCloudGeneration("closed");
             segment.close();
             return true;
         } finally {
@@ -161,6 +184,10 @@ final class CloudSession {
         try {
             if (closed) {
                 return Outcome.error("closed", "session " + id + " is closed", -1, true);
+            }
+            if (cloudRunning) {
+                return Outcome.error("handed_off", "session " + id + " was handed off to the cloud and generates there alone "
+                        + "(token " + generatedCount + " so far); restore it to send frames again", -1, false);
             }
             Frame frame;
             try {
@@ -220,6 +247,8 @@ final class CloudSession {
                 throw e;
             }
             wire.accept(frame); // committed: from now on the session decodes with the set it carried
+            for (int i = 0; i < accepted; i++) record(draft.token(i));
+            record(token);
             lastMove = null;
             lastAnswer = new TokenMessage(h.step(), token, (System.nanoTime() - t0) / 1e6, accepted);
             lastAnsweredStep = h.step();
@@ -339,6 +368,7 @@ final class CloudSession {
         lock.lock();
         try {
             if (closed) throw new MoveRefused("closed", "session " + id + " is closed");
+            if (cloudRunning) throw new MoveRefused("handed_off", "session " + id + " generates on the cloud alone; restore it first");
             if (lastMove != null && lastMove.request.equals(req)) {
                 return lastMove.moved; // the answer was lost and the edge asks again: the same answer
             }
@@ -371,14 +401,24 @@ final class CloudSession {
             if (!up && !transfer && !dev.splitllm.quantization.protocol.MoveRequest.RECOMPUTE.equals(req.down())) {
                 throw new MoveRefused("bad_move", "a move toward the edge says down=transfer or down=recompute, got " + req.down());
             }
-            if (up == (kvUp == null)) {
-                throw new MoveRefused("bad_move", up ? "a move toward the cloud carries the KV of layers [" + to + ", " + from + ")"
-                        : "a move toward the edge carries no KV up");
+            // Toward the cloud, positions the mirror holds need not come up again.
+            int mirrored = up ? req.mirroredPositions() : 0;
+            if (mirrored != 0 && (mirror == null || mirror.positions() != mirrored)) {
+                throw new MoveRefused("bad_mirror", "the move counts on " + mirrored + " mirrored positions; the mirror here holds "
+                        + (mirror == null ? 0 : mirror.positions()) + " (send the KV of every position)");
+            }
+            if (mirrored < 0 || mirrored > p || (!up && req.mirroredPositions() != 0)) {
+                throw new MoveRefused("bad_move", "mirrored positions " + req.mirroredPositions() + " are not in [0, " + p + "] or the move is toward the edge");
+            }
+            boolean needKv = up && mirrored < p;
+            if (needKv == (kvUp == null)) {
+                throw new MoveRefused("bad_move", needKv ? "a move toward the cloud carries the KV of layers [" + to + ", " + from
+                        + ") for positions [" + mirrored + ", " + p + ")" : "this move carries no KV up");
             }
             long t0 = System.nanoTime();
             int kvDim = segment.config().kvDim();
             dev.splitllm.quantization.kv.KvDelta delta = null;
-            if (up) {
+            if (needKv) {
                 try {
                     delta = dev.splitllm.quantization.kv.KvDeltaCodec.decode(kvUp,
                             new dev.splitllm.quantization.kv.KvLimits(to, from, maxSeqLen, kvDim, maxKvFrameBytes, epoch));
@@ -386,15 +426,19 @@ final class CloudSession {
                     throw new MoveRefused("bad_kv", "KV frame refused: " + e.getMessage());
                 }
                 if (delta.sessionTag() != frameTag) throw new MoveRefused("bad_kv", "KV frame belongs to another session");
-                if (delta.start() != 0 || delta.positions() != p) {
+                if (delta.start() != mirrored || delta.start() + delta.positions() != p) {
                     throw new MoveRefused("bad_kv", "KV frame holds positions [" + delta.start() + ", " + (delta.start()
-                            + delta.positions()) + "); the move needs [0, " + p + ")");
+                            + delta.positions()) + "); the move needs [" + mirrored + ", " + p + ")");
                 }
             } else if (transfer && dev.splitllm.quantization.kv.KvDeltaCodec.frameBytes(kind, to - from, p, kvDim) > maxKvFrameBytes) {
                 throw new MoveRefused("too_large", "the KV of layers [" + from + ", " + to + ") at " + p + " positions exceeds "
                         + maxKvFrameBytes + " bytes; recompute it on the edge or use a kivi kind");
             }
             long newKv = dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(segment.config(), layers - to, maxSeqLen);
+            // The mirror keeps the layers the edge still holds after a move toward the cloud; toward the edge it goes.
+            long mirrorAfter = up && mirror != null && to > 0
+                    ? dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(segment.config(), to, maxSeqLen) : 0;
+            newKv += mirrorAfter;
             long more = newKv - reservedKvBytes;
             if (more > 0) reserve.accept(more); // may refuse (KV budget): nothing changed yet
             Segment next = null;
@@ -402,7 +446,12 @@ final class CloudSession {
             try {
                 next = backend.open(to, layers, maxSeqLen);
                 if (up) {
-                    next.loadKv(to, delta.keys(), delta.values(), p);
+                    if (mirrored > 0) {
+                        float[][][] rows = mirror.rows(to, from, p, delta);
+                        next.loadKv(to, rows[0], rows[1], p);
+                    } else {
+                        next.loadKv(to, delta.keys(), delta.values(), p);
+                    }
                     float[][][] kept = segment.exportKv(from, layers, p);
                     next.loadKv(from, kept[0], kept[1], p);
                 } else {
@@ -423,6 +472,12 @@ final class CloudSession {
             segment = next;
             if (more < 0) reserve.accept(more); // the dropped layers' KV is free now
             reservedKvBytes = newKv;
+            if (mirrorAfter > 0) {
+                mirror.keepLayers(to);
+            } else {
+                mirror = null;
+            }
+            mirrorReservedBytes = mirrorAfter;
             splitLayer = to;
             epoch++;
             epochFirstStep = nextStep;
@@ -469,6 +524,7 @@ final class CloudSession {
         lock.lock();
         try {
             if (nextStep != 0) throw new IllegalStateException("replay needs a fresh session");
+            tokensKnown = false; // the frames carry hidden states, not the tokens generated before them
             if (frames.isEmpty()) throw new ReplayRefused("a replay needs at least the prefill frame");
             if (frames.size() > maxSeqLen) {
                 throw new ReplayRefused(frames.size() + " frames exceed the session's max sequence length " + maxSeqLen);
@@ -583,6 +639,278 @@ final class CloudSession {
         lock.lock();
         try {
             return nextStep;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- tokens, mirror, hand-off and restore (docs/PROTOCOL.md, "Hand-off and restore") --------
+
+    /** Records a generated token (bounded: a session holds at most maxSeqLen + 1) and wakes token streams. */
+    private void record(int token) {
+        if (generatedCount < generated.length) generated[generatedCount++] = token;
+        tokensChanged.signalAll();
+    }
+
+    private void endCloudGeneration(String why) {
+        if (cloudRunning) {
+            cloudRunning = false;
+            cloudStop = why;
+        }
+        tokensChanged.signalAll();
+    }
+
+    /**
+     * Takes one SPKV frame of the edge's mirror: KV of layers [0, splitLayer) for the positions that
+     * follow what the mirror holds, no further than the session's position. The first frame reserves
+     * the mirror's KV (the edge's layers at maxSeqLen) through {@code reserve}, which may refuse.
+     * Returns null when taken, else why not (the session is untouched either way).
+     */
+    dev.splitllm.quantization.protocol.ErrorMessage mirror(byte[] bytes, int maxKvFrameBytes, java.util.function.LongConsumer reserve) {
+        lock.lock();
+        try {
+            if (closed) return new dev.splitllm.quantization.protocol.ErrorMessage("closed", "session " + id + " is closed", -1, true);
+            if (cloudRunning || splitLayer == 0) {
+                return badMirror("the session holds no edge layers to mirror (split " + splitLayer + (cloudRunning ? ", handed off" : "") + ")");
+            }
+            int kvDim = segment.config().kvDim();
+            dev.splitllm.quantization.kv.KvDelta d;
+            try {
+                d = dev.splitllm.quantization.kv.KvDeltaCodec.decode(bytes,
+                        new dev.splitllm.quantization.kv.KvLimits(0, splitLayer, maxSeqLen, kvDim, maxKvFrameBytes, epoch));
+            } catch (dev.splitllm.quantization.kv.KvFrameException e) {
+                return badMirror("mirror frame refused: " + e.getMessage());
+            }
+            if (d.sessionTag() != frameTag) return badMirror("mirror frame belongs to another session");
+            int held = mirror == null ? 0 : mirror.positions();
+            if (d.start() != held || d.start() + d.positions() > segment.position()) {
+                return badMirror("mirror frame holds positions [" + d.start() + ", " + (d.start() + d.positions())
+                        + "); the mirror holds [0, " + held + ") and the session [0, " + segment.position() + ")");
+            }
+            if (mirror == null) {
+                long bytesNeeded = dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(segment.config(), splitLayer, maxSeqLen);
+                try {
+                    reserve.accept(bytesNeeded);
+                } catch (ApiException e) {
+                    return badMirror("no room for the mirror: " + e.getMessage());
+                }
+                mirror = new MirrorKv(splitLayer, maxSeqLen, kvDim);
+                mirrorReservedBytes = bytesNeeded;
+                reservedKvBytes += bytesNeeded;
+            }
+            mirror.append(d);
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static dev.splitllm.quantization.protocol.ErrorMessage badMirror(String message) {
+        return new dev.splitllm.quantization.protocol.ErrorMessage("bad_mirror", message, -1, false);
+    }
+
+    /** Positions the mirror holds (0 without one). */
+    int mirroredPositions() {
+        lock.lock();
+        try {
+            return mirror == null ? 0 : mirror.positions();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Hands the rest of the generation to the cloud: moves the cut to 0 (the KV of the edge's layers
+     * from {@code kvUp} and the mirror), then marks the session as generating alone; the caller runs
+     * {@link #cloudStep} until it returns -1. Refusals leave everything as it was.
+     *
+     * @param eos the end-of-sequence id, {@code bos} the begin id (llama2.c stories end with it)
+     */
+    dev.splitllm.quantization.protocol.HandedOff handOff(dev.splitllm.quantization.protocol.HandOffRequest req, byte[] kvUp,
+            dev.splitllm.engine.forward.Backend backend, int maxKvFrameBytes, java.util.function.LongConsumer reserve, int eos, int bos) {
+        lock.lock();
+        try {
+            if (closed) throw new MoveRefused("closed", "session " + id + " is closed");
+            if (cloudRunning) throw new MoveRefused("handed_off", "session " + id + " was handed off already");
+            if (!tokensKnown) {
+                throw new MoveRefused("bad_move", "session " + id + " was rebuilt here from a replay: the tokens before it are "
+                        + "not known, so the cloud cannot continue alone");
+            }
+            if (req.maxTokens() < 1 || req.maxTokens() > maxSeqLen) {
+                throw new MoveRefused("bad_move", "maxTokens " + req.maxTokens() + " is not in [1, " + maxSeqLen + "]");
+            }
+            if (generatedCount < 1) throw new MoveRefused("bad_step", "a hand-off follows the first token (the prefill's answer)");
+            int[] ids = req.prompt();
+            if (ids != null && (ids.length < 1 || ids.length > maxSeqLen || ids.length + generatedCount - 1 != segment.position())) {
+                throw new MoveRefused("bad_move", "a prompt of " + ids.length + " tokens and " + generatedCount
+                        + " generated do not make the session's " + segment.position() + " positions");
+            }
+            if (ids != null) {
+                int vocab = segment.config().vocabSize();
+                for (int t : ids) if (t < 0 || t >= vocab) throw new MoveRefused("bad_move", "prompt token " + t + " is outside the vocabulary");
+            }
+            int mirrored = 0;
+            long kvBytes = kvUp == null ? 0 : kvUp.length;
+            double ms = 0;
+            if (splitLayer > 0) {
+                mirrored = req.mirrored();
+                Moved m = move(new dev.splitllm.quantization.protocol.MoveRequest(req.fromSplit(), 0, req.epoch(), req.step(),
+                        req.positions(), req.kv(), null, req.mirrored()), kvUp, backend, maxKvFrameBytes, reserve);
+                ms = m.answer().cloudMs();
+            } else {
+                if (req.epoch() != epoch) throw new MoveRefused("stale_epoch", "the hand-off names epoch " + req.epoch() + "; the session is at " + epoch);
+                if (req.fromSplit() != 0 || req.step() != nextStep || req.positions() != segment.position() || kvUp != null) {
+                    throw new MoveRefused("bad_move", "the session is at split 0, step " + nextStep + ", " + segment.position()
+                            + " positions; the hand-off names split " + req.fromSplit() + ", step " + req.step() + ", "
+                            + req.positions() + " positions" + (kvUp != null ? " and carries KV" : ""));
+                }
+            }
+            if (ids != null) prompt = ids.clone();
+            cloudRunning = true;
+            cloudStop = null;
+            cloudRemaining = req.maxTokens();
+            cloudIgnoreEos = req.ignoreEos();
+            eosId = eos;
+            bosId = bos;
+            touch();
+            return new dev.splitllm.quantization.protocol.HandedOff(id, epoch, segment.position(), mirrored, kvBytes, ms);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * One token of the cloud's own generation: the last token through every block, sampled with the
+     * session's sampler (the same draws the edge-driven steps would have made). Returns the token, or
+     * -1 when the generation has ended (its stop reason set: eos, max_tokens, context_full, restored,
+     * closed, error). Takes the lock per token, so a restore or a delete gets in between tokens.
+     */
+    int cloudStep(StepScheduler scheduler) {
+        lock.lock();
+        try {
+            if (!cloudRunning) return -1;
+            if (closed) {
+                endCloudGeneration("closed");
+                return -1;
+            }
+            if (cloudRemaining <= 0) {
+                endCloudGeneration("max_tokens");
+                return -1;
+            }
+            int start = segment.position();
+            if (start + 1 > maxSeqLen) {
+                endCloudGeneration("context_full");
+                return -1;
+            }
+            long t0 = System.nanoTime();
+            long samplerState = sampler.state();
+            int token;
+            try {
+                float[] hidden = segment.embed(new int[] {generated[generatedCount - 1]});
+                token = step(scheduler, hidden, 1);
+            } catch (RuntimeException | Error e) {
+                segment.truncate(Math.min(start, segment.position()));
+                sampler.restoreState(samplerState);
+                endCloudGeneration("error");
+                throw e;
+            }
+            record(token);
+            lastMove = null;
+            lastAnswer = new TokenMessage(nextStep, token, (System.nanoTime() - t0) / 1e6, 0);
+            lastAnsweredStep = nextStep;
+            nextStep++;
+            cloudRemaining--;
+            touch();
+            if (!cloudIgnoreEos && (token == eosId || token == bosId)) {
+                endCloudGeneration("eos");
+            } else if (cloudRemaining == 0) {
+                endCloudGeneration("max_tokens");
+            }
+            return token;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** What a restore hands back (see {@link dev.splitllm.quantization.protocol.SessionRestored}). */
+    record Restored(long epoch, int splitLayer, int positions, long nextStep, int[] prompt, int[] tokens, String stop) {
+    }
+
+    /**
+     * A new edge takes the session back: the cloud's own generation stops (between two tokens), a new
+     * epoch starts (frames and moves of the old edge are refused from now on) with a fresh codec
+     * state, and the edge gets everything it needs to rebuild its layers and go on.
+     */
+    Restored restore(java.util.function.LongConsumer reserve) {
+        lock.lock();
+        try {
+            if (closed) throw new MoveRefused("closed", "session " + id + " is closed");
+            if (!tokensKnown) {
+                throw new MoveRefused("bad_move", "session " + id + " was rebuilt here from a replay: the tokens before it are "
+                        + "not known, so it cannot be restored from here");
+            }
+            if (generatedCount < 1) throw new MoveRefused("bad_step", "session " + id + " has no token yet: open a new one");
+            endCloudGeneration("restored");
+            String stop = cloudStop;
+            // Two, not one: an edge still holding the old epoch E that replays would claim E + 1 and be
+            // taken for a repeat of its own replay; at E + 2 here it is refused as stale.
+            epoch += 2;
+            epochFirstStep = nextStep;
+            wire = new SessionCodec(codec, wire.tables()); // the new edge's first frame chooses the outlier channels
+            lastMove = null;
+            if (mirror != null) { // the new edge mirrors from scratch (its frames carry the new epoch)
+                mirror = null;
+                reservedKvBytes -= mirrorReservedBytes;
+                reserve.accept(-mirrorReservedBytes);
+                mirrorReservedBytes = 0;
+            }
+            touch();
+            return new Restored(epoch, splitLayer, segment.position(), nextStep, prompt == null ? null : prompt.clone(),
+                    java.util.Arrays.copyOf(generated, generatedCount), stop);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Tokens [from, ...) recorded so far, and, once the cloud's own generation has ended, why (else null). */
+    record TokenView(int[] tokens, int total, boolean running, String stop) {
+    }
+
+    /**
+     * Tokens from index {@code from} on, waiting up to {@code waitNanos} for one when there is none
+     * yet and the cloud is generating.
+     */
+    TokenView tokensSince(int from, long waitNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            long left = waitNanos;
+            while (cloudRunning && !closed && generatedCount <= from && left > 0) {
+                left = tokensChanged.awaitNanos(left);
+            }
+            int n = Math.max(0, generatedCount - from);
+            int[] out = n == 0 ? new int[0] : java.util.Arrays.copyOfRange(generated, from, generatedCount);
+            return new TokenView(out, generatedCount, cloudRunning && !closed, cloudStop);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The status route's view. */
+    Map<String, Object> status() {
+        lock.lock();
+        try {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("sessionId", id);
+            m.put("epoch", epoch);
+            m.put("splitLayer", splitLayer);
+            m.put("nextStep", nextStep);
+            m.put("positions", segment.position());
+            m.put("tokens", generatedCount);
+            m.put("codec", codec.toString());
+            m.put("maxSeqLen", maxSeqLen);
+            m.put("mirrored", mirror == null ? 0 : mirror.positions());
+            m.put("cloud", cloudRunning ? "running" : cloudStop == null ? "idle" : cloudStop);
+            return m;
         } finally {
             lock.unlock();
         }

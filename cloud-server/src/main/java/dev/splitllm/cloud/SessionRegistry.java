@@ -193,13 +193,36 @@ final class SessionRegistry {
      */
     CloudSession.Moved move(CloudSession s, dev.splitllm.quantization.protocol.MoveRequest req, byte[] kvUp, int maxKvFrameBytes) {
         Backend backend = host.backend(WeightFormat.parse(s.cloudWeights));
-        return s.move(req, kvUp, backend, maxKvFrameBytes, bytes -> {
+        return s.move(req, kvUp, backend, maxKvFrameBytes, reserver(s, "moving session " + s.id + "'s cut to split " + req.toSplit()));
+    }
+
+    /** Hands {@code s} off to the cloud ({@link CloudSession#handOff}), reserving the KV it takes over as a move does. */
+    dev.splitllm.quantization.protocol.HandedOff handOff(CloudSession s, dev.splitllm.quantization.protocol.HandOffRequest req,
+                                                         byte[] kvUp, int maxKvFrameBytes) {
+        Backend backend = host.backend(WeightFormat.parse(s.cloudWeights));
+        return s.handOff(req, kvUp, backend, maxKvFrameBytes, reserver(s, "handing session " + s.id + " off to the cloud"),
+                host.tokenizer().eos(), host.tokenizer().bos());
+    }
+
+    /** A new edge takes {@code s} back ({@link CloudSession#restore}); the mirror's KV is released. */
+    CloudSession.Restored restore(CloudSession s) {
+        return s.restore(reserver(s, "restoring session " + s.id));
+    }
+
+    /** Takes one mirror frame of {@code s} ({@link CloudSession#mirror}); null when taken, else the refusal. */
+    dev.splitllm.quantization.protocol.ErrorMessage mirror(CloudSession s, byte[] frame, int maxKvFrameBytes) {
+        return s.mirror(frame, maxKvFrameBytes, reserver(s, "mirroring session " + s.id + "'s edge KV"));
+    }
+
+    /** Reserves positive amounts against the budget and the owner's quota (may refuse); releases negative ones. */
+    private java.util.function.LongConsumer reserver(CloudSession s, String forWhat) {
+        return bytes -> {
             if (bytes > 0) {
-                reserveKv(bytes, "moving session " + s.id + "'s cut to split " + req.toSplit(), s.ownerDigest());
+                reserveKv(bytes, forWhat, s.ownerDigest());
             } else {
                 releaseKv(-bytes, s.ownerDigest());
             }
-        });
+        };
     }
 
     /** A replayed session, its answer to the last replayed step, and whether it was a repeat. */

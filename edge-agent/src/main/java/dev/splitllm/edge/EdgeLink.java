@@ -40,6 +40,10 @@ final class EdgeLink implements AutoCloseable {
     static final String BAD_TIMING = "bad_timing";
     /** The server's "session moved" close code (a draining replica); mirrors CloudServer.CLOSE_MOVED. */
     static final int CLOSE_MOVED = 4302;
+    /** The server's "restored by another edge" close code; mirrors CloudServer.CLOSE_RESTORED. */
+    static final int CLOSE_RESTORED = 4409;
+    /** The server's refusal of a mirror frame; the steps are unharmed. */
+    static final String BAD_MIRROR = "bad_mirror";
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Longest single wait on the socket, so a cancel that races a reconnect is still seen promptly. */
     private static final long POLL_SLICE_MS = 250;
@@ -98,15 +102,7 @@ final class EdgeLink implements AutoCloseable {
      * width {@code dim}; refuses (and deletes) a session whose shape does not match.
      */
     static EdgeLink open(EdgeOptions options, int splitLayer, int dim) {
-        OkHttpClient.Builder b = new OkHttpClient.Builder()
-                .socketFactory(new NoDelaySocketFactory()) // small back-to-back writes: no Nagle delay
-                .connectTimeout(Math.min(10_000, options.stepTimeout().toMillis()), TimeUnit.MILLISECONDS)
-                .readTimeout(options.stepTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .callTimeout(options.totalTimeout().toMillis(), TimeUnit.MILLISECONDS); // REST calls: the total deadline
-        if (options.trust() != null) {
-            b.sslSocketFactory(options.trust().socketFactory(), options.trust().trustManager());
-        }
-        OkHttpClient http = b.build();
+        OkHttpClient http = client(options);
         SessionRequest req = new SessionRequest(splitLayer, options.codec().toString(), options.cloudWeights(),
                 options.maxSeqLen(), options.temperature(), options.topP(), options.seed());
         SessionCreated created;
@@ -145,6 +141,209 @@ final class EdgeLink implements AutoCloseable {
 
     SessionCreated created() {
         return created;
+    }
+
+    private static OkHttpClient client(EdgeOptions options) {
+        OkHttpClient.Builder b = new OkHttpClient.Builder()
+                .socketFactory(new NoDelaySocketFactory()) // small back-to-back writes: no Nagle delay
+                .connectTimeout(Math.min(10_000, options.stepTimeout().toMillis()), TimeUnit.MILLISECONDS)
+                .readTimeout(options.stepTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .callTimeout(options.totalTimeout().toMillis(), TimeUnit.MILLISECONDS); // REST calls: the total deadline
+        if (options.trust() != null) {
+            b.sslSocketFactory(options.trust().socketFactory(), options.trust().trustManager());
+        }
+        return b.build();
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/restore}: takes an existing session back in a new edge process
+     * (docs/PROTOCOL.md, "Hand-off and restore"). The returned link speaks for the session at its
+     * new epoch; {@link #restored()} says where it stands.
+     */
+    static EdgeLink restore(EdgeOptions options, String sessionId, int dim) {
+        if (sessionId == null || !sessionId.matches("[0-9a-f]{32}")) {
+            throw new IllegalArgumentException("a session id is 32 lower-case hex digits, got " + sessionId);
+        }
+        OkHttpClient http = client(options);
+        dev.splitllm.quantization.protocol.SessionRestored r;
+        String where = url(options, "/v1/sessions/" + sessionId + "/restore");
+        try {
+            Request req = new Request.Builder().url(where).header("Authorization", "Bearer " + options.token())
+                    .post(RequestBody.create(new byte[0], JSON)).build();
+            try (Response resp = http.newCall(req).execute()) {
+                String text = resp.body().string();
+                if (resp.code() != 200) {
+                    throw new EdgeException(errorCode(text, resp.code()), "restore of session " + sessionId + " refused by "
+                            + options.server() + " (HTTP " + resp.code() + "): " + errorText(text));
+                }
+                r = ProtocolJson.sessionRestored(ProtocolJson.parse(text));
+            }
+        } catch (javax.net.ssl.SSLException e) {
+            http.dispatcher().executorService().shutdown();
+            throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
+        } catch (IOException e) {
+            http.dispatcher().executorService().shutdown();
+            throw new EdgeException("link", "cannot reach " + where + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            http.dispatcher().executorService().shutdown();
+            throw e;
+        }
+        EdgeLink link = new EdgeLink(options, http, r.session());
+        link.restored = r;
+        link.log.startAt(r.nextStep(), r.positions());
+        link.replayBlocked = "the session was restored at step " + r.nextStep() + " and the edge holds no log of the steps before";
+        try {
+            checkStreamPath(r.session());
+            if (!sessionId.equals(r.session().sessionId()) || r.session().dim() != dim || r.tokens() == null
+                    || r.tokens().length < 1) {
+                throw new EdgeException("protocol", "the restore answer names session " + r.session().sessionId() + " of width d="
+                        + r.session().dim() + " with " + (r.tokens() == null ? 0 : r.tokens().length) + " tokens; expected "
+                        + sessionId + ", d=" + dim + " and at least one token");
+            }
+            return link;
+        } catch (RuntimeException e) {
+            link.detach(); // the session is the cloud's to keep: never delete it on a bad answer
+            link.close();
+            throw e;
+        }
+    }
+
+    /** What the restore answered, or null for a link that created its session. */
+    dev.splitllm.quantization.protocol.SessionRestored restored() {
+        return restored;
+    }
+
+    private dev.splitllm.quantization.protocol.SessionRestored restored;
+    /** Why a lost replica cannot be rebuilt by replay any more (the cut moved, or a restore), or null. */
+    private String replayBlocked;
+    /** True once {@link #detach} was called: close leaves the cloud session alone. */
+    private volatile boolean detached;
+
+    /**
+     * Lets go of the session without deleting it: the cloud keeps it (generating alone if it was
+     * handed off) until it is restored, deleted or idle too long. A wait in progress returns at once.
+     */
+    void detach() {
+        detached = true;
+        cancel();
+    }
+
+    boolean detached() {
+        return detached;
+    }
+
+    /**
+     * Sends an SPKV mirror frame up the live socket, fire and forget (the cloud answers only a
+     * refusal). Returns false when no socket is open (the frame is not sent; the next one starts
+     * at the same position).
+     */
+    boolean sendMirror(byte[] frame) {
+        StreamConnection c = connection;
+        if (c == null || cancelled) return false;
+        return c.send(frame);
+    }
+
+    /** Set when the cloud refused a mirror frame: the edge stops mirroring (moves then send all their KV). */
+    private volatile String mirrorRefused;
+
+    String mirrorRefused() {
+        return mirrorRefused;
+    }
+
+    /** The cloud-only token stream of a hand-off, as it arrives. */
+    interface CloudTokens {
+        /** The cloud took the session over (the first line). */
+        void handedOff(dev.splitllm.quantization.protocol.HandedOff h);
+
+        /** The {@code index}-th token of the session. */
+        void token(int index, int token);
+    }
+
+    /**
+     * {@code POST /v1/sessions/{id}/handoff}, then reads the token stream to its end; if the stream
+     * breaks after the cloud took over, follows {@code GET .../tokens?from=N} (with the reconnect
+     * budget) from the first token not yet seen. Returns the end line's stop reason; a detach or
+     * cancel returns {@code detached} / {@code cancelled} at once.
+     */
+    String handOff(dev.splitllm.quantization.protocol.HandOffRequest head, byte[] kvUp, int firstIndex, CloudTokens sink) {
+        byte[] json;
+        try {
+            json = ProtocolJson.write(head);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        OkHttpClient streaming = http.newBuilder().callTimeout(0, TimeUnit.MILLISECONDS).build(); // the stream lasts a generation
+        Request req = new Request.Builder().url(url(options, "/v1/sessions/" + created.sessionId() + "/handoff"))
+                .header("Authorization", "Bearer " + options.token()).post(RequestBody.create(envelope(json, kvUp), BINARY)).build();
+        int[] next = {firstIndex};
+        boolean[] took = {false};
+        try (Response resp = streaming.newCall(req).execute()) {
+            if (resp.code() != 200) {
+                String text = resp.body().string();
+                throw new EdgeException(errorCode(text, resp.code()), "hand-off at step " + head.step() + " refused (HTTP "
+                        + resp.code() + "): " + errorText(text));
+            }
+            String end = readTokens(resp, next, took, sink);
+            if (end != null) return end;
+        } catch (javax.net.ssl.SSLException e) {
+            throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
+        } catch (IOException e) {
+            if (!took[0]) {
+                throw new EdgeException("link", "hand-off at step " + head.step() + " failed before the cloud answered: "
+                        + e.getMessage() + " (the cloud may hold the session: restore it with its id " + created.sessionId() + ")", e);
+            }
+        }
+        if (cancelled) return detached ? "detached" : EdgeSession.CANCELLED;
+        epoch = Math.max(epoch, head.epoch() + 1);
+        for (int attempt = 1; attempt <= options.maxReconnects(); attempt++) { // the stream broke: follow it again
+            backoff(attempt);
+            if (cancelled) return detached ? "detached" : EdgeSession.CANCELLED;
+            Request follow = new Request.Builder().url(url(options, "/v1/sessions/" + created.sessionId() + "/tokens?from=" + next[0]))
+                    .header("Authorization", "Bearer " + options.token()).get().build();
+            try (Response resp = streaming.newCall(follow).execute()) {
+                if (resp.code() != 200) {
+                    String text = resp.body().string();
+                    throw new EdgeException(errorCode(text, resp.code()), "following the cloud's tokens refused (HTTP "
+                            + resp.code() + "): " + errorText(text));
+                }
+                String end = readTokens(resp, next, took, sink);
+                if (end != null) return end;
+            } catch (IOException e) {
+                // try again
+            }
+        }
+        throw new EdgeException("link", "lost the cloud's token stream at token " + next[0] + " after " + options.maxReconnects()
+                + " reconnects (the cloud goes on: restore session " + created.sessionId() + " to pick it up)");
+    }
+
+    /** Reads NDJSON lines until the end line (its stop reason) or a cancel (null on a broken stream). */
+    private String readTokens(Response resp, int[] next, boolean[] took, CloudTokens sink) throws IOException {
+        okio.BufferedSource in = resp.body().source();
+        while (true) {
+            if (cancelled) return detached ? "detached" : EdgeSession.CANCELLED;
+            String line = in.readUtf8Line();
+            if (line == null) return null;
+            JsonNode n = ProtocolJson.parse(line);
+            String type = n.path("type").asText();
+            if (dev.splitllm.quantization.protocol.HandedOff.TYPE.equals(type)) {
+                dev.splitllm.quantization.protocol.HandedOff h = ProtocolJson.handedOff(n);
+                epoch = h.epoch();
+                replayBlocked = "the session was handed off to the cloud";
+                took[0] = true;
+                sink.handedOff(h);
+            } else if (dev.splitllm.quantization.protocol.CloudToken.TYPE.equals(type)) {
+                took[0] = true;
+                int index = n.path("index").asInt(), token = n.path("token").asInt();
+                if (index < next[0]) continue; // seen before the stream broke
+                if (index != next[0]) throw new EdgeException("protocol", "the cloud sent token " + index + ", expected " + next[0]);
+                next[0]++;
+                sink.token(index, token);
+            } else if (dev.splitllm.quantization.protocol.GenerationEnd.TYPE.equals(type)) {
+                return n.path("stop").asText("edge");
+            } else {
+                throw new EdgeException("protocol", "unexpected line in the token stream: " + line);
+            }
+        }
     }
 
     /** The failovers so far, oldest first. */
@@ -240,7 +439,12 @@ final class EdgeLink implements AutoCloseable {
      * and a repeat of a move the cloud already made gets the same answer.
      */
     MoveAnswer move(int from, int to, long step, int positions, String kv, String down, byte[] kvUp) {
-        MoveRequest head = new MoveRequest(from, to, epoch, step, positions, kv, down);
+        return move(from, to, step, positions, kv, down, kvUp, 0);
+    }
+
+    /** As above, toward the cloud with {@code mirrored} positions already on the cloud (the frame up covers the rest). */
+    MoveAnswer move(int from, int to, long step, int positions, String kv, String down, byte[] kvUp, int mirrored) {
+        MoveRequest head = new MoveRequest(from, to, epoch, step, positions, kv, down, mirrored);
         byte[] json;
         try {
             json = ProtocolJson.write(head);
@@ -281,6 +485,7 @@ final class EdgeLink implements AutoCloseable {
                             + to + " epoch " + (epoch + 1) + " positions " + positions);
                 }
                 epoch = moved.epoch();
+                replayBlocked = "the cut moved at step " + step + " and the replay log holds frames of the old cut";
                 return new MoveAnswer(moved, kvDown, body.length, (System.nanoTime() - t0) / 1e6);
             } catch (javax.net.ssl.SSLException e) {
                 throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
@@ -350,12 +555,16 @@ final class EdgeLink implements AutoCloseable {
                     throw new SessionGone("the replica reached does not hold session " + created.sessionId() + " at epoch "
                             + epoch + " (" + ev.why() + ")");
                 }
+                if (ev.closeCode() == CLOSE_RESTORED) {
+                    throw new EdgeException("restored_elsewhere", "session " + created.sessionId()
+                            + " was restored by another edge process; this one must stop");
+                }
                 if (replayable() && ev.closeCode() == CLOSE_MOVED) {
                     throw new SessionGone("session moved: " + ev.why());
                 }
                 if (ev.httpStatus() == 404) {
                     throw new EdgeException("not_found", "the cloud no longer knows session " + created.sessionId()
-                            + " (closed or expired after being idle)");
+                            + " (closed or expired after being idle" + (replayBlocked == null ? "" : "; no replay: " + replayBlocked) + ")");
                 }
                 throw new LinkLost(ev.why());
             }
@@ -375,6 +584,10 @@ final class EdgeLink implements AutoCloseable {
                 ErrorMessage err = ProtocolJson.error(node);
                 if (BAD_TIMING.equals(err.code())) {
                     continue; // a refused timing message: the dashboard misses one step, the session goes on
+                }
+                if (BAD_MIRROR.equals(err.code())) {
+                    mirrorRefused = err.message(); // the mirror stops; moves and hand-offs send all their KV
+                    continue;
                 }
                 if (timingsSent > 0 && !timingsRefused && "bad_frame".equals(err.code()) && err.step() < 0
                         && err.message() != null && err.message().startsWith("text messages are not accepted")) {
@@ -451,7 +664,7 @@ final class EdgeLink implements AutoCloseable {
 
     /** True when the server issued a resume ticket: the session can be replayed on another replica. */
     private boolean replayable() {
-        return created.resumeTicket() != null;
+        return created.resumeTicket() != null && replayBlocked == null;
     }
 
     /** The token of the last replay (for the step in flight) and the drafts it kept; read right after {@link #replay}. */
@@ -546,7 +759,7 @@ final class EdgeLink implements AutoCloseable {
         if (c != null) {
             c.close();
         }
-        delete();
+        if (!detached) delete();
         http.dispatcher().executorService().shutdown();
         http.connectionPool().evictAll();
     }

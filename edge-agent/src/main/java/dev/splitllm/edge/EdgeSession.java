@@ -32,6 +32,8 @@ import java.util.List;
 public final class EdgeSession implements AutoCloseable {
     /** Stop reason of a generation ended by {@link #cancel}. */
     public static final String CANCELLED = "cancelled";
+    /** Stop reason of a generation ended by {@link #detach}: the cloud session stays for a restore. */
+    public static final String DETACHED = "detached";
 
     private final EdgeModel model;
     private final EdgeLink link;
@@ -39,17 +41,31 @@ public final class EdgeSession implements AutoCloseable {
     private final EdgeOptions options;
     private final Speculation speculation;
     private final MoveOptions moves;
-    private final MoveCostModel costs = new MoveCostModel();
+    private final MoveCostModel costs;
     private final List<MoveEvent> moveEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** A split asked for by {@link #requestMove} (any thread), taken before the next step; -1 for none. */
     private final java.util.concurrent.atomic.AtomicInteger requestedSplit = new java.util.concurrent.atomic.AtomicInteger(-1);
     private volatile java.util.function.Consumer<MoveEvent> moveListener = e -> { };
     private boolean used;
     private boolean closed;
+    /** Set by {@link #handOff} (any thread): the loop hands the generation to the cloud before its next step. */
+    private volatile boolean handOffRequested;
+    private volatile HandOffEvent handOffEvent;
+    private volatile java.util.function.Consumer<HandOffEvent> handOffListener = e -> { };
+    /** A restored session's prompt ids (from the cloud, or the app's prompt). */
+    private int[] restoredPrompt;
+    /** Positions of the edge's layers the mirror has put on the cloud, and its bytes so far. */
+    private int mirrored;
+    private long mirrorBytesSent;
+    private long mirrorBytesBeforeStep;
+    private int failoversSeen;
+    /** Tokens in all once a hand-off's stream ended (read by the loop). */
+    private int handedCount;
 
     private EdgeSession(EdgeModel model, EdgeLink link, EdgeStepper stepper, EdgeOptions options, Speculation speculation,
                         MoveOptions moves) {
         this.moves = moves;
+        this.costs = new MoveCostModel().withShapes(model.config());
         this.model = model;
         this.link = link;
         this.stepper = stepper;
@@ -97,6 +113,64 @@ public final class EdgeSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes back, in a new process, a session an earlier edge process left (handed off to the cloud,
+     * or just killed; docs/PROTOCOL.md, "Hand-off and restore"): the cloud stops generating alone,
+     * starts a new epoch, and answers with the tokens so far; this edge rebuilds the KV of its layers
+     * (recomputing from the prompt and the tokens, or, for a handed-off session, taking it from the
+     * cloud with a move when {@link MoveOptions#down} or the cost model says so) and goes on with
+     * {@link #resume}. Greedy and seeded sessions then give exactly the tokens of an undisturbed run.
+     *
+     * @param prompt the session's prompt; may be null when the session was handed off (the cloud kept
+     *               its ids), must be the original prompt otherwise
+     */
+    public static EdgeSession restore(EdgeModel model, EdgeOptions options, String sessionId, String prompt, MoveOptions moves) {
+        if (moves.deepestSplit(model.splitLayer()) > model.reach()) {
+            throw new IllegalArgumentException("the moves reach split " + moves.deepestSplit(model.splitLayer())
+                    + " but the edge model holds blocks [0, " + model.reach() + ")");
+        }
+        EdgeLink link = EdgeLink.restore(options, sessionId, model.config().dim());
+        try {
+            dev.splitllm.quantization.protocol.SessionRestored r = link.restored();
+            int[] promptIds = r.prompt();
+            if (promptIds == null) {
+                if (prompt == null) {
+                    throw new IllegalArgumentException("session " + sessionId + " was not handed off, so the cloud does not know "
+                            + "its prompt: pass the original prompt");
+                }
+                promptIds = model.tokenizer().encode(prompt, true);
+            } else if (prompt != null && !java.util.Arrays.equals(promptIds, model.tokenizer().encode(prompt, true))) {
+                throw new IllegalArgumentException("the prompt given differs from session " + sessionId + "'s own");
+            }
+            int positions = promptIds.length + r.tokens().length - 1;
+            if (positions != r.positions()) {
+                throw new EdgeException("bad_restore", "a prompt of " + promptIds.length + " tokens and " + r.tokens().length
+                        + " generated make " + positions + " positions; session " + sessionId + " holds " + r.positions()
+                        + (r.prompt() == null ? " (is it the session's prompt?)" : ""));
+            }
+            EdgeOptions sessionOptions = options.withCodec(dev.splitllm.quantization.codec.CodecSpec.parse(r.session().codec()))
+                    .withMaxSeqLen(r.session().maxSeqLen());
+            EdgeStepper stepper = new EdgeStepper(model, sessionOptions.codec(), sessionOptions.maxSeqLen(), r.session().frameSession());
+            int[] tokens = new int[positions];
+            System.arraycopy(promptIds, 0, tokens, 0, promptIds.length);
+            System.arraycopy(r.tokens(), 0, tokens, promptIds.length, positions - promptIds.length);
+            int at = r.session().splitLayer();
+            // A handed-off session (cut 0) comes back to this edge's cut by a move, so the cloud can send
+            // the KV down; a session left at a cut is rebuilt there from the tokens.
+            stepper.restoreAt(at == 0 ? 0 : at, tokens, promptIds.length, positions, r.nextStep());
+            EdgeSession session = new EdgeSession(model, link, stepper, sessionOptions, Speculation.none(), moves);
+            session.restoredPrompt = promptIds;
+            if (stepper.split() != model.splitLayer()) {
+                session.moveCut(model.splitLayer(), "restore", tokens, promptIds.length);
+            }
+            return session;
+        } catch (RuntimeException | Error e) {
+            link.detach(); // the session stays on the cloud for another try
+            link.close();
+            throw e;
+        }
+    }
+
     public String sessionId() {
         return link.created().sessionId();
     }
@@ -136,33 +210,73 @@ public final class EdgeSession implements AutoCloseable {
     public GenerationResult generate(String prompt, int maxTokens, boolean ignoreEndOfSequence, TokenListener listener) {
         if (closed) throw new IllegalStateException("session is closed");
         if (used) throw new IllegalStateException("a session runs one generation; open another for a new prompt");
+        if (link.restored() != null) throw new IllegalStateException("a restored session goes on with resume(), not generate()");
         if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
         used = true;
-        Tokenizer tok = model.tokenizer();
-        int[] promptIds = tok.encode(prompt, true);
+        int[] promptIds = model.tokenizer().encode(prompt, true);
         stepper.checkPrompt(promptIds);
+        return run(promptIds, new int[0], null, maxTokens, ignoreEndOfSequence, listener);
+    }
+
+    /**
+     * Goes on with a session taken back by {@link #restore}: the tokens the session generated so far
+     * (by the old edge and by the cloud alone) come first in the result, then new ones up to
+     * {@code maxTokens} in all. Returns at once when the cloud's generation had already ended at EOS
+     * or when maxTokens are there already.
+     */
+    public GenerationResult resume(int maxTokens, boolean ignoreEndOfSequence, TokenListener listener) {
+        if (closed) throw new IllegalStateException("session is closed");
+        dev.splitllm.quantization.protocol.SessionRestored r = link.restored();
+        if (r == null) throw new IllegalStateException("resume() goes on with a restored session; use generate()");
+        if (used) throw new IllegalStateException("a session runs one generation");
+        if (maxTokens < 1) throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+        used = true;
+        return run(restoredPrompt, r.tokens(), r.stop(), maxTokens, ignoreEndOfSequence, listener);
+    }
+
+    /**
+     * The token loop. {@code before} are tokens generated before this process (a restore: the first
+     * frame is then a plain DECODE of the last of them), {@code beforeStop} why the cloud's own
+     * generation ended, if it did.
+     */
+    private GenerationResult run(int[] promptIds, int[] before, String beforeStop, int maxTokens, boolean ignoreEndOfSequence,
+                                 TokenListener listener) {
+        Tokenizer tok = model.tokenizer();
         long wall0 = System.nanoTime();
         TextStream text = new TextStream(tok, promptIds[promptIds.length - 1]);
         StringBuilder story = new StringBuilder();
         List<StepStats> steps = new ArrayList<>();
-        int[] generated = new int[maxTokens];
+        int[] generated = new int[Math.max(maxTokens, before.length)];
         int count = 0;
         int maxFrameBytes = link.created().maxFrameBytes();
         // The whole sequence so far (prompt, then generated), which drafters read and extend.
         int[] history = new int[options.maxSeqLen() + 1];
         System.arraycopy(promptIds, 0, history, 0, promptIds.length);
         int historyLength = promptIds.length;
+        String stop = null;
+        for (int t : before) { // a restore: the story so far
+            generated[count++] = t;
+            history[historyLength++] = t;
+            story.append(text.next(t));
+            stop = stepper.stopReason(t, count, maxTokens, ignoreEndOfSequence);
+        }
+        if (stop == null && "eos".equals(beforeStop) && !ignoreEndOfSequence) stop = "eos";
         boolean speculate = speculation.enabled() && link.created().maxDraft() > 0;
         DraftPolicy policy = speculate ? new DraftPolicy(speculation.k(), Math.min(link.created().maxDraft(), Draft.MAX_TOKENS)) : null;
         Proposer proposer = speculate ? new Proposer(options.temperature(), speculation.proposalWidth(), options.seed() ^ 0x5DEECE66DL) : null;
         float[] draftLogits = speculate ? new float[model.config().vocabSize()] : null;
-        String stop = null;
         int scripted = 0; // the next scripted move
-        long lastMoveStep = 0;
-        boolean justMoved = false;
+        while (scripted < moves.script().size() && moves.script().get(scripted).step() < stepper.nextStep()) scripted++;
+        long lastMoveStep = stepper.nextStep();
+        boolean justMoved = count > 0; // restored: both sides start a fresh codec state
         while (stop == null) { // bounded: every pass adds a token or stops, and maxTokens ends it
             if (link.cancelled()) {
-                stop = CANCELLED;
+                stop = link.detached() ? DETACHED : CANCELLED;
+                break;
+            }
+            if (count > 0 && handOffRequested) {
+                stop = handOffNow(promptIds, generated, count, maxTokens, ignoreEndOfSequence, listener, text, story, steps);
+                count = handedCount;
                 break;
             }
             if (count > 0) {
@@ -179,7 +293,7 @@ public final class EdgeSession implements AutoCloseable {
                     MoveController.Proposal proposal = controller.decide(costs, moves.kv(), stepper.split(),
                             model.config().nLayers(), stepper.position(), promptIds.length, model.config().kvDim(),
                             s -> dev.splitllm.engine.model.MemoryAccount.kvCacheBytes(model.config(), s, options.maxSeqLen()),
-                            maxTokens - count, stepper.nextStep() - lastMoveStep);
+                            maxTokens - count, stepper.nextStep() - lastMoveStep, this::mirrorBytesPerToken, mirrored);
                     if (proposal != null && proposal.split() <= model.reach()) {
                         target = proposal.split();
                         reason = proposal.reason();
@@ -211,7 +325,7 @@ public final class EdgeSession implements AutoCloseable {
             try {
                 answer = link.exchange(step.frame(), step.step(), step.tokens());
             } catch (EdgeLink.Cancelled e) {
-                stop = CANCELLED;
+                stop = link.detached() ? DETACHED : CANCELLED;
                 break;
             }
             long received = System.nanoTime();
@@ -233,7 +347,8 @@ public final class EdgeSession implements AutoCloseable {
             // The edge's own figures for the server's dashboard: queued, never awaited (docs/PROTOCOL.md, "Timing").
             link.sendTiming(stats.step(), stats.edgeMs(), stats.encodeMs(), stats.networkCloudMs());
             steps.add(stats);
-            costs.observe(stats, stepper.split(), model.config().nLayers());
+            costs.observe(stats, stepper.split(), model.config().nLayers(), mirrorBytesBeforeStep);
+            mirrorBytesBeforeStep = mirror(count + 1 + accepted);
             // The step's tokens: the kept drafts, then the cloud's token.
             for (int i = 0; i <= accepted && stop == null; i++) {
                 int token = i < accepted ? step.draft().token(i) : answer.token().token();
@@ -243,13 +358,101 @@ public final class EdgeSession implements AutoCloseable {
                 story.append(piece);
                 listener.onToken(token, piece, stats);
                 // A cancel from the listener (or meanwhile from another thread) ends the loop here.
-                stop = link.cancelled() ? CANCELLED : stepper.stopReason(token, count, maxTokens, ignoreEndOfSequence);
+                stop = link.cancelled() ? (link.detached() ? DETACHED : CANCELLED)
+                        : stepper.stopReason(token, count, maxTokens, ignoreEndOfSequence);
                 if (i < accepted && "context_full".equals(stop)) stop = null; // the kept drafts' positions are already in
             }
         }
         story.append(text.flush());
         return new GenerationResult(promptIds, Arrays.copyOf(generated, count), story.toString(), List.copyOf(steps),
                 (System.nanoTime() - wall0) / 1e6, stop);
+    }
+
+    /**
+     * Sends the mirror's next frame when {@link MirrorOptions#every} new positions are waiting and the
+     * budget allows ({@code tokens}: tokens generated so far). Returns the bytes sent (0 for none).
+     */
+    private long mirror(int tokens) {
+        MirrorOptions m = moves.mirror();
+        if (link.failovers().size() != failoversSeen) { // a new replica holds no mirror
+            failoversSeen = link.failovers().size();
+            mirrored = 0;
+        }
+        if (m == null || stepper.split() == 0 || link.mirrorRefused() != null) return 0;
+        int p = stepper.position();
+        if (p - mirrored < m.every()) return 0;
+        long bytes = dev.splitllm.quantization.kv.KvDeltaCodec.frameBytes(m.kind(), stepper.split(), p - mirrored,
+                model.config().kvDim());
+        if (m.budgetBytesPerToken() > 0 && mirrorBytesSent + bytes > m.budgetBytesPerToken() * (long) tokens) return 0;
+        byte[] frame = stepper.kvFrame(0, m.kind(), link.epoch(), mirrored);
+        if (!link.sendMirror(frame)) return 0;
+        mirrored = p;
+        mirrorBytesSent += frame.length;
+        return frame.length;
+    }
+
+    /** The mirror's bytes per token at split {@code s} (0 without a mirror, or at cut 0). */
+    private double mirrorBytesPerToken(int s) {
+        MirrorOptions m = moves.mirror();
+        if (m == null || s == 0 || link.mirrorRefused() != null) return 0;
+        return dev.splitllm.quantization.kv.KvDeltaCodec.frameBytes(m.kind(), s, m.every(), model.config().kvDim()) / (double) m.every();
+    }
+
+    /**
+     * Hands the generation to the cloud (see {@link #handOff}) and relays its tokens until the
+     * cloud's generation ends; returns the stop reason and leaves the token count in {@link #handedCount}.
+     */
+    private String handOffNow(int[] promptIds, int[] generated, int count, int maxTokens, boolean ignoreEos,
+                              TokenListener listener, TextStream text, StringBuilder story, List<StepStats> steps) {
+        int from = stepper.split(), p = stepper.position();
+        long step = stepper.nextStep();
+        dev.splitllm.quantization.kv.KvSpec kind = moves.kv();
+        int m = from > 0 && link.mirrorRefused() == null ? mirrored : 0;
+        long t0 = System.nanoTime();
+        byte[] kv = from > 0 && m < p ? stepper.kvFrame(0, kind, link.epoch(), m) : null;
+        dev.splitllm.quantization.protocol.HandOffRequest req = new dev.splitllm.quantization.protocol.HandOffRequest(from,
+                link.epoch(), step, p, m, kind.toString(), maxTokens - count, ignoreEos, promptIds);
+        int[] n = {count};
+        long[] last = {System.nanoTime()};
+        EdgeLink.CloudTokens sink = new EdgeLink.CloudTokens() {
+            @Override
+            public void handedOff(dev.splitllm.quantization.protocol.HandedOff h) {
+                if (from > 0) stepper.moveTowardCloud(0); // the cloud holds every layer now: free the edge's KV
+                HandOffEvent e = new HandOffEvent(from, step, p, h.mirrored(), kv == null ? 0 : kv.length,
+                        (System.nanoTime() - t0) / 1e6, h.cloudMs());
+                handOffEvent = e;
+                handOffListener.accept(e);
+                last[0] = System.nanoTime();
+            }
+
+            @Override
+            public void token(int index, int token) {
+                if (n[0] >= generated.length) throw new EdgeException("protocol", "the cloud sent more than " + maxTokens + " tokens");
+                generated[n[0]++] = token;
+                String piece = text.next(token);
+                story.append(piece);
+                long now = System.nanoTime();
+                StepStats stats = new StepStats(step + (n[0] - count) - 1, 1, 0, 0, 0, (now - last[0]) / 1e6, 0, 0);
+                last[0] = now;
+                steps.add(stats);
+                listener.onToken(token, piece, stats);
+            }
+        };
+        String end;
+        try {
+            end = link.handOff(req, kv, count, sink);
+        } catch (EdgeException e) {
+            if (m > 0 && "bad_mirror".equals(e.code())) { // the cloud's mirror is not what the edge thinks: send everything
+                mirrored = 0;
+                return handOffNow(promptIds, generated, count, maxTokens, ignoreEos, listener, text, story, steps);
+            }
+            throw e;
+        }
+        handedCount = n[0];
+        return switch (end) {
+            case "max_tokens", "eos", "context_full", CANCELLED, DETACHED -> end;
+            default -> "cloud_" + end; // restored (another edge took the session), closed, error
+        };
     }
 
     /**
@@ -268,11 +471,21 @@ public final class EdgeSession implements AutoCloseable {
         MoveEvent event;
         try {
             if (to < from) {
-                double predicted = costs.upMs(kind, from, to, p, kvDim);
-                byte[] kv = stepper.kvFrame(to, kind, link.epoch());
-                EdgeLink.MoveAnswer a = link.move(from, to, step, p, kind.toString(), null, kv);
+                int m = link.mirrorRefused() == null ? mirrored : 0; // positions the cloud's mirror holds already
+                double predicted = costs.upMs(kind, from, to, p - m, kvDim);
+                byte[] kv = m < p ? stepper.kvFrame(to, kind, link.epoch(), m) : null;
+                EdgeLink.MoveAnswer a;
+                try {
+                    a = link.move(from, to, step, p, kind.toString(), null, kv, m);
+                } catch (EdgeException e) {
+                    if (m == 0 || !"bad_mirror".equals(e.code())) throw e;
+                    mirrored = 0; // the cloud's mirror is not what the edge thinks: send every position
+                    kv = stepper.kvFrame(to, kind, link.epoch(), 0);
+                    a = link.move(from, to, step, p, kind.toString(), null, kv, 0);
+                }
                 stepper.moveTowardCloud(to);
-                event = new MoveEvent(from, to, step, p, "up", kv.length, 0, (System.nanoTime() - t0) / 1e6,
+                if (to == 0) mirrored = 0;
+                event = new MoveEvent(from, to, step, p, "up", kv == null ? 0 : kv.length, 0, (System.nanoTime() - t0) / 1e6,
                         a.moved().cloudMs(), predicted, reason, null);
             } else {
                 if (to > model.reach()) {
@@ -304,6 +517,7 @@ public final class EdgeSession implements AutoCloseable {
                 } else {
                     stepper.moveTowardEdge(to, history, promptLength);
                 }
+                mirrored = 0; // the cloud dropped its mirror with the layers it gave up
                 event = new MoveEvent(from, to, step, p, how, 0, a.kvDown() == null ? 0 : a.kvDown().length,
                         (System.nanoTime() - t0) / 1e6, a.moved().cloudMs(), predicted, reason, null);
             }
@@ -344,6 +558,59 @@ public final class EdgeSession implements AutoCloseable {
     /** What the session measured for planning moves (round trip, link rate, compute per block). */
     public MoveCostModel costs() {
         return costs;
+    }
+
+    /**
+     * Hands the rest of the generation to the cloud (from any thread, e.g. the app's {@code onStop}):
+     * before its next step the loop ships the KV of the edge's layers (what the mirror has not
+     * already put there), the cloud continues alone from cut 0, and its tokens keep arriving through
+     * the listener as long as this process lives; if it dies, the cloud goes on, and {@link #restore}
+     * in a new process picks the session up. Greedy and seeded streams are exactly those of an
+     * undisturbed run.
+     */
+    public void handOff() {
+        handOffRequested = true;
+    }
+
+    /** The hand-off, once made (null before). */
+    public HandOffEvent handOffEvent() {
+        return handOffEvent;
+    }
+
+    /** Calls {@code listener} (on the generating thread) when the hand-off is made. */
+    public void onHandOff(java.util.function.Consumer<HandOffEvent> listener) {
+        this.handOffListener = listener == null ? e -> { } : listener;
+    }
+
+    /**
+     * Lets go of the session without deleting it on the cloud (the app's process is going away): a
+     * running generation returns at once with stop reason {@value #DETACHED}, and {@link #close}
+     * leaves the cloud session for a later {@link #restore} (it expires after the server's idle
+     * timeout when nobody comes back, or when a handed-off generation has ended and stayed idle).
+     */
+    public void detach() {
+        link.detach();
+    }
+
+    /** A restored session's prompt and the tokens generated before this process, as text (empty otherwise). */
+    public String restoredText() {
+        dev.splitllm.quantization.protocol.SessionRestored r = link.restored();
+        if (r == null) return "";
+        Tokenizer tok = model.tokenizer();
+        StringBuilder sb = new StringBuilder();
+        TextStream text = new TextStream(tok, restoredPrompt[0]); // after BOS
+        for (int i = 1; i < restoredPrompt.length; i++) sb.append(text.next(restoredPrompt[i]));
+        for (int t : r.tokens()) sb.append(text.next(t));
+        return sb.append(text.flush()).toString();
+    }
+
+    /** Bytes the mirror has sent so far, and the positions it holds on the cloud. */
+    public long mirrorBytes() {
+        return mirrorBytesSent;
+    }
+
+    public int mirroredPositions() {
+        return mirrored;
     }
 
     /**

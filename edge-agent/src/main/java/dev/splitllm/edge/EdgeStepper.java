@@ -197,10 +197,46 @@ final class EdgeStepper implements AutoCloseable {
      * a move toward the cloud (or a hand-off, to = 0) sends up. Changes nothing.
      */
     byte[] kvFrame(int to, dev.splitllm.quantization.kv.KvSpec kind, long epoch) {
+        return kvFrame(to, kind, epoch, 0);
+    }
+
+    /**
+     * As above for positions [start, position) only: what goes up when a mirror already holds the
+     * first {@code start} positions on the cloud, and what a mirror frame itself is (to = 0).
+     */
+    byte[] kvFrame(int to, dev.splitllm.quantization.kv.KvSpec kind, long epoch, int start) {
         checkMovable(to, true);
-        float[][][] kv = segment.exportKv(to, split, segment.position());
-        return dev.splitllm.quantization.kv.KvDeltaCodec.encode(kind, frameTag, epoch, to, 0, segment.position(),
-                model.config().kvDim(), kv[0], kv[1]);
+        int p = segment.position(), kvDim = model.config().kvDim();
+        if (start < 0 || start >= p) throw new IllegalArgumentException("positions [" + start + ", " + p + ") are empty");
+        float[][][] kv = segment.exportKv(to, split, p);
+        if (start > 0) {
+            for (int i = 0; i < 2; i++) {
+                for (int l = 0; l < kv[i].length; l++) {
+                    kv[i][l] = java.util.Arrays.copyOfRange(kv[i][l], start * kvDim, p * kvDim);
+                }
+            }
+        }
+        return dev.splitllm.quantization.kv.KvDeltaCodec.encode(kind, frameTag, epoch, to, start, p - start, kvDim, kv[0], kv[1]);
+    }
+
+    /**
+     * Puts a fresh stepper where a restored session stands: the cut at {@code at} (blocks [0, at)
+     * rebuilt from the tokens, as {@link #rebuild} does; none at cut 0), {@code positions} positions,
+     * and {@code nextStep} as the next frame's step.
+     */
+    void restoreAt(int at, int[] tokens, int promptLength, int positions, long nextStep) {
+        if (this.nextStep != 0) throw new IllegalStateException("restore needs a fresh stepper");
+        if (at > model.reach()) {
+            throw new IllegalArgumentException("the session's cut is " + at + "; this edge model holds blocks [0, " + model.reach() + ")");
+        }
+        if (at > 0) {
+            rebuild(at, tokens, promptLength, positions);
+        } else {
+            Segment next = model.backend().open(0, 0, maxSeqLen);
+            next.loadKv(0, new float[0][], new float[0][], positions);
+            swap(next, 0);
+        }
+        this.nextStep = nextStep;
     }
 
     /** The cloud took layers [to, split): the edge keeps [0, to) and frees the rest. */

@@ -14,6 +14,8 @@ import dev.splitllm.quantization.kv.KvSpec;
  */
 public final class MoveCostModel {
     private static final double W = 0.3;
+    /** Round trips the prefill's exchange includes: TCP handshake, WebSocket upgrade, the frame and its answer. */
+    private static final int PREFILL_ROUND_TRIPS = 3;
     private double rttMs = Double.NaN;
     private double upBytesPerMs = Double.NaN;
     private double downBytesPerMs = Double.NaN;
@@ -21,10 +23,36 @@ public final class MoveCostModel {
     private double edgePrefillMsPerBlock = Double.NaN;
     private double cloudDecodeMsPerBlock = Double.NaN;
     private long prefillBytes;
+    /** The classifier's multiply-adds in blocks' worth (0 until {@link #withShapes}). */
+    private double headBlocks;
+
+    /**
+     * The model's shapes: the classifier (dim × vocab multiply-adds) is worth this many blocks
+     * (attention and FFN multiply-adds of one block), a cost every cloud step pays whatever the cut.
+     */
+    public MoveCostModel withShapes(dev.splitllm.engine.model.LlamaConfig c) {
+        double block = (double) c.dim() * (2L * c.dim() + 2L * c.kvDim()) + 3.0 * c.dim() * c.hiddenDim();
+        headBlocks = (double) c.dim() * c.vocabSize() / block;
+        return this;
+    }
+
+    /** The classifier's cost in blocks (see {@link #withShapes}). */
+    public double headBlocks() {
+        return headBlocks;
+    }
     private double prefillNetworkMs = Double.NaN;
 
     /** Takes one answered step: {@code split} is the cut it ran at, {@code layers} the model's blocks. */
     public void observe(StepStats s, int split, int layers) {
+        observe(s, split, layers, 0);
+    }
+
+    /**
+     * As above, when {@code extraBytesUp} (a mirror frame) went up the same socket just before the
+     * step's frame: the step then waited for them, which measures the uplink's rate; steps without
+     * extra bytes measure the round trip.
+     */
+    public void observe(StepStats s, int split, int layers, long extraBytesUp) {
         double wire = s.networkCloudMs() - s.cloudMs();
         if (s.step() == 0) {
             prefillBytes = s.bytesUp();
@@ -32,13 +60,24 @@ public final class MoveCostModel {
             if (split > 0) edgePrefillMsPerBlock = s.edgeMs() / ((double) s.tokens() * split);
             return;
         }
-        rttMs = ewma(rttMs, Math.max(0, wire));
+        if (extraBytesUp > 0) {
+            double t = wire - rttMs();
+            if (t > 0.5) upBytesPerMs = track(upBytesPerMs, (extraBytesUp + s.bytesUp()) / t, 0);
+        } else {
+            rttMs = track(rttMs, Math.max(0, wire), 5); // a few ms of jitter on a fast link is noise
+        }
         if (s.tokens() == 1 && s.drafted() == 0) {
             if (split > 0) edgeDecodeMsPerBlock = ewma(edgeDecodeMsPerBlock, s.edgeMs() / split);
-            if (layers > split) cloudDecodeMsPerBlock = ewma(cloudDecodeMsPerBlock, s.cloudMs() / (layers - split));
+            // The cloud's step also runs the classifier, worth headBlocks blocks: a step at a deep cut is
+            // mostly classifier, and charging it to one block would make the cloud look many times slower.
+            if (layers > split) cloudDecodeMsPerBlock = ewma(cloudDecodeMsPerBlock, s.cloudMs() / (layers - split + headBlocks));
         }
-        if (Double.isNaN(upBytesPerMs) && prefillBytes > 0 && prefillNetworkMs - rttMs > 0.5) {
-            upBytesPerMs = prefillBytes / (prefillNetworkMs - rttMs);
+        // The prefill's frame also waited for the socket to open (the TCP handshake and the WebSocket
+        // upgrade: two more round trips), so only what it took beyond three round trips is transfer;
+        // a remainder within the round trip's own noise says nothing about the rate.
+        double transfer = prefillNetworkMs - PREFILL_ROUND_TRIPS * rttMs;
+        if (Double.isNaN(upBytesPerMs) && prefillBytes > 0 && transfer > Math.max(0.5, 0.5 * rttMs)) {
+            upBytesPerMs = prefillBytes / transfer;
         }
     }
 
@@ -54,6 +93,20 @@ public final class MoveCostModel {
         upBytesPerMs = Double.NaN;
         downBytesPerMs = Double.NaN;
     }
+
+    /**
+     * An estimate that follows a step change at once: a sample more than {@link #JUMP} times off the
+     * estimate (either way) replaces it (the link changed: a handover, a tunnel), anything closer is
+     * averaged in, so one noisy step moves it only a little. A change must also exceed {@code floor}.
+     */
+    private static double track(double old, double sample, double floor) {
+        if (Double.isNaN(old) || old <= 0) return sample;
+        boolean changed = (sample > JUMP * old || sample < old / JUMP) && Math.abs(sample - old) > floor;
+        return changed ? sample : ewma(old, sample);
+    }
+
+    /** How far off a sample must be to count as a change of the link rather than noise. */
+    private static final double JUMP = 3;
 
     private static double ewma(double old, double sample) {
         return Double.isNaN(old) ? sample : (1 - W) * old + W * sample;

@@ -25,14 +25,16 @@ public final class MoveOptions {
     public record ScriptedMove(int from, int to, long step) {
     }
 
-    private static final MoveOptions NONE = new MoveOptions(List.of(), KvSpec.FP32, Down.AUTO, null);
+    private static final MoveOptions NONE = new MoveOptions(List.of(), KvSpec.FP32, Down.AUTO, null, null);
 
     private final List<ScriptedMove> script;
     private final KvSpec kv;
     private final Down down;
     private final MoveController controller;
+    private final MirrorOptions mirror;
 
-    private MoveOptions(List<ScriptedMove> script, KvSpec kv, Down down, MoveController controller) {
+    private MoveOptions(List<ScriptedMove> script, KvSpec kv, Down down, MoveController controller, MirrorOptions mirror) {
+        this.mirror = mirror;
         this.script = script;
         this.kv = kv;
         this.down = down;
@@ -80,21 +82,31 @@ public final class MoveOptions {
             at = to;
             lastStep = step;
         }
-        return new MoveOptions(Collections.unmodifiableList(moves), KvSpec.FP32, Down.AUTO, null);
+        return new MoveOptions(Collections.unmodifiableList(moves), KvSpec.FP32, Down.AUTO, null, null);
     }
 
     /** The same with KV of {@code kind} on the wire ({@code fp32} lossless, or a {@code kivi:} kind). */
     public MoveOptions withKv(KvSpec kind) {
-        return new MoveOptions(script, kind, down, controller);
+        return new MoveOptions(script, kind, down, controller, mirror);
     }
 
     public MoveOptions withDown(Down mode) {
-        return new MoveOptions(script, kv, mode, controller);
+        return new MoveOptions(script, kv, mode, controller, mirror);
     }
 
     /** The same with a controller that moves the cut when re-planning says so. */
     public MoveOptions withController(MoveController c) {
-        return new MoveOptions(script, kv, down, c);
+        return new MoveOptions(script, kv, down, c, mirror);
+    }
+
+    /** The same with the edge's KV mirrored to the cloud as it grows (docs/PROTOCOL.md, "Mirror"); null for none. */
+    public MoveOptions withMirror(MirrorOptions m) {
+        return new MoveOptions(script, kv, down, controller, m);
+    }
+
+    /** The mirror, or null. */
+    public MirrorOptions mirror() {
+        return mirror;
     }
 
     public List<ScriptedMove> script() {

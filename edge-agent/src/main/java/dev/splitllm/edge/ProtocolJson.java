@@ -84,7 +84,47 @@ final class ProtocolJson {
         o.put("positions", r.positions());
         o.put("kv", r.kv());
         o.put("down", r.down());
+        o.put("mirrored", r.mirroredPositions());
         return MAPPER.writeValueAsBytes(o);
+    }
+
+    /** The JSON head of {@code POST /v1/sessions/{id}/handoff}. */
+    static byte[] write(dev.splitllm.quantization.protocol.HandOffRequest r) throws JsonProcessingException {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("fromSplit", r.fromSplit());
+        o.put("epoch", r.epoch());
+        o.put("step", r.step());
+        o.put("positions", r.positions());
+        o.put("mirrored", r.mirrored());
+        o.put("kv", r.kv());
+        o.put("maxTokens", r.maxTokens());
+        o.put("ignoreEos", r.ignoreEos());
+        if (r.prompt() == null) {
+            o.putNull("prompt");
+        } else {
+            com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("prompt");
+            for (int t : r.prompt()) a.add(t);
+        }
+        return MAPPER.writeValueAsBytes(o);
+    }
+
+    static dev.splitllm.quantization.protocol.HandedOff handedOff(JsonNode n) {
+        return new dev.splitllm.quantization.protocol.HandedOff(text(n, "sessionId"), n.path("epoch").asLong(),
+                n.path("positions").asInt(), n.path("mirrored").asInt(), n.path("kvBytes").asLong(), n.path("cloudMs").asDouble());
+    }
+
+    static dev.splitllm.quantization.protocol.SessionRestored sessionRestored(JsonNode n) {
+        return new dev.splitllm.quantization.protocol.SessionRestored(sessionCreated(n.path("session")),
+                n.path("positions").asInt(), n.path("nextStep").asLong(), ints(n.get("prompt")), ints(n.get("tokens")),
+                text(n, "stop"));
+    }
+
+    /** An array of ints, or null when absent or JSON null. */
+    private static int[] ints(JsonNode a) {
+        if (a == null || a.isNull()) return null;
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i).asInt();
+        return out;
     }
 
     static SessionMoved sessionMoved(JsonNode n) {

@@ -18,15 +18,28 @@ final class ReplayLog {
     private final List<byte[]> frames = new ArrayList<>();
     private long bytes;
     private int positions;
+    /** The step of the first logged frame: 0, or where a restored session took over (it cannot replay). */
+    private long firstStep;
 
     ReplayLog(int maxPositions) {
         this.maxPositions = maxPositions;
     }
 
+    /**
+     * A restored session logs from {@code step} on, its first {@code positions} positions made by
+     * another process (such a log only bounds positions; it cannot rebuild the session).
+     */
+    void startAt(long step, int positions) {
+        if (!frames.isEmpty()) throw new IllegalStateException("the log already holds frames");
+        this.firstStep = step;
+        this.positions = positions;
+    }
+
     /** Records the frame of {@code step} (holding {@code tokens} positions) once; a resend of it adds nothing. */
     void add(long step, byte[] frame, int tokens) {
-        if (step < frames.size()) return; // a resend of a logged step
-        if (step != frames.size()) throw new IllegalStateException("step " + step + " after " + frames.size() + " logged steps");
+        long index = step - firstStep;
+        if (index < frames.size()) return; // a resend of a logged step
+        if (index != frames.size()) throw new IllegalStateException("step " + step + " after " + frames.size() + " logged steps");
         if (positions + tokens > maxPositions) {
             throw new IllegalStateException("the replay log would hold " + (positions + tokens) + " positions; the session has "
                     + maxPositions);
@@ -41,7 +54,7 @@ final class ReplayLog {
      * (a DRAFT frame cut to its accepted rows), so a replay rebuilds exactly the kept positions.
      */
     void replaceLast(long step, byte[] frame, int tokens, int previousTokens) {
-        if (step != frames.size() - 1) throw new IllegalStateException("step " + step + " is not the last logged step");
+        if (step != firstStep + frames.size() - 1) throw new IllegalStateException("step " + step + " is not the last logged step");
         if (tokens > previousTokens) throw new IllegalStateException("a committed frame only keeps rows");
         byte[] old = frames.set(frames.size() - 1, frame);
         bytes += frame.length - old.length;

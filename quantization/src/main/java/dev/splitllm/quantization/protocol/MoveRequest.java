@@ -15,8 +15,21 @@ package dev.splitllm.quantization.protocol;
  * @param positions the session's position: every position moves
  * @param kv        the KV kind of the frame up, or wanted down ({@code fp32} or {@code kivi:...})
  * @param down      for a move toward the edge: {@value #TRANSFER} or {@value #RECOMPUTE}; else null
+ * @param mirrored  toward the cloud: positions the edge's mirror already put on the cloud (the frame
+ *                  up then covers [mirrored, positions) only); 0 or absent without a mirror
  */
-public record MoveRequest(int fromSplit, int toSplit, long epoch, long step, int positions, String kv, String down) {
+public record MoveRequest(int fromSplit, int toSplit, long epoch, long step, int positions, String kv, String down,
+                          Integer mirrored) {
     public static final String TRANSFER = "transfer";
     public static final String RECOMPUTE = "recompute";
+
+    /** Without a mirror. */
+    public MoveRequest(int fromSplit, int toSplit, long epoch, long step, int positions, String kv, String down) {
+        this(fromSplit, toSplit, epoch, step, positions, kv, down, 0);
+    }
+
+    /** {@link #mirrored}, 0 when absent. */
+    public int mirroredPositions() {
+        return mirrored == null ? 0 : mirrored;
+    }
 }
