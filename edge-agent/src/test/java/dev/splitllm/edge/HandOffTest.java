@@ -197,6 +197,33 @@ class HandOffTest {
         }
     }
 
+    @Test
+    void movesThenAHandOffThenARestoreInANewProcessGiveTheUndisturbedSeededTokens() throws Exception {
+        int[] expected = fx.monolithic(PROMPT, N, new Sampler(0.9f, 0.9f, 99));
+        EdgeOptions o = fx.options().withSampling(0.9f, 0.9f, 99);
+        String id;
+        List<MoveEvent> events = new ArrayList<>();
+        try (EdgeModel model = edge(5);
+             EdgeSession s = EdgeSession.open(model, o, Speculation.none(),
+                     MoveOptions.scripted("3:1@3,1:5@6", 3).withDown(MoveOptions.Down.TRANSFER).withMirror(MirrorOptions.parse("fp32@4")))) {
+            id = s.sessionId();
+            s.onMove(events::add);
+            int[] count = {0};
+            // Moves at steps 3 and 6, the hand-off after 10 tokens; the cloud makes tokens 10..15 and stops.
+            GenerationResult r = s.generate(PROMPT, 16, true, (t, text, stats) -> {
+                if (++count[0] == 10) s.handOff();
+            });
+            assertArrayEquals(java.util.Arrays.copyOf(expected, 16), r.tokens());
+            assertEquals(5, s.handOffEvent().from());
+            s.detach();
+        }
+        assertEquals(2, events.size(), events.toString());
+        // A new process at cut 2 rebuilds its blocks from the tokens (the session is at cut 0 on the cloud).
+        List<String> out = child(id, 2, "recompute", N, "-");
+        assertEquals("tokens: " + join(expected), out.get(0), out.toString());
+        assertTrue(out.get(2).startsWith("move: l=0→2 at step 16,") && out.get(2).contains("recomputed"), out.toString());
+    }
+
     static String join(int[] tokens) {
         StringBuilder sb = new StringBuilder();
         for (int t : tokens) sb.append(sb.length() == 0 ? "" : ",").append(t);
