@@ -1,9 +1,5 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.cloud.CloudServer;
-import dev.splitllm.cloud.CloudWeights;
-import dev.splitllm.cloud.ModelHost;
-import dev.splitllm.cloud.ServerConfig;
 import dev.splitllm.edge.EdgeException;
 import dev.splitllm.edge.EdgeModel;
 import dev.splitllm.edge.EdgeOptions;
@@ -14,21 +10,14 @@ import dev.splitllm.edge.MoveEvent;
 import dev.splitllm.edge.MoveOptions;
 import dev.splitllm.edge.Speculation;
 import dev.splitllm.engine.kernels.KernelProvider;
-import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.optimizer.profile.Units;
 import dev.splitllm.quantization.codec.CodecSpec;
-import dev.splitllm.quantization.kv.KvSpec;
-import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -109,24 +98,21 @@ public final class BenchAdaptiveCommand implements Callable<Integer> {
         if (tokens + 16 > m.weights().config().seqLen()) {
             throw new ParameterException(spec.commandLine(), "--tokens must leave room in the model's context of " + m.weights().config().seqLen());
         }
-        String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         double[][] afterMs = new double[2][runs], beforeMs = new double[2][runs];
         List<String> adaptiveMoves = new ArrayList<>();
-        try (ThreadTeam cloudTeam = new ThreadTeam(1);
-             CloudServer server = new CloudServer(ServerConfig.defaults(Set.of(token)), new ModelHost(m.weights(), m.tokenizer(),
-                     KernelProvider.best(), cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
+        try (LocalServer server = new LocalServer(m);
              EdgeModel edge = new EdgeModel(m.weights(), m.tokenizer(), KernelProvider.best(), 1, split)) {
-            int port = URI.create(server.baseUrl()).getPort();
+            int port = server.port();
             out.printf(Locale.ROOT, "adaptive cut vs a fixed cut: start l=%d of %d, link %s/%.0f ms -> %s/%.0f ms after %d of %d tokens;"
                             + " mirror %s; kernels %s%n", split, layers, Units.formatRate(b[0]), b[1], Units.formatRate(a[0]), a[1],
                     changeAt, tokens, mirrorOptions, KernelProvider.best().name());
             out.println("run  mode      moves                    ms/token before  ms/token after  final cut");
             out.flush();
-            run(edge, port, token, b, a, mirrorOptions, true, Math.min(tokens, changeAt + 8)); // warm-up: JIT, class loading
+            run(edge, port, server.token, b, a, mirrorOptions, true, Math.min(tokens, changeAt + 8)); // warm-up: JIT, class loading
             for (int r = 0; r < runs; r++) {
                 for (int mode = 0; mode < 2; mode++) { // interleaved: adaptive, then fixed, in every run
                     boolean adaptive = mode == 0;
-                    Run x = run(edge, port, token, b, a, mirrorOptions, adaptive, tokens);
+                    Run x = run(edge, port, server.token, b, a, mirrorOptions, adaptive, tokens);
                     beforeMs[mode][r] = x.beforeMs();
                     afterMs[mode][r] = x.afterMs();
                     String moves = describe(x.moves());

@@ -1,9 +1,5 @@
 package dev.splitllm.cli;
 
-import dev.splitllm.cloud.CloudServer;
-import dev.splitllm.cloud.CloudWeights;
-import dev.splitllm.cloud.ModelHost;
-import dev.splitllm.cloud.ServerConfig;
 import dev.splitllm.edge.EdgeException;
 import dev.splitllm.edge.EdgeModel;
 import dev.splitllm.edge.EdgeOptions;
@@ -12,22 +8,16 @@ import dev.splitllm.edge.MoveEvent;
 import dev.splitllm.edge.MoveOptions;
 import dev.splitllm.edge.Speculation;
 import dev.splitllm.engine.kernels.KernelProvider;
-import dev.splitllm.engine.kernels.ThreadTeam;
 import dev.splitllm.eval.PromptSet;
 import dev.splitllm.optimizer.profile.Units;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.kv.KvSpec;
-import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -105,17 +95,14 @@ public final class BenchMoveCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--positions must be in " + (MOVE_STEP + 2) + ".." + (context - MOVE_STEP));
             }
         }
-        String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         String story = String.join(" ", PromptSet.STORIES);
         double bytesPerMs = bitsPerSecond / 8 / 1000;
         double maxError = 0;
         List<String> cheaper = new ArrayList<>();
-        try (ThreadTeam cloudTeam = new ThreadTeam(1);
-             CloudServer server = new CloudServer(ServerConfig.defaults(Set.of(token)), new ModelHost(m.weights(), m.tokenizer(),
-                     KernelProvider.best(), cloudTeam, EnumSet.allOf(WeightFormat.class), CloudWeights::convert)).start();
+        try (LocalServer server = new LocalServer(m);
              EdgeModel atShallow = new EdgeModel(m.weights(), m.tokenizer(), KernelProvider.best(), 1, shallow);
              EdgeModel atDeep = new EdgeModel(m.weights(), m.tokenizer(), KernelProvider.best(), 1, deep);
-             LinkEmulator link = new LinkEmulator(URI.create(server.baseUrl()).getPort(), bitsPerSecond, rttMs)) {
+             LinkEmulator link = new LinkEmulator(server.port(), bitsPerSecond, rttMs)) {
             out.printf(Locale.ROOT, "move cost over an emulated link: RTT %.0f ms, %s each way; cuts %d and %d of %d (%d blocks move), KV %s;"
                             + " median of %d runs; kernels %s%n", rttMs, Units.formatRate(bitsPerSecond), shallow, deep, layers, deep - shallow,
                     kind, runs, KernelProvider.best().name());
@@ -123,8 +110,8 @@ public final class BenchMoveCommand implements Callable<Integer> {
             out.flush();
             // Warm-up on loopback: JIT and class loading, so no mode pays them in its figures.
             for (MoveOptions.Down d : MoveOptions.Down.values()) {
-                measure(atShallow, server.baseUrl(), token, prompt(m, story, 32), deep, d, kind, Double.NaN);
-                measure(atDeep, server.baseUrl(), token, prompt(m, story, 32), shallow, d, kind, Double.NaN);
+                measure(atShallow, server.baseUrl(), server.token, prompt(m, story, 32), deep, d, kind, Double.NaN);
+                measure(atDeep, server.baseUrl(), server.token, prompt(m, story, 32), shallow, d, kind, Double.NaN);
             }
             for (int p : positions) {
                 String text = prompt(m, story, p - (MOVE_STEP - 1));
@@ -132,9 +119,9 @@ public final class BenchMoveCommand implements Callable<Integer> {
                 long[] bytes = new long[3];
                 for (int r = 0; r < runs; r++) { // interleaved: a noisy moment hits every way alike
                     MoveEvent[] e = {
-                        measure(atDeep, link.baseUrl(), token, text, shallow, MoveOptions.Down.AUTO, kind, bytesPerMs),
-                        measure(atShallow, link.baseUrl(), token, text, deep, MoveOptions.Down.TRANSFER, kind, bytesPerMs),
-                        measure(atShallow, link.baseUrl(), token, text, deep, MoveOptions.Down.RECOMPUTE, kind, bytesPerMs)};
+                        measure(atDeep, link.baseUrl(), server.token, text, shallow, MoveOptions.Down.AUTO, kind, bytesPerMs),
+                        measure(atShallow, link.baseUrl(), server.token, text, deep, MoveOptions.Down.TRANSFER, kind, bytesPerMs),
+                        measure(atShallow, link.baseUrl(), server.token, text, deep, MoveOptions.Down.RECOMPUTE, kind, bytesPerMs)};
                     for (int i = 0; i < 3; i++) {
                         if (e[i].error() != null) throw new CliFailure("move refused: " + e[i], null);
                         if (e[i].positions() != p) throw new CliFailure("moved at " + e[i].positions() + " positions, not " + p, null);
