@@ -138,6 +138,7 @@ public final class EdgeCommand implements Callable<Integer> {
                     model.config().nLayers(), split.edgeFormat().id(), model.weightBytes() / 1e6, split.codecSpec(), session.sessionId());
             err.flush();
             MoveCliOptions.printMoves(session, err);
+            move.seedCosts(session, split.edgeFormat().id(), split.cloudFormat().id(), model.tokenizer().encode(prompt, true).length);
             GenerationResult r;
             if (restore != null) {
                 err.printf(Locale.ROOT, "restored session %s at cut l=%d; the story so far:%n", restore, session.split());

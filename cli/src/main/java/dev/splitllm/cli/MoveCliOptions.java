@@ -45,6 +45,55 @@ final class MoveCliOptions {
                     + " prints the session id for --restore. With --handoff-at, the cloud finishes alone meanwhile.")
     Integer detachAt;
 
+    @Option(names = "--link-profile", paramLabel = "FILE",
+            description = "The planner's link profile (profile --link): the controller's round trip and rates until the session"
+                    + " has measured its own.")
+    java.nio.file.Path linkProfile;
+
+    @Option(names = "--edge-profile", paramLabel = "FILE",
+            description = "The planner's profile of this device (profile): the controller's edge compute per block until measured.")
+    java.nio.file.Path edgeProfile;
+
+    @Option(names = "--cloud-profile", paramLabel = "FILE",
+            description = "The planner's profile of the cloud: the controller's cloud compute per block until measured.")
+    java.nio.file.Path cloudProfile;
+
+    /**
+     * Starts the session's cost model from the planner's profiles (the same files {@code plan} read),
+     * so the controller re-plans with the planner's figures from the first step; each figure is then
+     * replaced by what the session measures. {@code edgeFormat}/{@code cloudFormat}: the weight formats
+     * running; {@code promptTokens}: the prefill batch the edge figure is read at.
+     */
+    void seedCosts(EdgeSession session, String edgeFormat, String cloudFormat, int promptTokens) {
+        try {
+            var link = linkProfile == null ? null : dev.splitllm.optimizer.profile.ProfileJson.readLink(linkProfile);
+            var edge = edgeProfile == null ? null : format(dev.splitllm.optimizer.profile.ProfileJson.readDevice(edgeProfile),
+                    edgeFormat, edgeProfile);
+            var cloud = cloudProfile == null ? null : format(dev.splitllm.optimizer.profile.ProfileJson.readDevice(cloudProfile),
+                    cloudFormat, cloudProfile);
+            seed(session.costs(), link, edge, cloud, promptTokens);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("--link-profile/--edge-profile/--cloud-profile: " + e.getMessage());
+        }
+    }
+
+    private static dev.splitllm.optimizer.profile.FormatProfile format(dev.splitllm.optimizer.profile.DeviceProfile d, String format,
+                                                                      java.nio.file.Path file) {
+        var f = d.format(dev.splitllm.quantization.weights.WeightFormat.parse(format));
+        if (f == null) throw new IllegalArgumentException(file + " has no figures for weights " + format + ": profile that format");
+        return f;
+    }
+
+    /** Puts the profiles' figures into {@code costs} (any of them may be null: that figure stays unknown). */
+    static void seed(dev.splitllm.edge.MoveCostModel costs, dev.splitllm.optimizer.profile.LinkProfile link,
+                     dev.splitllm.optimizer.profile.FormatProfile edge, dev.splitllm.optimizer.profile.FormatProfile cloud,
+                     int promptTokens) {
+        int t = Math.max(1, promptTokens);
+        if (link != null) costs.withLink(link.rttMs(), link.uplinkBps() / 8 / 1000, link.downlinkBps() / 8 / 1000);
+        if (edge != null) costs.withCompute(edge.prefillLayerMs().at(t) / t, edge.decodeLayerMs().at(t));
+        if (cloud != null) costs.withCloudCompute(cloud.decodeLayerMs().at(t));
+    }
+
     /** True when the cut may move at all. */
     boolean enabled() {
         return script != null || adaptive || mirror != null;

@@ -146,6 +146,15 @@ public final class MoveCostModel {
         return this;
     }
 
+    /**
+     * Sets the cloud's compute per block and token directly (the planner's cloud profile), until the
+     * session measures its own.
+     */
+    public MoveCostModel withCloudCompute(double cloudDecodeMsPerBlock) {
+        this.cloudDecodeMsPerBlock = cloudDecodeMsPerBlock;
+        return this;
+    }
+
     /** Sets the link figures directly (a planner or benchmark that measured them itself). */
     public MoveCostModel withLink(double rttMs, double upBytesPerMs, double downBytesPerMs) {
         this.rttMs = rttMs;
