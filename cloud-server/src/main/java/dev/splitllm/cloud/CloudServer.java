@@ -126,6 +126,13 @@ public final class CloudServer implements AutoCloseable {
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.http.maxRequestSize = MAX_PROBE_BYTES; // JSON bodies have their own, smaller cap in StrictJson
             cfg.http.prefer405over404 = true;
+            // Binary bodies (KV frames, probes) and token streams are never gzipped: a KV frame of floats
+            // barely shrinks and costs ~45 ns a byte both ways (a 1.7 MB move took 80 ms instead of 5), a
+            // probe of zeros would shrink to nothing and measure a link that is not there, and a gzipped
+            // NDJSON stream holds tokens back until the compressor flushes.
+            java.util.List<String> excluded = new java.util.ArrayList<>(cfg.http.compressionStrategy.getExcludedMimeTypes());
+            excluded.addAll(java.util.List.of("application/octet-stream", "application/x-ndjson"));
+            cfg.http.compressionStrategy.setExcludedMimeTypes(excluded);
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrors.JettyErrors()));
             cfg.jetty.modifyServletContextHandler(handler -> {
                 // No HTTP sessions at all (see NoHttpSessions): a JSESSIONID per upgrade attempt leaked.
@@ -517,10 +524,15 @@ public final class CloudServer implements AutoCloseable {
             body.get(kv);
         }
         dev.splitllm.quantization.protocol.HandedOff h;
+        openTokenStream(s); // before the hand-off: a refused stream must not leave a hand-off nobody hears of
         try {
             h = registry.handOff(s, req, kv, MAX_PROBE_BYTES);
         } catch (CloudSession.MoveRefused e) {
+            s.tokenStreams.decrementAndGet();
             throw new ApiException(moveStatus(e.code), e.code, "hand-off of session " + s.id + " refused: " + e.getMessage());
+        } catch (RuntimeException | Error e) {
+            s.tokenStreams.decrementAndGet();
+            throw e;
         }
         metrics.handoffs.increment();
         metrics.moveKvBytes.add(kv == null ? 0 : kv.length);
@@ -531,9 +543,14 @@ public final class CloudServer implements AutoCloseable {
             cloudGenerations.execute(() -> runCloudGeneration(s));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             s.close(); // cannot happen with one thread per session allowed; never leave it half handed off
+            s.tokenStreams.decrementAndGet();
             throw new ApiException(503, "limit", "no thread for the cloud's generation; the session is closed");
         }
-        followTokens(ctx, s, first, h);
+        try {
+            streamTokens(ctx, s, first, h);
+        } finally {
+            s.tokenStreams.decrementAndGet();
+        }
     }
 
     /** Runs a handed-off session's generation to its end (bounded by its maxTokens); one thread per session at most. */
@@ -562,7 +579,26 @@ public final class CloudServer implements AutoCloseable {
     }
 
     /** Streams NDJSON token lines from index {@code from} until the cloud's generation ends; a client that leaves only stops the stream. */
+    /** Takes one of the session's token-stream slots (each holds a server thread until the generation ends); 429 when none is left. */
+    private static void openTokenStream(CloudSession s) {
+        if (s.tokenStreams.incrementAndGet() > MAX_SOCKETS_PER_SESSION) {
+            s.tokenStreams.decrementAndGet();
+            throw new ApiException(429, "limit", "session " + s.id + " already has " + MAX_SOCKETS_PER_SESSION
+                    + " token streams open", Map.of("limit", "tokenStreams", "max", MAX_SOCKETS_PER_SESSION), 1);
+        }
+    }
+
+    /** Streams the session's tokens from {@code from} (see {@link #streamTokens}) in a slot of its own. */
     private void followTokens(Context ctx, CloudSession s, int from, Object firstLine) throws java.io.IOException {
+        openTokenStream(s);
+        try {
+            streamTokens(ctx, s, from, firstLine);
+        } finally {
+            s.tokenStreams.decrementAndGet();
+        }
+    }
+
+    private void streamTokens(Context ctx, CloudSession s, int from, Object firstLine) throws java.io.IOException {
         ctx.status(200).contentType("application/x-ndjson");
         java.io.OutputStream os = ctx.res().getOutputStream();
         try {

@@ -85,6 +85,8 @@ final class CloudSession {
     private boolean cloudIgnoreEos;
     private String cloudStop;
     private int eosId = -1, bosId = -1;
+    /** Token streams ({@code GET .../tokens}, a hand-off's answer) open on this session now. */
+    final java.util.concurrent.atomic.AtomicInteger tokenStreams = new java.util.concurrent.atomic.AtomicInteger();
     /** Signalled whenever a token is recorded or the cloud's generation ends (token streams wait on it). */
     private final java.util.concurrent.locks.Condition tokensChanged = lock.newCondition();
 

@@ -472,6 +472,7 @@ public final class EdgeSession implements AutoCloseable {
         try {
             if (to < from) {
                 int m = link.mirrorRefused() == null ? mirrored : 0; // positions the cloud's mirror holds already
+                double overhead = MoveCostModel.transferOverheadMs();
                 double predicted = costs.upMs(kind, from, to, p - m, kvDim);
                 byte[] kv = m < p ? stepper.kvFrame(to, kind, link.epoch(), m) : null;
                 EdgeLink.MoveAnswer a;
@@ -487,6 +488,7 @@ public final class EdgeSession implements AutoCloseable {
                 if (to == 0) mirrored = 0;
                 event = new MoveEvent(from, to, step, p, "up", kv == null ? 0 : kv.length, 0, (System.nanoTime() - t0) / 1e6,
                         a.moved().cloudMs(), predicted, reason, null);
+                MoveCostModel.observeTransfer(event.ms(), predicted - overhead);
             } else {
                 if (to > model.reach()) {
                     throw new EdgeException("bad_move", "the edge holds blocks [0, " + model.reach() + ") only");
@@ -496,6 +498,7 @@ public final class EdgeSession implements AutoCloseable {
                     case RECOMPUTE -> false;
                     case AUTO -> costs.transferIsCheaper(kind, from, to, p, promptLength, kvDim);
                 };
+                double overhead = MoveCostModel.transferOverheadMs();
                 double predicted = transfer ? costs.downMs(kind, from, to, p, kvDim) : costs.recomputeMs(to, p, promptLength);
                 EdgeLink.MoveAnswer a = link.move(from, to, step, p, kind.toString(),
                         transfer ? dev.splitllm.quantization.protocol.MoveRequest.TRANSFER
@@ -520,6 +523,7 @@ public final class EdgeSession implements AutoCloseable {
                 mirrored = 0; // the cloud dropped its mirror with the layers it gave up
                 event = new MoveEvent(from, to, step, p, how, 0, a.kvDown() == null ? 0 : a.kvDown().length,
                         (System.nanoTime() - t0) / 1e6, a.moved().cloudMs(), predicted, reason, null);
+                if ("down".equals(how)) MoveCostModel.observeTransfer(event.ms(), predicted - overhead);
             }
         } catch (EdgeException | IllegalArgumentException | IllegalStateException e) {
             event = new MoveEvent(from, to, step, p, to < from ? "up" : "down", 0, 0, (System.nanoTime() - t0) / 1e6, 0,

@@ -83,7 +83,7 @@ public final class MoveCostModel {
 
     /** Takes a KV frame of {@code bytes} that came down in a move answer taking {@code ms} in all. */
     public void observeDown(long bytes, double ms, double cloudMs) {
-        double t = ms - cloudMs - (Double.isNaN(rttMs) ? 0 : rttMs);
+        double t = ms - cloudMs - (Double.isNaN(rttMs) ? 0 : rttMs) - transferOverheadMs();
         if (bytes > 0 && t > 0.5) downBytesPerMs = ewma(downBytesPerMs, bytes / t);
     }
 
@@ -163,11 +163,33 @@ public final class MoveCostModel {
         return this;
     }
 
-    /** ms to ship the KV of {@code blocks} blocks at {@code positions} positions at {@code rate} bytes/ms, plus the round trip. */
+    /**
+     * ms to ship the KV of {@code blocks} blocks at {@code positions} positions at {@code rate}
+     * bytes/ms, plus the round trip, plus this device's {@link #transferOverheadMs}.
+     */
     private double transferMs(KvSpec kind, int blocks, int positions, int kvDim, double rate) {
         long bytes = KvDeltaCodec.frameBytes(kind, blocks, positions, kvDim);
-        return rttMs() + (Double.isNaN(rate) || rate <= 0 ? 0 : bytes / rate);
+        return rttMs() + (Double.isNaN(rate) || rate <= 0 ? 0 : bytes / rate) + transferOverheadMs();
     }
+
+    /**
+     * What a KV transfer costs beyond the round trip and the bytes on the link: encoding, the HTTP
+     * exchange, decoding and loading on both sides, about 5–10 ms on this machine whatever the size
+     * (docs/BENCHMARKS.md). A property of the device and server rather than of one session, so it is
+     * learned from every move made in this process (new = 0.7 old + 0.3 sample); 0 before the first.
+     */
+    public static synchronized double transferOverheadMs() {
+        return transferOverheadMs;
+    }
+
+    /** Takes a transfer that took {@code measuredMs} where the round trip and the bytes predicted {@code linkMs}. */
+    public static synchronized void observeTransfer(double measuredMs, double linkMs) {
+        double sample = Math.max(0, measuredMs - linkMs);
+        transferOverheadMs = transfers++ == 0 ? sample : (1 - W) * transferOverheadMs + W * sample;
+    }
+
+    private static double transferOverheadMs;
+    private static long transfers;
 
     /** Predicted ms of a move toward the cloud, from → to, at {@code positions} positions. */
     public double upMs(KvSpec kind, int from, int to, int positions, int kvDim) {
