@@ -52,8 +52,10 @@ final class CloudSession {
     volatile long epoch;
     /** The first step of the current epoch's cut: a frame of an earlier step predates the last move. */
     private long epochFirstStep;
-    /** The resume ticket a replay of this session must present (see {@link ResumeTickets}). */
-    final String resumeTicket;
+    /** The resume ticket a replay of this session must present (see {@link ResumeTickets}); a move issues one for the new cut. */
+    volatile String resumeTicket;
+    /** Issues the resume ticket of this session at a given cut (set by the registry; null: no tickets). */
+    java.util.function.IntFunction<String> ticketIssuer;
     private final byte[] ownerDigest;
     private Segment segment;
     private final Sampler sampler;
@@ -486,8 +488,9 @@ final class CloudSession {
             wire = new SessionCodec(codec, wire.tables()); // the new cut's rows choose their own outlier channels
             touch();
             double ms = (System.nanoTime() - t0) / 1e6;
+            if (ticketIssuer != null) resumeTicket = ticketIssuer.apply(to); // a replay after the move names the new cut
             lastMove = new LastMove(req, new Moved(new dev.splitllm.quantization.protocol.SessionMoved(id, epoch, to, p,
-                    down == null ? 0 : down.length, ms), down));
+                    down == null ? 0 : down.length, ms, ticketIssuer == null ? null : resumeTicket), down));
             return lastMove.moved;
         } finally {
             lock.unlock();

@@ -106,6 +106,8 @@ final class SessionRegistry {
                     req.maxSeqLen(), req.temperature(), req.topP(), req.seed());
             CloudSession s = new CloudSession(sid, tag, ownerDigest, req.splitLayer(), a.codec, a.format.id(),
                     req.maxSeqLen(), a.kv, a.segment, a.sampler, 0, ticket);
+            s.ticketIssuer = split -> tickets.issue(sid, tag, ownerDigest, split, a.codec.toString(), a.format.id(),
+                    req.maxSeqLen(), req.temperature(), req.topP(), req.seed());
             if (sessions.putIfAbsent(sid, s) != null) {
                 throw new ApiException(409, "conflict", "session id " + sid + " is already in use; choose another");
             }
@@ -170,6 +172,8 @@ final class SessionRegistry {
         try {
             CloudSession s = new CloudSession(id, head.frameSession(), ownerDigest, head.splitLayer(), a.codec, a.format.id(),
                     head.maxSeqLen(), a.kv, a.segment, a.sampler, head.epoch() + 1, expected);
+            s.ticketIssuer = split -> tickets.issue(id, head.frameSession(), ownerDigest, split, canonicalCodec, weights,
+                    head.maxSeqLen(), head.temperature(), head.topP(), head.seed());
             TokenMessage answer;
             try {
                 answer = s.replay(frames, limits, scheduler);

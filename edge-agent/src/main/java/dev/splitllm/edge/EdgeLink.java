@@ -214,8 +214,20 @@ final class EdgeLink implements AutoCloseable {
     }
 
     private dev.splitllm.quantization.protocol.SessionRestored restored;
-    /** Why a lost replica cannot be rebuilt by replay any more (the cut moved, or a restore), or null. */
+    /** Why a lost replica cannot be rebuilt by replay any more (a hand-off, a restore), or null. */
     private String replayBlocked;
+    /** The cut a replay names and the ticket for it (a move changes both). */
+    private int replaySplit = -1;
+    private String replayTicket;
+    /** Steps before this one were sent at another cut: a replay re-encodes them at the current one (0: none). */
+    private long rebaseBefore;
+    /** Re-encodes steps [0, n) at a cut, as the session would have sent them there (set by the session). */
+    private java.util.function.BiFunction<Integer, Long, List<byte[]>> rebaser;
+
+    /** Lets a replay after a move re-encode the earlier steps at the current cut (see {@link EdgeStepper#cutFrames}). */
+    void rebaser(java.util.function.BiFunction<Integer, Long, List<byte[]>> r) {
+        this.rebaser = r;
+    }
     /** True once {@link #detach} was called: close leaves the cloud session alone. */
     private volatile boolean detached;
 
@@ -485,7 +497,13 @@ final class EdgeLink implements AutoCloseable {
                             + to + " epoch " + (epoch + 1) + " positions " + positions);
                 }
                 epoch = moved.epoch();
-                replayBlocked = "the cut moved at step " + step + " and the replay log holds frames of the old cut";
+                if (moved.resumeTicket() != null && rebaser != null) {
+                    replaySplit = to; // a replay now names the new cut; the steps before this one are re-encoded there
+                    replayTicket = moved.resumeTicket();
+                    rebaseBefore = step;
+                } else {
+                    replayBlocked = "the cut moved at step " + step + " and the server issued no resume ticket for the new cut";
+                }
                 return new MoveAnswer(moved, kvDown, body.length, (System.nanoTime() - t0) / 1e6);
             } catch (javax.net.ssl.SSLException e) {
                 throw new EdgeException("tls", tlsAdvice(options, e.toString()), e);
@@ -677,12 +695,21 @@ final class EdgeLink implements AutoCloseable {
      * or a 502/503/504 (proxy, draining replica) is a {@link LinkLost}: retried like a reconnect.
      */
     private Failover replay(long step, long lostAt) {
-        ReplayRequest head = new ReplayRequest(created.splitLayer(), created.codec(), created.cloudWeights(),
+        int split = replaySplit >= 0 ? replaySplit : created.splitLayer();
+        ReplayRequest head = new ReplayRequest(split, created.codec(), created.cloudWeights(),
                 created.maxSeqLen(), options.temperature(), options.topP(), options.seed(), created.frameSession(), epoch,
-                created.resumeTicket(), log.frames());
+                replayTicket != null ? replayTicket : created.resumeTicket(), log.frames());
+        List<byte[]> rebased = List.of();
+        if (rebaseBefore > 0) {
+            if (!log.singlePositionStepsBefore(rebaseBefore)) {
+                throw new EdgeException("not_replayable", "session " + created.sessionId() + " lost its replica after a move of the"
+                        + " cut, and steps before the move kept drafts: its log cannot be re-encoded at the new cut");
+            }
+            rebased = rebaser.apply(split, rebaseBefore); // the steps sent at earlier cuts, as the current cut would have sent them
+        }
         byte[] body;
         try {
-            body = log.body(ProtocolJson.write(head));
+            body = log.body(ProtocolJson.write(head), rebased);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

@@ -254,6 +254,9 @@ public final class EdgeSession implements AutoCloseable {
         System.arraycopy(promptIds, 0, history, 0, promptIds.length);
         int historyLength = promptIds.length;
         String stop = null;
+        // A replay after a move re-encodes the steps before it at the current cut, from these tokens.
+        int promptLength = promptIds.length;
+        link.rebaser((cut, stepsBefore) -> stepper.cutFrames(cut, history, promptLength, stepsBefore));
         for (int t : before) { // a restore: the story so far
             generated[count++] = t;
             history[historyLength++] = t;

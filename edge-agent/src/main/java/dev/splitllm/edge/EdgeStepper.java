@@ -316,6 +316,36 @@ final class EdgeStepper implements AutoCloseable {
         swap(next, to);
     }
 
+    /**
+     * The frames of steps [0, steps) as this session would have sent them at cut {@code at}: the
+     * prompt (tokens[0, promptLength)) as the PREFILL frame, then one DECODE frame per later
+     * position, each row run through a fresh segment exactly as it first ran, encoded by a fresh
+     * codec state in step order (the chain a replica decodes). What a replay after a move of the
+     * cut sends for the steps taken before the move. Changes nothing in this stepper.
+     */
+    java.util.List<byte[]> cutFrames(int at, int[] tokens, int promptLength, long steps) {
+        if (at < 0 || at > model.reach()) throw new IllegalArgumentException("cut " + at + " is outside [0, " + model.reach() + "]");
+        int positions = (int) (promptLength + steps - 1);
+        if (steps < 1 || promptLength < 1 || tokens.length < positions) {
+            throw new IllegalArgumentException("need " + positions + " tokens for " + steps + " steps, got " + tokens.length);
+        }
+        int d = model.config().dim();
+        SessionCodec chain = new SessionCodec(codec.spec(), codec.tables());
+        java.util.List<byte[]> frames = new java.util.ArrayList<>((int) steps);
+        try (Segment seg = model.backend().open(0, at, maxSeqLen)) {
+            float[] h = seg.embed(java.util.Arrays.copyOf(tokens, promptLength));
+            seg.forward(h, promptLength);
+            frames.add(chain.encodeFrame(new FrameHeader(frameTag, 0, Phase.PREFILL, at, 0, promptLength, d, codec.spec()), h));
+            for (int t = promptLength; t < positions; t++) {
+                float[] row = seg.embed(new int[] {tokens[t]});
+                seg.forward(row, 1);
+                long step = t - promptLength + 1;
+                frames.add(chain.encodeFrame(new FrameHeader(frameTag, step, Phase.DECODE, at, t, 1, d, codec.spec()), row));
+            }
+        }
+        return frames;
+    }
+
     private void checkMovable(int to, boolean towardCloud) {
         if (pendingDraft != null) throw new IllegalStateException("a DRAFT step is waiting for its answer");
         if (nextStep == 0) throw new IllegalStateException("the cut moves after the prefill");

@@ -129,7 +129,7 @@ final class ProtocolJson {
 
     static SessionMoved sessionMoved(JsonNode n) {
         return new SessionMoved(text(n, "sessionId"), n.path("epoch").asLong(), n.path("splitLayer").asInt(),
-                n.path("positions").asInt(), n.path("kvBytes").asLong(), n.path("cloudMs").asDouble());
+                n.path("positions").asInt(), n.path("kvBytes").asLong(), n.path("cloudMs").asDouble(), text(n, "resumeTicket"));
     }
 
     static TokenMessage token(JsonNode n) {

@@ -16,6 +16,8 @@ import java.util.List;
 final class ReplayLog {
     private final int maxPositions;
     private final List<byte[]> frames = new ArrayList<>();
+    /** Positions each logged frame holds (what a re-based log must reproduce step by step). */
+    private final List<Integer> tokens = new ArrayList<>();
     private long bytes;
     private int positions;
     /** The step of the first logged frame: 0, or where a restored session took over (it cannot replay). */
@@ -45,6 +47,7 @@ final class ReplayLog {
                     + maxPositions);
         }
         frames.add(frame);
+        this.tokens.add(tokens);
         bytes += frame.length;
         positions += tokens;
     }
@@ -57,6 +60,7 @@ final class ReplayLog {
         if (step != firstStep + frames.size() - 1) throw new IllegalStateException("step " + step + " is not the last logged step");
         if (tokens > previousTokens) throw new IllegalStateException("a committed frame only keeps rows");
         byte[] old = frames.set(frames.size() - 1, frame);
+        this.tokens.set(this.tokens.size() - 1, tokens);
         bytes += frame.length - old.length;
         positions += tokens - previousTokens;
     }
@@ -73,12 +77,31 @@ final class ReplayLog {
         return positions;
     }
 
+    /** True when every logged step before {@code step} after the prefill held one position (no kept drafts). */
+    boolean singlePositionStepsBefore(long step) {
+        for (int i = 1; i < Math.min(step - firstStep, tokens.size()); i++) {
+            if (tokens.get(i) != 1) return false;
+        }
+        return firstStep == 0;
+    }
+
     /** The replay body after the head: per frame, a 4-byte big-endian length and the frame. */
     byte[] body(byte[] head) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, 4 + head.length + bytes + 4L * frames.size()));
+        return body(head, List.of());
+    }
+
+    /**
+     * As {@link #body(byte[])} with the first {@code rebased.size()} logged frames replaced by
+     * {@code rebased} (the same steps re-encoded at the session's current cut, after a move).
+     */
+    byte[] body(byte[] head, List<byte[]> rebased) {
+        long size = 4 + head.length + bytes + 4L * frames.size();
+        for (byte[] f : rebased) size += f.length;
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, size));
         writeInt(out, head.length);
         out.write(head, 0, head.length);
-        for (byte[] f : frames) {
+        for (int i = 0; i < frames.size(); i++) {
+            byte[] f = i < rebased.size() ? rebased.get(i) : frames.get(i);
             writeInt(out, f.length);
             out.write(f, 0, f.length);
         }

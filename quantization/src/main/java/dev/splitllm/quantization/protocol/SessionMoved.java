@@ -11,6 +11,13 @@ package dev.splitllm.quantization.protocol;
  * @param positions  positions whose KV moved
  * @param kvBytes    bytes of the SPKV frame that follows (0 when none)
  * @param cloudMs    time the cloud spent: decoding, copying and encoding KV
+ * @param resumeTicket the session's resume ticket for its new cut (a replay after the move names
+ *                   the new cut and presents this ticket), or null from a server that issues none
  */
-public record SessionMoved(String sessionId, long epoch, int splitLayer, int positions, long kvBytes, double cloudMs) {
+public record SessionMoved(String sessionId, long epoch, int splitLayer, int positions, long kvBytes, double cloudMs,
+                           String resumeTicket) {
+    /** Without a ticket. */
+    public SessionMoved(String sessionId, long epoch, int splitLayer, int positions, long kvBytes, double cloudMs) {
+        this(sessionId, epoch, splitLayer, positions, kvBytes, cloudMs, null);
+    }
 }
