@@ -192,6 +192,7 @@ public final class CloudServer implements AutoCloseable {
             cfg.routes.post("/v1/sessions/{id}/handoff", this::handOff); // #14: the cloud generates alone
             cfg.routes.get("/v1/sessions/{id}/tokens", this::tokens); // #14: follow a cloud-only generation
             cfg.routes.post("/v1/sessions/{id}/restore", this::restore); // #14: a new edge takes the session back
+            cfg.routes.get("/v1/sessions/{id}/mirror", this::mirrorDown); // #14: a restored edge loads its mirrored KV
             cfg.routes.get("/v1/sessions/{id}", this::sessionStatus);
             cfg.routes.delete("/v1/sessions/{id}", this::deleteSession);
             // #20: OpenAI-compatible routes; a /v1/completions body without "model" still reaches completion().
@@ -650,7 +651,16 @@ public final class CloudServer implements AutoCloseable {
                 host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), r.epoch(),
                 s.resumeTicket, CloudSession.MAX_DRAFT);
         sendJson(ctx, new dev.splitllm.quantization.protocol.SessionRestored(info, r.positions(), r.nextStep(), r.prompt(),
-                r.tokens(), r.stop()));
+                r.tokens(), r.stop(), r.mirrored()));
+    }
+
+    /** {@code GET /v1/sessions/{id}/mirror}: the mirror of the edge's layers as one SPKV frame (fp32); 404 when there is none. */
+    private void mirrorDown(Context ctx) {
+        CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
+        byte[] frame = s.mirrorFrame();
+        if (frame == null) throw ApiException.notFound("session " + s.id + " holds no mirror of the edge's layers");
+        metrics.moveKvBytes.add(frame.length);
+        ctx.contentType("application/octet-stream").result(frame);
     }
 
     private void deleteSession(Context ctx) {

@@ -838,7 +838,25 @@ final class CloudSession {
     }
 
     /** What a restore hands back (see {@link dev.splitllm.quantization.protocol.SessionRestored}). */
-    record Restored(long epoch, int splitLayer, int positions, long nextStep, int[] prompt, int[] tokens, String stop) {
+    record Restored(long epoch, int splitLayer, int positions, long nextStep, int[] prompt, int[] tokens, String stop, int mirrored) {
+    }
+
+    /**
+     * The mirror as one SPKV frame (layers [0, splitLayer), positions [0, mirrored), the current
+     * epoch, fp32: the rows as they came), for a restored edge to load instead of recomputing them;
+     * null when there is no mirror.
+     */
+    byte[] mirrorFrame() {
+        lock.lock();
+        try {
+            if (closed || mirror == null || mirror.positions() == 0 || mirror.layers() != splitLayer) return null;
+            int p = mirror.positions(), kvDim = segment.config().kvDim();
+            float[][][] rows = mirror.rows(0, mirror.layers(), p, null);
+            return dev.splitllm.quantization.kv.KvDeltaCodec.encode(dev.splitllm.quantization.kv.KvSpec.FP32, frameTag, epoch, 0, 0, p,
+                    kvDim, rows[0], rows[1]);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -846,7 +864,7 @@ final class CloudSession {
      * epoch starts (frames and moves of the old edge are refused from now on) with a fresh codec
      * state, and the edge gets everything it needs to rebuild its layers and go on.
      */
-    Restored restore(java.util.function.LongConsumer reserve) {
+    Restored restore() {
         lock.lock();
         try {
             if (closed) throw new MoveRefused("closed", "session " + id + " is closed");
@@ -863,15 +881,11 @@ final class CloudSession {
             epochFirstStep = nextStep;
             wire = new SessionCodec(codec, wire.tables()); // the new edge's first frame chooses the outlier channels
             lastMove = null;
-            if (mirror != null) { // the new edge mirrors from scratch (its frames carry the new epoch)
-                mirror = null;
-                reservedKvBytes -= mirrorReservedBytes;
-                reserve.accept(-mirrorReservedBytes);
-                mirrorReservedBytes = 0;
-            }
+            // The mirror stays: its rows are the edge's KV whoever computes them; the new edge may take them
+            // down (mirrorFrame) and goes on mirroring from where it ends, in the new epoch.
             touch();
             return new Restored(epoch, splitLayer, segment.position(), nextStep, prompt == null ? null : prompt.clone(),
-                    java.util.Arrays.copyOf(generated, generatedCount), stop);
+                    java.util.Arrays.copyOf(generated, generatedCount), stop, mirror == null ? 0 : mirror.positions());
         } finally {
             lock.unlock();
         }

@@ -208,9 +208,9 @@ final class SessionRegistry {
                 host.tokenizer().eos(), host.tokenizer().bos());
     }
 
-    /** A new edge takes {@code s} back ({@link CloudSession#restore}); the mirror's KV is released. */
+    /** A new edge takes {@code s} back ({@link CloudSession#restore}); the mirror stays, with its reservation. */
     CloudSession.Restored restore(CloudSession s) {
-        return s.restore(reserver(s, "restoring session " + s.id));
+        return s.restore();
     }
 
     /** Takes one mirror frame of {@code s} ({@link CloudSession#mirror}); null when taken, else the refusal. */

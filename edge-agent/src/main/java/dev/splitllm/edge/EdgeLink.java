@@ -208,6 +208,20 @@ final class EdgeLink implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code GET /v1/sessions/{id}/mirror}: the cloud's mirror of the edge's layers as one SPKV frame,
+     * or null when it holds none or cannot be reached (the caller then recomputes).
+     */
+    byte[] mirrorDown() {
+        Request req = new Request.Builder().url(url(options, "/v1/sessions/" + created.sessionId() + "/mirror"))
+                .header("Authorization", "Bearer " + options.token()).get().build();
+        try (Response resp = http.newCall(req).execute()) {
+            return resp.code() == 200 ? resp.body().bytes() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** What the restore answered, or null for a link that created its session. */
     dev.splitllm.quantization.protocol.SessionRestored restored() {
         return restored;

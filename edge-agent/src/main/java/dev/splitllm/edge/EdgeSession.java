@@ -54,6 +54,13 @@ public final class EdgeSession implements AutoCloseable {
     private volatile java.util.function.Consumer<HandOffEvent> handOffListener = e -> { };
     /** A restored session's prompt ids (from the cloud, or the app's prompt). */
     private int[] restoredPrompt;
+    /** How a restore rebuilt the edge's layers: mirror, recompute, or cloud (cut 0: nothing to rebuild); null otherwise. */
+    private String restoredFrom;
+
+    /** How {@link #restore} rebuilt the edge's layers: {@code mirror} (the cloud's mirror, the rest recomputed), {@code recompute}, {@code cloud} (the session was at cut 0); null for a session not restored. */
+    public String restoredFrom() {
+        return restoredFrom;
+    }
     /** Positions of the edge's layers the mirror has put on the cloud, and its bytes so far. */
     private int mirrored;
     private long mirrorBytesSent;
@@ -157,9 +164,24 @@ public final class EdgeSession implements AutoCloseable {
             int at = r.session().splitLayer();
             // A handed-off session (cut 0) comes back to this edge's cut by a move, so the cloud can send
             // the KV down; a session left at a cut is rebuilt there from the tokens.
-            stepper.restoreAt(at == 0 ? 0 : at, tokens, promptIds.length, positions, r.nextStep());
+            // The cloud's mirror of the edge's layers, when it covers the prompt, saves recomputing those positions.
+            dev.splitllm.quantization.kv.KvDelta base = null;
+            if (at > 0 && r.mirrored() >= promptIds.length) {
+                byte[] frame = link.mirrorDown();
+                try {
+                    base = frame == null ? null : dev.splitllm.quantization.kv.KvDeltaCodec.decode(frame,
+                            new dev.splitllm.quantization.kv.KvLimits(0, at, sessionOptions.maxSeqLen(), model.config().kvDim(),
+                                    Integer.MAX_VALUE - 16, r.session().epoch()));
+                    if (base != null && (base.sessionTag() != r.session().frameSession() || base.positions() > positions)) base = null;
+                } catch (dev.splitllm.quantization.kv.KvFrameException e) {
+                    base = null; // recompute instead
+                }
+            }
+            stepper.restoreAt(at, tokens, promptIds.length, positions, r.nextStep(), base);
             EdgeSession session = new EdgeSession(model, link, stepper, sessionOptions, Speculation.none(), moves);
             session.restoredPrompt = promptIds;
+            session.restoredFrom = base != null ? "mirror" : at > 0 ? "recompute" : "cloud";
+            session.mirrored = r.mirrored(); // the new edge's mirror goes on where the cloud's ends
             if (stepper.split() != model.splitLayer()) {
                 session.moveCut(model.splitLayer(), "restore", tokens, promptIds.length);
             }

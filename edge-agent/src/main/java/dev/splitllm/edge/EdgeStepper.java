@@ -225,11 +225,38 @@ final class EdgeStepper implements AutoCloseable {
      * and {@code nextStep} as the next frame's step.
      */
     void restoreAt(int at, int[] tokens, int promptLength, int positions, long nextStep) {
+        restoreAt(at, tokens, promptLength, positions, nextStep, null);
+    }
+
+    /**
+     * As above, starting from {@code base}: the KV of blocks [0, at) for positions [0, m) (the
+     * cloud's mirror, m at least the prompt's length), so that only positions [m, positions) are
+     * recomputed, one token at a time as they first ran.
+     */
+    void restoreAt(int at, int[] tokens, int promptLength, int positions, long nextStep, dev.splitllm.quantization.kv.KvDelta base) {
         if (this.nextStep != 0) throw new IllegalStateException("restore needs a fresh stepper");
         if (at > model.reach()) {
             throw new IllegalArgumentException("the session's cut is " + at + "; this edge model holds blocks [0, " + model.reach() + ")");
         }
-        if (at > 0) {
+        if (base != null) {
+            int m = base.positions();
+            if (at == 0 || base.firstLayer() != 0 || base.endLayer() != at || base.start() != 0 || m < promptLength || m > positions) {
+                throw new IllegalArgumentException("a mirror of layers [" + base.firstLayer() + ", " + base.endLayer() + ") for "
+                        + m + " positions cannot seed cut " + at + " at " + positions + " positions");
+            }
+            Segment next = model.backend().open(0, at, maxSeqLen);
+            try {
+                next.loadKv(0, base.keys(), base.values(), m);
+                for (int t = m; t < positions; t++) {
+                    float[] row = next.embed(new int[] {tokens[t]});
+                    next.forward(row, 1);
+                }
+            } catch (RuntimeException | Error e) {
+                next.close();
+                throw e;
+            }
+            swap(next, at);
+        } else if (at > 0) {
             rebuild(at, tokens, promptLength, positions);
         } else {
             Segment next = model.backend().open(0, 0, maxSeqLen);

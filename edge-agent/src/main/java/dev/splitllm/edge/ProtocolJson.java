@@ -116,7 +116,7 @@ final class ProtocolJson {
     static dev.splitllm.quantization.protocol.SessionRestored sessionRestored(JsonNode n) {
         return new dev.splitllm.quantization.protocol.SessionRestored(sessionCreated(n.path("session")),
                 n.path("positions").asInt(), n.path("nextStep").asLong(), ints(n.get("prompt")), ints(n.get("tokens")),
-                text(n, "stop"));
+                text(n, "stop"), n.path("mirrored").asInt());
     }
 
     /** An array of ints, or null when absent or JSON null. */

@@ -224,6 +224,27 @@ class HandOffTest {
         assertTrue(out.get(2).startsWith("move: l=0→2 at step 16,") && out.get(2).contains("recomputed"), out.toString());
     }
 
+    @Test
+    void aRestoreLoadsTheCloudsMirrorAndRecomputesOnlyTheRest() {
+        int[] expected = fx.monolithic(PROMPT, N, Sampler.greedy());
+        MoveOptions mirror = MoveOptions.none().withMirror(MirrorOptions.parse("fp32@4"));
+        String id;
+        try (EdgeModel model = edge(3); EdgeSession s = EdgeSession.open(model, fx.options(), Speculation.none(), mirror)) {
+            id = s.sessionId();
+            int[] count = {0};
+            s.generate(PROMPT, N, true, (t, text, stats) -> {
+                if (++count[0] == 10) s.detach();
+            });
+            assertTrue(s.mirroredPositions() >= PROMPT_TOKENS, "mirrored " + s.mirroredPositions());
+        }
+        try (EdgeModel model = edge(3); EdgeSession s = EdgeSession.restore(model, fx.options(), id, PROMPT, mirror)) {
+            assertEquals("mirror", s.restoredFrom());
+            assertTrue(s.mirroredPositions() >= PROMPT_TOKENS);
+            assertArrayEquals(expected, s.resume(N, true, (t, text, stats) -> { }).tokens());
+            assertTrue(s.mirrorBytes() > 0, "the restored edge's mirror goes on from the cloud's");
+        }
+    }
+
     static String join(int[] tokens) {
         StringBuilder sb = new StringBuilder();
         for (int t : tokens) sb.append(sb.length() == 0 ? "" : ",").append(t);

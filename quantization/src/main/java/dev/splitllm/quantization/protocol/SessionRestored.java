@@ -13,6 +13,10 @@ package dev.splitllm.quantization.protocol;
  * @param prompt    the prompt's token ids if a hand-off left them, else null (the edge supplies them)
  * @param tokens    every token the session generated, in order
  * @param stop      why the cloud's own generation ended ({@link GenerationEnd#stop}), or null
+ * @param mirrored  positions of the edge's layers [0, splitLayer) the cloud's mirror holds (0 for
+ *                  none): {@code GET /v1/sessions/{id}/mirror} sends them down, and the new edge's
+ *                  mirror goes on from there
  */
-public record SessionRestored(SessionCreated session, int positions, long nextStep, int[] prompt, int[] tokens, String stop) {
+public record SessionRestored(SessionCreated session, int positions, long nextStep, int[] prompt, int[] tokens, String stop,
+                              int mirrored) {
 }
