@@ -141,7 +141,8 @@ public final class EdgeCommand implements Callable<Integer> {
             move.seedCosts(session, split.edgeFormat().id(), split.cloudFormat().id(), model.tokenizer().encode(prompt, true).length);
             GenerationResult r;
             if (restore != null) {
-                err.printf(Locale.ROOT, "restored session %s at cut l=%d; the story so far:%n", restore, session.split());
+                err.printf(Locale.ROOT, "restored session %s at cut l=%d (layers rebuilt: %s); the story so far:%n", restore,
+                        session.split(), session.restoredFrom());
                 err.flush();
                 out.print(session.restoredText());
                 out.flush();
