@@ -47,6 +47,8 @@ public final class CloudServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CloudServer.class);
     private static final String SESSION_ATTR = "splitllm.session";
     private static final String GUARD_ATTR = "splitllm.socket-guard";
+    /** The session's restore count when the socket opened (a restore fences the older sockets off). */
+    private static final String RESTORES_ATTR = "splitllm.restores";
     /** The token digest of an authenticated request, set by the gate in front of every route. */
     static final String CALLER_ATTR = "splitllm.caller";
     /** Sockets one session may hold at once (an edge needs one, two while it reconnects). */
@@ -217,11 +219,15 @@ public final class CloudServer implements AutoCloseable {
                     CloudSession s = registry.get(ctx.pathParam("id"), auth.authenticate(ctx.header("Authorization")));
                     ctx.attribute(SESSION_ATTR, s);
                     ctx.attribute(GUARD_ATTR, new SocketGuard());
+                    ctx.attribute(RESTORES_ATTR, s.restores());
                     Set<WsContext> set = sockets.computeIfAbsent(s.id, k -> ConcurrentHashMap.newKeySet());
                     set.add(ctx);
                     if (s.closed()) { // deleted or expired while this socket was connecting
                         forget(ctx);
                         ctx.closeSession(1000, "session closed");
+                    } else if (olderEpoch(ctx.queryParam("epoch"), s)) { // restored while this socket was connecting
+                        forget(ctx);
+                        ctx.closeSession(CLOSE_RESTORED, "restored by another edge");
                     } else if (set.size() > MAX_SOCKETS_PER_SESSION) { // raced past the upgrade check
                         forget(ctx);
                         ctx.closeSession(1008, "too many sockets for this session");
@@ -493,6 +499,16 @@ public final class CloudServer implements AutoCloseable {
         sendJson(ctx, s.status());
     }
 
+    /** True when the socket's {@code ?epoch=} is older than the session's (it changed since the upgrade check). */
+    private static boolean olderEpoch(String epochParam, CloudSession s) {
+        if (epochParam == null) return false;
+        try {
+            return Long.parseLong(epochParam) < s.epoch;
+        } catch (NumberFormatException e) {
+            return false; // refused at the upgrade already
+        }
+    }
+
     /** WebSocket close code for "another edge restored this session": the old edge must stop, not reconnect. */
     public static final int CLOSE_RESTORED = 4409;
 
@@ -543,7 +559,7 @@ public final class CloudServer implements AutoCloseable {
         try {
             cloudGenerations.execute(() -> runCloudGeneration(s));
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            s.close(); // cannot happen with one thread per session allowed; never leave it half handed off
+            if (registry.close(s)) metrics.sessionsClosed.increment(); // cannot happen (one thread per session allowed); never half handed off
             s.tokenStreams.decrementAndGet();
             throw new ApiException(503, "limit", "no thread for the cloud's generation; the session is closed");
         }
@@ -576,6 +592,10 @@ public final class CloudServer implements AutoCloseable {
             throw ApiException.badRequest("from must be an integer, got " + f);
         }
         if (from < 0 || from > s.maxSeqLen + 1) throw ApiException.badRequest("from must be in [0, " + (s.maxSeqLen + 1) + "], got " + from);
+        if (!s.tokensKnown()) {
+            throw new ApiException(409, "bad_step", "session " + s.id + " was rebuilt here from a replay: the indices of its tokens"
+                    + " before the replay are not known here");
+        }
         followTokens(ctx, s, from, null);
     }
 
@@ -657,10 +677,23 @@ public final class CloudServer implements AutoCloseable {
     /** {@code GET /v1/sessions/{id}/mirror}: the mirror of the edge's layers as one SPKV frame (fp32); 404 when there is none. */
     private void mirrorDown(Context ctx) {
         CloudSession s = registry.get(ctx.pathParam("id"), caller(ctx));
-        byte[] frame = s.mirrorFrame();
-        if (frame == null) throw ApiException.notFound("session " + s.id + " holds no mirror of the edge's layers");
-        metrics.moveKvBytes.add(frame.length);
-        ctx.contentType("application/octet-stream").result(frame);
+        openTokenStream(s); // a download holds its frame until the client has read it: a few per session at once
+        try {
+            byte[] frame;
+            try {
+                frame = s.mirrorFrame(MAX_PROBE_BYTES);
+            } catch (CloudSession.MoveRefused e) {
+                throw new ApiException(moveStatus(e.code), e.code, e.getMessage());
+            }
+            if (frame == null) throw ApiException.notFound("session " + s.id + " holds no mirror of the edge's layers");
+            metrics.moveKvBytes.add(frame.length);
+            ctx.contentType("application/octet-stream");
+            ctx.res().getOutputStream().write(frame); // written here, so the slot is held until it is out
+        } catch (java.io.IOException e) {
+            LOG.debug("mirror download of session {} ended by the client: {}", s.id, e.toString());
+        } finally {
+            s.tokenStreams.decrementAndGet();
+        }
     }
 
     private void deleteSession(Context ctx) {
@@ -747,8 +780,12 @@ public final class CloudServer implements AutoCloseable {
         data.get(bytes);
         if (bytes.length >= 4 && bytes[0] == 'S' && bytes[1] == 'P' && bytes[2] == 'K' && bytes[3] == 'V') {
             // #14: a mirror frame (the edge's KV rows, docs/PROTOCOL.md "Mirror"): no answer unless refused.
-            ErrorMessage refused = registry.mirror(s, bytes, config.maxFrameBytes());
-            if (refused != null) {
+            ErrorMessage refused = registry.mirror(s, bytes, config.maxFrameBytes(), restoresOf(ctx));
+            if (refused != null && CloudSession.RESTORED_ELSEWHERE.equals(refused.code())) {
+                send(ctx, refused);
+                forget(ctx);
+                ctx.closeSession(CLOSE_RESTORED, "restored by another edge");
+            } else if (refused != null) {
                 refuse(ctx, refused);
             } else {
                 guard(ctx).frameAccepted();
@@ -759,10 +796,16 @@ public final class CloudServer implements AutoCloseable {
         long t0 = System.nanoTime();
         CloudSession.Outcome out;
         try {
-            out = s.handle(bytes, frameLimits, scheduler);
+            out = s.handle(bytes, frameLimits, scheduler, restoresOf(ctx));
         } catch (RuntimeException e) {
             LOG.error("session {} failed on a frame", s.id, e);
             out = CloudSession.Outcome.error("internal", "internal error: " + e.getClass().getSimpleName(), -1, false);
+        }
+        if (out.error() != null && CloudSession.RESTORED_ELSEWHERE.equals(out.error().code())) {
+            send(ctx, out.error());
+            forget(ctx);
+            ctx.closeSession(CLOSE_RESTORED, "restored by another edge");
+            return;
         }
         if (out.error() != null) {
             refuse(ctx, out.error());
@@ -811,6 +854,12 @@ public final class CloudServer implements AutoCloseable {
             Session session = ctx.session;
             session.close(1008, reason, Callback.from(session::disconnect, t -> session.disconnect()));
         }
+    }
+
+    /** The restore count stamped on the socket when it opened (-1 before it is connected). */
+    private static long restoresOf(WsContext ctx) {
+        Long r = ctx.attribute(RESTORES_ATTR);
+        return r == null ? -1 : r;
     }
 
     private static SocketGuard guard(WsContext ctx) {

@@ -34,6 +34,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * rows is truncated away: the session advances by accepted + 1 positions.
  */
 final class CloudSession {
+    /** Error code for a socket of an edge whose session another edge restored. */
+    static final String RESTORED_ELSEWHERE = "restored_elsewhere";
     /** Most drafted tokens one DRAFT frame may carry (announced as SessionCreated.maxDraft). */
     static final int MAX_DRAFT = 8;
     final String id;
@@ -59,7 +61,14 @@ final class CloudSession {
     private final byte[] ownerDigest;
     private Segment segment;
     private final Sampler sampler;
-    private final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Fair: the cloud's own generation (after a hand-off) takes the lock once per token, and an unfair
+     * lock would let it take it back at once every time, locking restore, delete, status and drain
+     * out until the generation ends.
+     */
+    private final ReentrantLock lock = new ReentrantLock(true);
+    /** Restores so far: a socket opened before the last one may not drive the session (see {@link #handle}). */
+    private volatile long restores;
     /**
      * The session's codec with its state (the outlier channels the edge announced); used only
      * under the lock, and a frame's channels are adopted only once its step is committed.
@@ -184,10 +193,23 @@ final class CloudSession {
      * stays here, under the session's lock.
      */
     Outcome handle(byte[] bytes, FrameLimits limits, StepScheduler scheduler) {
+        return handle(bytes, limits, scheduler, -1);
+    }
+
+    /**
+     * As above for a frame from a socket opened when the session had seen {@code socketRestores}
+     * restores (-1: not checked): after a restore, the old edge's socket may not take a step, even
+     * one already on its way when the restore was made.
+     */
+    Outcome handle(byte[] bytes, FrameLimits limits, StepScheduler scheduler, long socketRestores) {
         lock.lock();
         try {
             if (closed) {
                 return Outcome.error("closed", "session " + id + " is closed", -1, true);
+            }
+            if (socketRestores >= 0 && socketRestores != restores) {
+                return Outcome.error(RESTORED_ELSEWHERE, "session " + id + " was restored by another edge; this socket's edge must stop",
+                        -1, true);
             }
             if (cloudRunning) {
                 return Outcome.error("handed_off", "session " + id + " was handed off to the cloud and generates there alone "
@@ -671,10 +693,15 @@ final class CloudSession {
      * the mirror's KV (the edge's layers at maxSeqLen) through {@code reserve}, which may refuse.
      * Returns null when taken, else why not (the session is untouched either way).
      */
-    dev.splitllm.quantization.protocol.ErrorMessage mirror(byte[] bytes, int maxKvFrameBytes, java.util.function.LongConsumer reserve) {
+    dev.splitllm.quantization.protocol.ErrorMessage mirror(byte[] bytes, int maxKvFrameBytes, java.util.function.LongConsumer reserve,
+                                                           long socketRestores) {
         lock.lock();
         try {
             if (closed) return new dev.splitllm.quantization.protocol.ErrorMessage("closed", "session " + id + " is closed", -1, true);
+            if (socketRestores >= 0 && socketRestores != restores) {
+                return new dev.splitllm.quantization.protocol.ErrorMessage(RESTORED_ELSEWHERE, "session " + id
+                        + " was restored by another edge", -1, true);
+            }
             if (cloudRunning || splitLayer == 0) {
                 return badMirror("the session holds no edge layers to mirror (split " + splitLayer + (cloudRunning ? ", handed off" : "") + ")");
             }
@@ -699,7 +726,12 @@ final class CloudSession {
                 } catch (ApiException e) {
                     return badMirror("no room for the mirror: " + e.getMessage());
                 }
-                mirror = new MirrorKv(splitLayer, maxSeqLen, kvDim);
+                try {
+                    mirror = new MirrorKv(splitLayer, maxSeqLen, kvDim);
+                } catch (RuntimeException | Error e) {
+                    reserve.accept(-bytesNeeded); // never keep a reservation nothing holds
+                    throw e;
+                }
                 mirrorReservedBytes = bytesNeeded;
                 reservedKvBytes += bytesNeeded;
             }
@@ -712,6 +744,21 @@ final class CloudSession {
 
     private static dev.splitllm.quantization.protocol.ErrorMessage badMirror(String message) {
         return new dev.splitllm.quantization.protocol.ErrorMessage("bad_mirror", message, -1, false);
+    }
+
+    /** Restores so far (stamped on each socket when it opens). */
+    long restores() {
+        return restores;
+    }
+
+    /** False once a replay rebuilt the session here: token indices before it are not known. */
+    boolean tokensKnown() {
+        lock.lock();
+        try {
+            return tokensKnown;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Positions the mirror holds (0 without one). */
@@ -846,11 +893,16 @@ final class CloudSession {
      * epoch, fp32: the rows as they came), for a restored edge to load instead of recomputing them;
      * null when there is no mirror.
      */
-    byte[] mirrorFrame() {
+    byte[] mirrorFrame(int maxBytes) {
         lock.lock();
         try {
             if (closed || mirror == null || mirror.positions() == 0 || mirror.layers() != splitLayer) return null;
             int p = mirror.positions(), kvDim = segment.config().kvDim();
+            long bytes = dev.splitllm.quantization.kv.KvDeltaCodec.frameBytes(dev.splitllm.quantization.kv.KvSpec.FP32, mirror.layers(), p, kvDim);
+            if (bytes > maxBytes) {
+                throw new MoveRefused("too_large", "the mirror of " + mirror.layers() + " layers at " + p + " positions is " + bytes
+                        + " bytes, over the " + maxBytes + " a download may hold: recompute the layers instead");
+            }
             float[][][] rows = mirror.rows(0, mirror.layers(), p, null);
             return dev.splitllm.quantization.kv.KvDeltaCodec.encode(dev.splitllm.quantization.kv.KvSpec.FP32, frameTag, epoch, 0, 0, p,
                     kvDim, rows[0], rows[1]);
@@ -878,6 +930,7 @@ final class CloudSession {
             // Two, not one: an edge still holding the old epoch E that replays would claim E + 1 and be
             // taken for a repeat of its own replay; at E + 2 here it is refused as stale.
             epoch += 2;
+            restores++;
             epochFirstStep = nextStep;
             wire = new SessionCodec(codec, wire.tables()); // the new edge's first frame chooses the outlier channels
             lastMove = null;

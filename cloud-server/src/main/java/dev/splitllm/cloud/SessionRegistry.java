@@ -214,8 +214,8 @@ final class SessionRegistry {
     }
 
     /** Takes one mirror frame of {@code s} ({@link CloudSession#mirror}); null when taken, else the refusal. */
-    dev.splitllm.quantization.protocol.ErrorMessage mirror(CloudSession s, byte[] frame, int maxKvFrameBytes) {
-        return s.mirror(frame, maxKvFrameBytes, reserver(s, "mirroring session " + s.id + "'s edge KV"));
+    dev.splitllm.quantization.protocol.ErrorMessage mirror(CloudSession s, byte[] frame, int maxKvFrameBytes, long socketRestores) {
+        return s.mirror(frame, maxKvFrameBytes, reserver(s, "mirroring session " + s.id + "'s edge KV"), socketRestores);
     }
 
     /** Reserves positive amounts against the budget and the owner's quota (may refuse); releases negative ones. */

@@ -245,6 +245,29 @@ class HandOffTest {
         }
     }
 
+    @Test
+    void aRestoreStopsACloudGenerationBetweenTwoTokensAndGoesOnFromThere() {
+        int n = 110;
+        int[] expected = fx.monolithic(PROMPT, n, Sampler.greedy());
+        String id;
+        try (EdgeModel model = edge(3); EdgeSession s = EdgeSession.open(model, fx.options())) {
+            id = s.sessionId();
+            int[] count = {0};
+            GenerationResult r = s.generate(PROMPT, n, true, (t, text, stats) -> {
+                ++count[0];
+                if (count[0] == 6) s.handOff();
+                if (count[0] == 12) s.detach(); // the app dies while the cloud generates alone
+            });
+            assertEquals(EdgeSession.DETACHED, r.stopReason());
+        }
+        // The restore gets in between two of the cloud's tokens (the session lock is fair), long before its 110th.
+        try (EdgeModel model = edge(3); EdgeSession s = EdgeSession.restore(model, fx.options(), id, null, MoveOptions.none())) {
+            GenerationResult r = s.resume(n, true, (t, text, stats) -> { });
+            assertArrayEquals(expected, r.tokens());
+            assertTrue(r.steps().size() > 0, "the cloud had finished before the restore: it was not stopped between two tokens");
+        }
+    }
+
     static String join(int[] tokens) {
         StringBuilder sb = new StringBuilder();
         for (int t : tokens) sb.append(sb.length() == 0 ? "" : ",").append(t);
