@@ -555,7 +555,7 @@ public final class CloudServer implements AutoCloseable {
         metrics.moveKvBytes.add(kv == null ? 0 : kv.length);
         LOG.info("session {} handed off at step {} (epoch {}): {} positions, {} mirrored, {} KV bytes up, up to {} tokens",
                 s.id, req.step(), h.epoch(), h.positions(), h.mirrored(), h.kvBytes(), req.maxTokens());
-        int first = (int) s.status().get("tokens");
+        int first = s.tokenCount();
         try {
             cloudGenerations.execute(() -> runCloudGeneration(s));
         } catch (java.util.concurrent.RejectedExecutionException e) {

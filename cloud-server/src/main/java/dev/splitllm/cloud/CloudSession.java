@@ -761,11 +761,11 @@ final class CloudSession {
         }
     }
 
-    /** Positions the mirror holds (0 without one). */
-    int mirroredPositions() {
+    /** Tokens the session has generated so far (edge steps and the cloud alone). */
+    int tokenCount() {
         lock.lock();
         try {
-            return mirror == null ? 0 : mirror.positions();
+            return generatedCount;
         } finally {
             lock.unlock();
         }

@@ -6,13 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.kv.KvDeltaCodec;
 import dev.splitllm.quantization.kv.KvSpec;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import okhttp3.MediaType;
-import okhttp3.Request;
-import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.junit.jupiter.api.Test;
 
@@ -33,14 +28,7 @@ class HandOffRequestsTest {
     }
 
     static Answer handOff(ServerFixture fx, String id, String json, byte[] kv) throws Exception {
-        byte[] head = json.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer body = ByteBuffer.allocate(4 + head.length + (kv == null ? 0 : kv.length));
-        body.putInt(head.length).put(head);
-        if (kv != null) body.put(kv);
-        Request req = new Request.Builder().url(fx.server.baseUrl() + "/v1/sessions/" + id + "/handoff")
-                .header("Authorization", "Bearer " + ServerFixture.TOKEN)
-                .post(RequestBody.create(body.array(), MediaType.get("application/octet-stream"))).build();
-        try (Response r = ServerFixture.HTTP.newCall(req).execute()) {
+        try (Response r = fx.postEnvelope("/v1/sessions/" + id + "/handoff", json, kv)) {
             List<JsonNode> lines = new ArrayList<>();
             for (String line : r.body().string().split("\n")) if (!line.isBlank()) lines.add(ServerFixture.JSON.readTree(line));
             return new Answer(r.code(), lines);

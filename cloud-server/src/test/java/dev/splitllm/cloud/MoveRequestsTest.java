@@ -7,10 +7,6 @@ import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.kv.KvDeltaCodec;
 import dev.splitllm.quantization.kv.KvSpec;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import okhttp3.MediaType;
-import okhttp3.Request;
-import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.junit.jupiter.api.Test;
 
@@ -30,14 +26,7 @@ class MoveRequestsTest {
     }
 
     static Answer move(ServerFixture fx, String id, String json, byte[] kv) throws Exception {
-        byte[] head = json.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer body = ByteBuffer.allocate(4 + head.length + (kv == null ? 0 : kv.length));
-        body.putInt(head.length).put(head);
-        if (kv != null) body.put(kv);
-        Request req = new Request.Builder().url(fx.server.baseUrl() + "/v1/sessions/" + id + "/move")
-                .header("Authorization", "Bearer " + ServerFixture.TOKEN)
-                .post(RequestBody.create(body.array(), MediaType.get("application/octet-stream"))).build();
-        try (Response r = ServerFixture.HTTP.newCall(req).execute()) {
+        try (Response r = fx.postEnvelope("/v1/sessions/" + id + "/move", json, kv)) {
             byte[] bytes = r.body().bytes();
             if (r.code() != 200) return new Answer(r.code(), ServerFixture.JSON.readTree(bytes), null);
             ByteBuffer in = ByteBuffer.wrap(bytes);

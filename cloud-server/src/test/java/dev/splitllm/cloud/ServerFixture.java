@@ -116,6 +116,20 @@ final class ServerFixture implements AutoCloseable {
     record Reply(int status, JsonNode body) {
     }
 
+    /**
+     * POSTs an enveloped body (a 4-byte big-endian length, the JSON head, then {@code tail} if any:
+     * the move, hand-off and replay bodies) with the fixture's token; the caller reads and closes the response.
+     */
+    Response postEnvelope(String path, String json, byte[] tail) throws IOException {
+        byte[] head = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer body = java.nio.ByteBuffer.allocate(4 + head.length + (tail == null ? 0 : tail.length));
+        body.putInt(head.length).put(head);
+        if (tail != null) body.put(tail);
+        Request req = new Request.Builder().url(server.baseUrl() + path).header("Authorization", "Bearer " + TOKEN)
+                .post(RequestBody.create(body.array(), okhttp3.MediaType.get("application/octet-stream"))).build();
+        return HTTP.newCall(req).execute();
+    }
+
     /** One REST call; {@code token} and {@code body} may be null. */
     Reply call(String method, String path, String token, String body) throws IOException {
         Request.Builder b = new Request.Builder().url(server.baseUrl() + path);

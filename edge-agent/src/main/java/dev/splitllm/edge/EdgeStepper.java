@@ -222,16 +222,9 @@ final class EdgeStepper implements AutoCloseable {
     /**
      * Puts a fresh stepper where a restored session stands: the cut at {@code at} (blocks [0, at)
      * rebuilt from the tokens, as {@link #rebuild} does; none at cut 0), {@code positions} positions,
-     * and {@code nextStep} as the next frame's step.
-     */
-    void restoreAt(int at, int[] tokens, int promptLength, int positions, long nextStep) {
-        restoreAt(at, tokens, promptLength, positions, nextStep, null);
-    }
-
-    /**
-     * As above, starting from {@code base}: the KV of blocks [0, at) for positions [0, m) (the
-     * cloud's mirror, m at least the prompt's length), so that only positions [m, positions) are
-     * recomputed, one token at a time as they first ran.
+     * and {@code nextStep} as the next frame's step. With {@code base} (the cloud's mirror: the KV
+     * of blocks [0, at) for positions [0, m), m at least the prompt's length; or null) only positions
+     * [m, positions) are recomputed, one token at a time as they first ran.
      */
     void restoreAt(int at, int[] tokens, int promptLength, int positions, long nextStep, dev.splitllm.quantization.kv.KvDelta base) {
         if (this.nextStep != 0) throw new IllegalStateException("restore needs a fresh stepper");

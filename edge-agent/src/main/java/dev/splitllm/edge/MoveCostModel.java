@@ -87,13 +87,6 @@ public final class MoveCostModel {
         if (bytes > 0 && t > 0.5) downBytesPerMs = ewma(downBytesPerMs, bytes / t);
     }
 
-    /** Forgets the link figures (the link changed): the next steps measure it anew. */
-    public void linkChanged() {
-        rttMs = Double.NaN;
-        upBytesPerMs = Double.NaN;
-        downBytesPerMs = Double.NaN;
-    }
-
     /**
      * An estimate that follows a step change at once: a sample more than {@link #JUMP} times off the
      * estimate (either way) replaces it (the link changed: a handover, a tunnel), anything closer is
