@@ -167,6 +167,9 @@ public final class CloudServer implements AutoCloseable {
             cfg.routes.exception(ApiException.class, (e, ctx) -> {
                 metrics.error(e.code());
                 if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", String.valueOf(e.retryAfterSeconds()));
+                // A draining replica closes the connection with its refusal: a client's kept-alive connection
+                // (through an L4 balancer) would otherwise bring every retry back here.
+                if ("draining".equals(e.code())) ctx.header("Connection", "close");
                 sendError(ctx, e.status(), JsonErrors.body(e.code(), e.getMessage(), e.details()));
             });
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {

@@ -178,6 +178,16 @@ class ReplayAdmissionTest {
             assertEquals(503, refused.status());
             assertEquals("draining", refused.body().path("code").asText());
             assertEquals(0, sessionsOn(c));
+            // The refusal closes the connection, so a client's retry does not come back here over a kept-alive one.
+            try (java.net.Socket raw = new java.net.Socket("127.0.0.1", c.server.port())) {
+                raw.setSoTimeout(5000);
+                raw.getOutputStream().write(("POST /v1/sessions/" + "ab".repeat(16) + "/replay HTTP/1.1\r\nHost: x\r\n"
+                        + "Authorization: Bearer " + ServerFixture.TOKEN + "\r\nContent-Length: 0\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String head = new String(raw.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertTrue(head.startsWith("HTTP/1.1 503"), head);
+                assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), head);
+            }
         }
     }
 }

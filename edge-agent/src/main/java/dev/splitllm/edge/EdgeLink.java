@@ -742,6 +742,7 @@ final class EdgeLink implements AutoCloseable {
             throw new LinkLost("replay to " + options.server() + " failed: " + e.getMessage());
         }
         if (status == 502 || status == 503 || status == 504) {
+            http.connectionPool().evictAll(); // the retry opens a fresh connection: a balancer may route it elsewhere
             throw new LinkLost("replay to " + options.server() + ": HTTP " + status + " " + errorText(text));
         }
         if (status != 200) {
@@ -880,7 +881,10 @@ final class EdgeLink implements AutoCloseable {
                             + errorText(text));
                     boolean proxyOrDraining = resp.code() == 502 || resp.code() == 504
                             || (resp.code() == 503 && !"limit".equals(code)); // a quota is not cured by retrying at once
-                    if (proxyOrDraining) throw new Retryable(e);
+                    if (proxyOrDraining) {
+                        http.connectionPool().evictAll(); // the retry opens a fresh connection: a balancer may route it elsewhere
+                        throw new Retryable(e);
+                    }
                     throw e;
                 }
                 return ProtocolJson.parse(text);
