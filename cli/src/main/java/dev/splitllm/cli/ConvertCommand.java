@@ -50,7 +50,7 @@ public final class ConvertCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--type", defaultValue = "f32", paramLabel = "TYPE",
-            description = "Weight type: f32, f16, bf16, q8_0, q4_0 (safetensors: f32, f16, bf16) (default: ${DEFAULT-VALUE}).")
+            description = "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (k-quants: rows not a multiple of 256 are written q8_0; safetensors: f32, f16, bf16) (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--format", defaultValue = "gguf", paramLabel = "gguf|safetensors", description = "Output format (default: ${DEFAULT-VALUE}).")

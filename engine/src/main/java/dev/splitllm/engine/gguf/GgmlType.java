@@ -4,8 +4,8 @@ import dev.splitllm.quantization.weights.WeightFormat;
 
 /**
  * ggml tensor types that may appear in a GGUF file, with their block geometry (ggml.c
- * {@code type_traits}). The engine computes directly on F32, F16, BF16, Q8_0 and Q4_0, whose
- * block layouts are ggml's; Q4_K and Q6_K are dequantized at load. The other types are known
+ * {@code type_traits}). The engine computes directly on F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K
+ * and Q6_K, whose block layouts are ggml's (k-quants stay in their blocks in memory). The other types are known
  * (so a file using them parses and is reported by name) but not loadable.
  */
 public enum GgmlType {
@@ -47,6 +47,9 @@ public enum GgmlType {
             case BF16: return WeightFormat.BF16;
             case Q8_0: return WeightFormat.Q8_0;
             case Q4_0: return WeightFormat.Q4_0;
+            case Q4_K: return WeightFormat.Q4_K;
+            case Q5_K: return WeightFormat.Q5_K;
+            case Q6_K: return WeightFormat.Q6_K;
             default: return null;
         }
     }
@@ -59,12 +62,15 @@ public enum GgmlType {
             case BF16: return BF16;
             case Q8_0: return Q8_0;
             case Q4_0: return Q4_0;
+            case Q4_K: return Q4_K;
+            case Q5_K: return Q5_K;
+            case Q6_K: return Q6_K;
             default: throw new IllegalArgumentException("no ggml type for " + f);
         }
     }
 
     /** True when the loader can turn this type into engine weights (directly or by dequantizing). */
     public boolean loadable() {
-        return directFormat() != null || this == Q4_K || this == Q6_K;
+        return directFormat() != null;
     }
 }

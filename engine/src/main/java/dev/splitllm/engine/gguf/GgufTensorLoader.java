@@ -6,23 +6,24 @@ import dev.splitllm.engine.tensor.BF16Matrix;
 import dev.splitllm.engine.tensor.F16Matrix;
 import dev.splitllm.engine.tensor.F32Matrix;
 import dev.splitllm.engine.tensor.Q4_0Matrix;
+import dev.splitllm.engine.tensor.Q4_KMatrix;
+import dev.splitllm.engine.tensor.Q5_KMatrix;
+import dev.splitllm.engine.tensor.Q6_KMatrix;
 import dev.splitllm.engine.tensor.Q8_0Matrix;
 import dev.splitllm.engine.tensor.WeightMatrix;
 import dev.splitllm.quantization.Half;
+import dev.splitllm.quantization.weights.WeightQuantizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.logging.Logger;
 
 /**
- * Turns GGUF tensors into engine weights. F32, F16, BF16, Q8_0 and Q4_0 blocks are copied
- * as they are (same layout); Q4_K and Q6_K are dequantized to F32 at load, with a warning;
+ * Turns GGUF tensors into engine weights. F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K
+ * blocks are copied as they are (same layout, so a model is resident at its file's size);
  * every other type is rejected naming the tensor. Shapes are checked against what the model
  * expects before any data is read.
  */
 public final class GgufTensorLoader {
-    private static final Logger LOG = Logger.getLogger(GgufTensorLoader.class.getName());
-
     private final GgufFile file;
 
     public GgufTensorLoader(GgufFile file) {
@@ -38,6 +39,8 @@ public final class GgufTensorLoader {
                     + ", expected [" + cols + (rows == 1 ? "" : ", " + rows) + "]");
         }
     }
+
+    private static final String SUPPORTED = "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K";
 
     /** A required matrix of rows x cols. */
     public WeightMatrix matrix(String name, int rows, int cols) throws IOException {
@@ -72,19 +75,21 @@ public final class GgufTensorLoader {
                 data.asShortBuffer().get(a);
                 return type == GgmlType.F16 ? new F16Matrix(a, rows, cols) : new BF16Matrix(a, rows, cols);
             }
-            case Q8_0: case Q4_0: {
+            case Q8_0: case Q4_0: case Q4_K: case Q5_K: case Q6_K: {
+                // Block formats stay as the file stores them: resident at the file's size.
                 byte[] a = new byte[(int) t.byteSize()];
                 data.get(a);
-                return type == GgmlType.Q8_0 ? new Q8_0Matrix(a, rows, cols) : new Q4_0Matrix(a, rows, cols);
-            }
-            case Q4_K: case Q6_K: {
-                LOG.warning(file.path() + ": tensor '" + name + "' is " + type + ", dequantized to F32 at load ("
-                        + 4L * rows * cols / 1024 + " KiB); re-quantize to q8_0 or q4_0 to save memory");
-                return new F32Matrix(dequantize(t, data), rows, cols);
+                switch (type) {
+                    case Q8_0: return new Q8_0Matrix(a, rows, cols);
+                    case Q4_0: return new Q4_0Matrix(a, rows, cols);
+                    case Q4_K: return new Q4_KMatrix(a, rows, cols);
+                    case Q5_K: return new Q5_KMatrix(a, rows, cols);
+                    default: return new Q6_KMatrix(a, rows, cols);
+                }
             }
             default:
                 throw new ModelFormatException(file.path() + ": tensor '" + name + "' has type " + type
-                        + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+                        + ", which is not supported (supported: " + SUPPORTED + ")");
         }
     }
 
@@ -131,11 +136,15 @@ public final class GgufTensorLoader {
                     }
                 }
                 break;
-            case Q4_K: KQuantDequantizer.dequantizeQ4K(data, 0, (int) n, out, 0); break;
-            case Q6_K: KQuantDequantizer.dequantizeQ6K(data, 0, (int) n, out, 0); break;
+            case Q4_K: case Q5_K: case Q6_K: {
+                byte[] raw = new byte[(int) t.byteSize()];
+                data.duplicate().get(raw); // relative bulk get: Android-safe
+                WeightQuantizer.dequantizeRow(t.type().directFormat(), raw, 0, (int) n, out, 0);
+                break;
+            }
             default:
                 throw new ModelFormatException(file.path() + ": tensor '" + t.name() + "' has type " + t.type()
-                        + ", which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+                        + ", which is not supported (supported: " + SUPPORTED + ")");
         }
         return out;
     }

@@ -36,6 +36,49 @@ public interface Kernels {
      */
     float dotQ4_0(byte[] w, int wOff, float[] x, int xOff, int n);
 
+    /**
+     * Two Q4_0 rows at byte offsets a and b times the same x: out[outOff] and out[outOff + 1].
+     * Two weight streams in one loop keep more memory reads in flight (decode of a model larger
+     * than the caches is bound by them); x is loaded once for both.
+     */
+    default void dot2Q4_0(byte[] w, int a, int b, float[] x, int xOff, int n, float[] out, int outOff) {
+        out[outOff] = dotQ4_0(w, a, x, xOff, n);
+        out[outOff + 1] = dotQ4_0(w, b, x, xOff, n);
+    }
+
+    /** Four Q8_0 rows at byte offsets a, b, c, e times the same x, into out[outOff .. outOff + 3] (see {@link #dot2Q4_0}). */
+    default void dot4Q8_0(byte[] w, int a, int b, int c, int e, float[] x, int xOff, int n, float[] out, int outOff) {
+        out[outOff] = dotQ8_0(w, a, x, xOff, n);
+        out[outOff + 1] = dotQ8_0(w, b, x, xOff, n);
+        out[outOff + 2] = dotQ8_0(w, c, x, xOff, n);
+        out[outOff + 3] = dotQ8_0(w, e, x, xOff, n);
+    }
+
+    /** Four Q4_0 rows at byte offsets a, b, c, e times the same x, into out[outOff .. outOff + 3]. */
+    default void dot4Q4_0(byte[] w, int a, int b, int c, int e, float[] x, int xOff, int n, float[] out, int outOff) {
+        dot2Q4_0(w, a, b, x, xOff, n, out, outOff);
+        dot2Q4_0(w, c, e, x, xOff, n, out, outOff + 2);
+    }
+
+    /**
+     * Dot product of n Q4_K weights (ggml layout, {@code KQuantizer}: 144-byte super-blocks of
+     * 256) starting at byte wOff, with n floats; n a multiple of 256. Per sub-block of 32 the
+     * codes and the activations are summed apart: d·sc·Σq·x − dmin·m·Σx.
+     */
+    float dotQ4_K(byte[] w, int wOff, float[] x, int xOff, int n);
+
+    /** Two Q4_K rows at byte offsets a and b times the same x (see {@link #dot2Q4_0}). */
+    default void dot2Q4_K(byte[] w, int a, int b, float[] x, int xOff, int n, float[] out, int outOff) {
+        out[outOff] = dotQ4_K(w, a, x, xOff, n);
+        out[outOff + 1] = dotQ4_K(w, b, x, xOff, n);
+    }
+
+    /** As {@link #dotQ4_K} for Q5_K (176-byte super-blocks, a fifth code bit in qh). */
+    float dotQ5_K(byte[] w, int wOff, float[] x, int xOff, int n);
+
+    /** Dot product of n Q6_K weights (210-byte super-blocks of 256, 16 scales of 16) with n floats. */
+    float dotQ6_K(byte[] w, int wOff, float[] x, int xOff, int n);
+
     // ---- integer dot products against activations quantized once per matmul (Q8 blocks) ----
     //
     // An activation row of n floats (n a multiple of 32) is quantized by Q8Activations.quantize

@@ -1,6 +1,7 @@
 package dev.splitllm.engine.kernels;
 
 import dev.splitllm.quantization.Half;
+import dev.splitllm.quantization.weights.KQuantizer;
 
 /**
  * Plain-Java kernels: always available, including on Android. Four independent
@@ -83,6 +84,75 @@ public final class ScalarKernels implements Kernels {
                 s3 += (((p1 >> 4) & 0x0f) - 8) * x[xb + j + 17];
             }
             total += scale * ((s0 + s1) + (s2 + s3));
+        }
+        return total;
+    }
+
+    @Override
+    public float dotQ4_K(byte[] w, int wOff, float[] x, int xOff, int n) {
+        return dotMinK(w, wOff, x, xOff, n, false);
+    }
+
+    @Override
+    public float dotQ5_K(byte[] w, int wOff, float[] x, int xOff, int n) {
+        return dotMinK(w, wOff, x, xOff, n, true);
+    }
+
+    /** Q4_K / Q5_K: per pair of sub-blocks, 32 bytes of nibbles (low: the first, high: the second). */
+    private static float dotMinK(byte[] w, int wOff, float[] x, int xOff, int n, boolean fifth) {
+        int blockBytes = fifth ? 176 : 144;
+        float total = 0;
+        for (int b = 0; b < n; b += 256, wOff += blockBytes) {
+            float d = Fp16Scales.at(w, wOff), dmin = Fp16Scales.at(w, wOff + 2);
+            int s = wOff + 4, qh = wOff + 16, q = wOff + (fifth ? 48 : 16);
+            float codes = 0, mins = 0;
+            for (int j = 0; j < 8; j += 2, q += 32) {
+                int xa = xOff + b + 32 * j, xb = xa + 32;
+                float qa = 0, qb = 0, sa = 0, sb = 0;
+                for (int l = 0; l < 32; l++) {
+                    int p = w[q + l] & 0xff;
+                    int lo = p & 0xF, hi = p >> 4;
+                    if (fifth) {
+                        int h = w[qh + l] >> j;
+                        lo |= (h & 1) << 4;
+                        hi |= (h & 2) << 3;
+                    }
+                    float va = x[xa + l], vb = x[xb + l];
+                    qa += lo * va;
+                    qb += hi * vb;
+                    sa += va;
+                    sb += vb;
+                }
+                codes += KQuantizer.scaleK4(w, s, j, false) * qa + KQuantizer.scaleK4(w, s, j + 1, false) * qb;
+                mins += KQuantizer.scaleK4(w, s, j, true) * sa + KQuantizer.scaleK4(w, s, j + 1, true) * sb;
+            }
+            total += d * codes - dmin * mins;
+        }
+        return total;
+    }
+
+    @Override
+    public float dotQ6_K(byte[] w, int wOff, float[] x, int xOff, int n) {
+        float total = 0;
+        for (int b = 0; b < n; b += 256, wOff += 210) {
+            float d = Fp16Scales.at(w, wOff + 208);
+            float sum = 0;
+            for (int half = 0; half < 2; half++) {
+                int ql = wOff + 64 * half, qh = wOff + 128 + 32 * half, sc = wOff + 192 + 8 * half;
+                int xb = xOff + b + 128 * half;
+                for (int is = 0; is < 2; is++) {
+                    float s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+                    for (int l = 16 * is; l < 16 * is + 16; l++) {
+                        int l0 = w[ql + l] & 0xff, l32 = w[ql + l + 32] & 0xff, h = w[qh + l] & 0xff;
+                        s1 += (((l0 & 0xF) | ((h & 3) << 4)) - 32) * x[xb + l];
+                        s2 += (((l32 & 0xF) | (((h >> 2) & 3) << 4)) - 32) * x[xb + l + 32];
+                        s3 += (((l0 >> 4) | (((h >> 4) & 3) << 4)) - 32) * x[xb + l + 64];
+                        s4 += (((l32 >> 4) | (((h >> 6) & 3) << 4)) - 32) * x[xb + l + 96];
+                    }
+                    sum += w[sc + is] * s1 + w[sc + is + 2] * s2 + w[sc + is + 4] * s3 + w[sc + is + 6] * s4;
+                }
+            }
+            total += d * sum;
         }
         return total;
     }

@@ -42,9 +42,9 @@ public final class MemoryAccount {
         return plan;
     }
 
-    /** Bytes of a rows x cols matrix at {@code f}. */
+    /** Bytes of a rows x cols matrix at {@code f} (as stored: {@link WeightFormat#forRowLength}). */
     public static long matrixBytes(long rows, long cols, WeightFormat f) {
-        return rows * f.bytesFor(cols);
+        return rows * f.forRowLength(cols).bytesFor(cols);
     }
 
     /** Bytes of one block's weights at {@code f}: seven matrices and two F32 norm vectors. */

@@ -17,7 +17,7 @@ public interface ModelSource extends AutoCloseable {
 
     LlamaConfig config();
 
-    /** The weights of {@code slice}, in the precision stored in the file (k-quants become F32). */
+    /** The weights of {@code slice}, in the precision stored in the file. */
     ModelWeights load(ModelSlice slice) throws IOException;
 
     /** The model's tokenizer, or null when the model comes without one. */

@@ -69,7 +69,8 @@ public record PrecisionPlan(int split, WeightFormat edge, WeightFormat cloud, We
         requireCols(classifier, c.dim(), "classifier");
     }
 
-    private static void requireCols(WeightFormat f, int cols, String tensor) {
+    private static void requireCols(WeightFormat requested, int cols, String tensor) {
+        WeightFormat f = requested.forRowLength(cols); // a k-quant falls back to q8_0 on other rows
         if (cols % f.blockSize != 0) {
             throw new IllegalArgumentException(tensor + ": " + f.id() + " needs a row length that is a multiple of "
                     + f.blockSize + ", but rows have " + cols + " values");

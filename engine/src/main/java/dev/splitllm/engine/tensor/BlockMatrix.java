@@ -3,7 +3,7 @@ package dev.splitllm.engine.tensor;
 import dev.splitllm.quantization.weights.WeightFormat;
 
 /** Shared checks for the block-quantized formats (ggml layout, rows stored back to back). */
-abstract class BlockMatrix extends WeightMatrix {
+public abstract class BlockMatrix extends WeightMatrix {
     protected final byte[] data;
     protected final int rowBytes;
 

@@ -24,10 +24,11 @@ public final class MatrixConverter {
         if (target == null) {
             throw new IllegalArgumentException(tensorName + ": target weight format is null");
         }
+        int rows = m.rows(), cols = m.cols();
+        target = target.forRowLength(cols); // a k-quant falls back on rows of other lengths
         if (m.format() == target) {
             return m;
         }
-        int rows = m.rows(), cols = m.cols();
         if (cols % target.blockSize != 0) {
             throw new IllegalArgumentException(tensorName + " (" + rows + "x" + cols + "): " + target.id()
                     + " needs the row length to be a multiple of " + target.blockSize);
@@ -53,6 +54,7 @@ public final class MatrixConverter {
 
     /** Encodes a row-major rows x cols F32 matrix at src[off ..] as {@code target}. */
     public static WeightMatrix fromF32(float[] src, int off, int rows, int cols, WeightFormat target, String tensorName) {
+        target = target.forRowLength(cols);
         switch (target) {
             case F32: {
                 float[] copy = new float[Math.multiplyExact(rows, cols)];
@@ -63,6 +65,14 @@ public final class MatrixConverter {
             case BF16: return new BF16Matrix(HalfQuantizer.quantize(target, src, off, rows, cols, tensorName), rows, cols);
             case Q8_0: return new Q8_0Matrix(Q8_0Quantizer.quantize(src, off, rows, cols, tensorName), rows, cols);
             case Q4_0: return new Q4_0Matrix(Q4_0Quantizer.quantize(src, off, rows, cols, tensorName), rows, cols);
+            case Q4_K: case Q5_K: case Q6_K: {
+                byte[] b = new byte[(int) target.bytesFor((long) rows * cols)];
+                int rowBytes = (int) target.bytesFor(cols);
+                for (int r = 0; r < rows; r++) {
+                    WeightQuantizer.quantizeRow(target, src, off + r * cols, cols, b, r * rowBytes, tensorName);
+                }
+                return wrap(target, b, rows, cols);
+            }
             default: throw new IllegalArgumentException(tensorName + ": unsupported weight format " + target);
         }
     }
@@ -91,6 +101,9 @@ public final class MatrixConverter {
             case BF16: return new BF16Matrix((short[]) storage, rows, cols);
             case Q8_0: return new Q8_0Matrix((byte[]) storage, rows, cols);
             case Q4_0: return new Q4_0Matrix((byte[]) storage, rows, cols);
+            case Q4_K: return new Q4_KMatrix((byte[]) storage, rows, cols);
+            case Q5_K: return new Q5_KMatrix((byte[]) storage, rows, cols);
+            case Q6_K: return new Q6_KMatrix((byte[]) storage, rows, cols);
             default: throw new IllegalArgumentException("unsupported weight format " + f);
         }
     }

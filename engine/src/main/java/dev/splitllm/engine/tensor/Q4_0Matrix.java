@@ -30,9 +30,14 @@ public final class Q4_0Matrix extends BlockMatrix {
     @Override
     public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
         if (q8 == null) {
-            for (int r = from; r < to; r++) {
-                out[outOff + r - from] = k.dotQ4_0(data, r * rowBytes, x, t * cols, cols);
+            int r = from, rb = rowBytes;
+            for (; r + 3 < to; r += 4) {
+                k.dot4Q4_0(data, r * rb, (r + 1) * rb, (r + 2) * rb, (r + 3) * rb, x, t * cols, cols, out, outOff + r - from);
             }
+            for (; r + 1 < to; r += 2) {
+                k.dot2Q4_0(data, r * rowBytes, (r + 1) * rowBytes, x, t * cols, cols, out, outOff + r - from);
+            }
+            if (r < to) out[outOff + r - from] = k.dotQ4_0(data, r * rowBytes, x, t * cols, cols);
             return;
         }
         byte[] q = q8.q;

@@ -63,7 +63,11 @@ class GgufReaderTest {
                 float[] got = loader.dequantize(q, f.tensorData(q));
                 assertArrayEquals(expected, got, name);
                 float[] row = new float[512];
-                loader.matrix(name, 3, 512).readRow(2, row, 0);
+                dev.splitllm.engine.tensor.WeightMatrix m = loader.matrix(name, 3, 512);
+                // Held as the file stores it: same format, same bytes (resident at the file's size).
+                assertEquals(q.type().directFormat(), m.format());
+                assertEquals(q.byteSize(), m.bytes());
+                m.readRow(2, row, 0);
                 assertArrayEquals(java.util.Arrays.copyOfRange(expected, 1024, 1536), row, name + " as a matrix");
             }
         }

@@ -1,7 +1,7 @@
 package dev.splitllm.quantization.weights;
 
 /**
- * Format-generic entry points over {@link Q8_0Quantizer}, {@link Q4_0Quantizer} and
+ * Format-generic entry points over {@link Q8_0Quantizer}, {@link Q4_0Quantizer}, {@link KQuantizer} and
  * {@link HalfQuantizer}: quantize one row into a format's storage, decode it back, or
  * "fake-quantize" a whole matrix (quantize then dequantize) to measure the error a format adds.
  */
@@ -33,6 +33,9 @@ public final class WeightQuantizer {
             case BF16: HalfQuantizer.toBF16(x, xOff, n, (short[]) storage, outOff, name); break;
             case Q8_0: Q8_0Quantizer.quantizeRow(x, xOff, n, (byte[]) storage, outOff, name); break;
             case Q4_0: Q4_0Quantizer.quantizeRow(x, xOff, n, (byte[]) storage, outOff, name); break;
+            case Q4_K: KQuantizer.quantizeQ4K(x, xOff, n, (byte[]) storage, outOff, name); break;
+            case Q5_K: KQuantizer.quantizeQ5K(x, xOff, n, (byte[]) storage, outOff, name); break;
+            case Q6_K: KQuantizer.quantizeQ6K(x, xOff, n, (byte[]) storage, outOff, name); break;
             default: throw new IllegalArgumentException(name + ": unsupported weight format " + format);
         }
     }
@@ -45,6 +48,9 @@ public final class WeightQuantizer {
             case BF16: HalfQuantizer.fromBF16((short[]) storage, off, n, out, outOff); break;
             case Q8_0: Q8_0Quantizer.dequantizeRow((byte[]) storage, off, n, out, outOff); break;
             case Q4_0: Q4_0Quantizer.dequantizeRow((byte[]) storage, off, n, out, outOff); break;
+            case Q4_K: KQuantizer.dequantizeQ4K((byte[]) storage, off, n, out, outOff); break;
+            case Q5_K: KQuantizer.dequantizeQ5K((byte[]) storage, off, n, out, outOff); break;
+            case Q6_K: KQuantizer.dequantizeQ6K((byte[]) storage, off, n, out, outOff); break;
             default: throw new IllegalArgumentException("unsupported weight format " + format);
         }
     }

@@ -267,7 +267,7 @@ class WeightQuantizerTest {
     @EnumSource(WeightFormat.class)
     void roundTripFacadeMatchesPerFormatQuantizers(WeightFormat f) {
         Random rnd = new Random(14);
-        int rows = 5, cols = 64;
+        int rows = 5, cols = f.kQuant() ? 512 : 64;
         float[] m = randomMatrix(rnd, rows, cols);
         float[] rt = WeightQuantizer.roundTrip(f, m, 0, rows, cols, "m");
         float[] expected = new float[rows * cols];
@@ -277,6 +277,16 @@ class WeightQuantizerTest {
             case BF16: HalfQuantizer.fromBF16(HalfQuantizer.quantize(f, m, 0, rows, cols, "m"), 0, m.length, expected, 0); break;
             case Q8_0: Q8_0Quantizer.dequantizeRow(Q8_0Quantizer.quantize(m, 0, rows, cols, "m"), 0, m.length, expected, 0); break;
             case Q4_0: Q4_0Quantizer.dequantizeRow(Q4_0Quantizer.quantize(m, 0, rows, cols, "m"), 0, m.length, expected, 0); break;
+            case Q4_K: case Q5_K: case Q6_K: {
+                byte[] b = new byte[(int) f.bytesFor(m.length)];
+                if (f == WeightFormat.Q4_K) KQuantizer.quantizeQ4K(m, 0, m.length, b, 0, "m");
+                if (f == WeightFormat.Q5_K) KQuantizer.quantizeQ5K(m, 0, m.length, b, 0, "m");
+                if (f == WeightFormat.Q6_K) KQuantizer.quantizeQ6K(m, 0, m.length, b, 0, "m");
+                if (f == WeightFormat.Q4_K) KQuantizer.dequantizeQ4K(b, 0, m.length, expected, 0);
+                if (f == WeightFormat.Q5_K) KQuantizer.dequantizeQ5K(b, 0, m.length, expected, 0);
+                if (f == WeightFormat.Q6_K) KQuantizer.dequantizeQ6K(b, 0, m.length, expected, 0);
+                break;
+            }
             default: fail();
         }
         assertArrayEquals(expected, rt);
@@ -293,10 +303,11 @@ class WeightQuantizerTest {
     @ParameterizedTest
     @EnumSource(WeightFormat.class)
     void nonFiniteWeightsAreRejected(WeightFormat f) {
-        float[] m = new float[64];
+        int cols = Math.max(32, f.blockSize);
+        float[] m = new float[2 * cols];
         m[40] = Float.NaN;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> WeightQuantizer.roundTrip(f, m, 0, 2, 32, "emb"));
+                () -> WeightQuantizer.roundTrip(f, m, 0, 2, cols, "emb"));
         assertTrue(e.getMessage().contains("emb") && e.getMessage().contains("40"), e.getMessage());
     }
 

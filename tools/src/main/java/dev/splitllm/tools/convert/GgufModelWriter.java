@@ -38,7 +38,7 @@ public final class GgufModelWriter {
     /** Writes {@code src} to {@code out} with matrices in {@code type}. */
     public static void write(ModelSource src, Path out, WeightFormat type) throws IOException {
         LlamaConfig c = src.config();
-        GgmlType gt = GgmlType.of(type);
+        GgmlType.of(type); // fails early on a format GGUF cannot hold
         GgufWriter w = new GgufWriter();
         w.put("general.architecture", GgufValue.ofString("llama"));
         w.put("general.name", GgufValue.ofString(String.valueOf(out.getFileName()).replaceFirst("\\.gguf$", "")));
@@ -72,21 +72,21 @@ public final class GgufModelWriter {
 
         LayerCache cache = new LayerCache(src);
         int d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), v = c.vocabSize();
-        w.tensor("token_embd.weight", new long[] {d, v}, gt, () -> matrix(cache.ends().tokenEmbedding(), type, "token_embd.weight"));
+        w.tensor("token_embd.weight", new long[] {d, v}, GgmlType.of(type.forRowLength(d)), () -> matrix(cache.ends().tokenEmbedding(), type, "token_embd.weight"));
         w.tensor("output_norm.weight", new long[] {d}, GgmlType.F32, () -> MatrixBytes.of(cache.ends().rmsFinal()));
         if (!c.sharedClassifier()) {
-            w.tensor("output.weight", new long[] {d, v}, gt, () -> matrix(cache.ends().classifier(), type, "output.weight"));
+            w.tensor("output.weight", new long[] {d, v}, GgmlType.of(type.forRowLength(d)), () -> matrix(cache.ends().classifier(), type, "output.weight"));
         }
         for (int l = 0; l < c.nLayers(); l++) {
             final int layer = l;
             String p = "blk." + l + ".";
-            matrixTensor(w, cache, layer, p + "attn_q.weight", d, d, gt, type, LayerWeights::wq, true);
-            matrixTensor(w, cache, layer, p + "attn_k.weight", kv, d, gt, type, LayerWeights::wk, false);
-            matrixTensor(w, cache, layer, p + "attn_v.weight", kv, d, gt, type, LayerWeights::wv, false);
-            matrixTensor(w, cache, layer, p + "attn_output.weight", d, d, gt, type, LayerWeights::wo, false);
-            matrixTensor(w, cache, layer, p + "ffn_gate.weight", h, d, gt, type, LayerWeights::w1, false);
-            matrixTensor(w, cache, layer, p + "ffn_down.weight", d, h, gt, type, LayerWeights::w2, false);
-            matrixTensor(w, cache, layer, p + "ffn_up.weight", h, d, gt, type, LayerWeights::w3, false);
+            matrixTensor(w, cache, layer, p + "attn_q.weight", d, d, type, LayerWeights::wq, true);
+            matrixTensor(w, cache, layer, p + "attn_k.weight", kv, d, type, LayerWeights::wk, false);
+            matrixTensor(w, cache, layer, p + "attn_v.weight", kv, d, type, LayerWeights::wv, false);
+            matrixTensor(w, cache, layer, p + "attn_output.weight", d, d, type, LayerWeights::wo, false);
+            matrixTensor(w, cache, layer, p + "ffn_gate.weight", h, d, type, LayerWeights::w1, false);
+            matrixTensor(w, cache, layer, p + "ffn_down.weight", d, h, type, LayerWeights::w2, false);
+            matrixTensor(w, cache, layer, p + "ffn_up.weight", h, d, type, LayerWeights::w3, false);
             w.tensor(p + "attn_norm.weight", new long[] {d}, GgmlType.F32, () -> MatrixBytes.of(cache.layer(layer).rmsAtt()));
             w.tensor(p + "ffn_norm.weight", new long[] {d}, GgmlType.F32, () -> MatrixBytes.of(cache.layer(layer).rmsFfn()));
             if (cache.layer(layer).hasAttentionBias()) {
@@ -98,9 +98,9 @@ public final class GgufModelWriter {
         w.write(out);
     }
 
-    private static void matrixTensor(GgufWriter w, LayerCache cache, int layer, String name, int rows, int cols, GgmlType gt,
+    private static void matrixTensor(GgufWriter w, LayerCache cache, int layer, String name, int rows, int cols,
                                      WeightFormat type, Function<LayerWeights, WeightMatrix> pick, boolean first) {
-        w.tensor(name, new long[] {cols, rows}, gt, () -> {
+        w.tensor(name, new long[] {cols, rows}, GgmlType.of(type.forRowLength(cols)), () -> {
             if (first) cache.dropEnds();
             return matrix(pick.apply(cache.layer(layer)), type, name);
         });
@@ -117,6 +117,9 @@ public final class GgufModelWriter {
             case F16: return 1;
             case Q4_0: return 2;
             case Q8_0: return 7;
+            case Q4_K: return 14; // LLAMA_FTYPE_MOSTLY_Q4_K_S: every matrix Q4_K (rows of other lengths Q8_0)
+            case Q5_K: return 16; // MOSTLY_Q5_K_S
+            case Q6_K: return 18; // MOSTLY_Q6_K
             case BF16: return 32;
             default: throw new IllegalArgumentException(String.valueOf(f));
         }

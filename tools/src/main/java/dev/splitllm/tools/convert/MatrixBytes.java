@@ -3,8 +3,7 @@ package dev.splitllm.tools.convert;
 import dev.splitllm.engine.tensor.BF16Matrix;
 import dev.splitllm.engine.tensor.F16Matrix;
 import dev.splitllm.engine.tensor.F32Matrix;
-import dev.splitllm.engine.tensor.Q4_0Matrix;
-import dev.splitllm.engine.tensor.Q8_0Matrix;
+import dev.splitllm.engine.tensor.BlockMatrix;
 import dev.splitllm.engine.tensor.WeightMatrix;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,7 +12,7 @@ import java.nio.ByteOrder;
 public final class MatrixBytes {
     private MatrixBytes() {}
 
-    /** A matrix's storage as bytes (F32/F16/BF16 little-endian, Q8_0/Q4_0 blocks as they are). */
+    /** A matrix's storage as bytes (F32/F16/BF16 little-endian, Q8_0/Q4_0/k-quant blocks as they are). */
     public static byte[] of(WeightMatrix m) {
         int n = Math.multiplyExact(m.rows(), m.cols());
         if (m instanceof F32Matrix) {
@@ -28,8 +27,7 @@ public final class MatrixBytes {
             b.asShortBuffer().put(s);
             return b.array();
         }
-        if (m instanceof Q8_0Matrix) return ((Q8_0Matrix) m).data().clone();
-        if (m instanceof Q4_0Matrix) return ((Q4_0Matrix) m).data().clone();
+        if (m instanceof BlockMatrix) return ((BlockMatrix) m).data().clone();
         throw new IllegalArgumentException("no byte layout for " + m);
     }
 

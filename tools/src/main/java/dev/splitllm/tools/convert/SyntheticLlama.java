@@ -112,8 +112,9 @@ public final class SyntheticLlama {
 
     /** The tensors in llama.cpp's order, matrices at {@code type}, norms and rope_freqs F32. */
     public static List<Tensor> tensors(Shape s, WeightFormat type) {
-        GgmlType gt = GgmlType.of(type);
         int d = s.dim(), kv = s.kvDim(), h = s.ffn();
+        // Rows of d or h weights: a k-quant falls back to Q8_0 where that is not a multiple of 256.
+        GgmlType gt = GgmlType.of(type.forRowLength(d)), gtDown = GgmlType.of(type.forRowLength(h));
         List<Tensor> t = new ArrayList<>();
         t.add(new Tensor("token_embd.weight", new long[] {d, s.vocab()}, gt, Kind.MATRIX));
         t.add(new Tensor("output_norm.weight", new long[] {d}, GgmlType.F32, Kind.NORM));
@@ -128,7 +129,7 @@ public final class SyntheticLlama {
             t.add(new Tensor(p + "attn_output.weight", new long[] {d, d}, gt, Kind.MATRIX));
             t.add(new Tensor(p + "ffn_norm.weight", new long[] {d}, GgmlType.F32, Kind.NORM));
             t.add(new Tensor(p + "ffn_gate.weight", new long[] {d, h}, gt, Kind.MATRIX));
-            t.add(new Tensor(p + "ffn_down.weight", new long[] {h, d}, gt, Kind.MATRIX));
+            t.add(new Tensor(p + "ffn_down.weight", new long[] {h, d}, gtDown, Kind.MATRIX));
             t.add(new Tensor(p + "ffn_up.weight", new long[] {d, h}, gt, Kind.MATRIX));
         }
         return t;

@@ -100,10 +100,12 @@ class Stories15MConversionTest {
     @Test
     void ggufQuantizedEqualsInMemoryQuantization() throws Exception {
         float[][] f32 = f32Logits();
-        for (WeightFormat type : new WeightFormat[] {WeightFormat.Q8_0, WeightFormat.Q4_0, WeightFormat.BF16}) {
+        for (WeightFormat type : new WeightFormat[] {WeightFormat.Q8_0, WeightFormat.Q4_0, WeightFormat.BF16, WeightFormat.Q4_K,
+            WeightFormat.Q6_K}) {
             ModelWeights g = viaGguf(type);
-            assertEquals(type, g.layer(3).w2().format());
-            assertEquals(type, g.tokenEmbedding().format());
+            assertEquals(type, g.layer(3).w2().format()); // rows of 768: a k-quant stays one
+            assertEquals(type.forRowLength(288), g.tokenEmbedding().format()); // rows of 288: k-quants fall back to q8_0
+            assertEquals(type.forRowLength(288), g.layer(3).wq().format());
             float[][] want = stepLogits(ModelQuantizer.apply(TestModel.full(), PrecisionPlan.uniform(type)));
             float[][] got = stepLogits(g);
             for (int t = 0; t < want.length; t++) assertArrayEquals(want[t], got[t], type + " position " + t);
@@ -115,6 +117,9 @@ class Stories15MConversionTest {
                     + " mean KL %.6f nats, greedy prefix %d/21%n", type.id(), c[0], c[1], c[2], c[3], same);
             if (type == WeightFormat.Q8_0) {
                 assertTrue(c[0] < 0.6 && c[2] == 1.0 && same == 21, "q8_0: " + java.util.Arrays.toString(c) + " greedy " + same);
+            } else if (type == WeightFormat.Q4_K || type == WeightFormat.Q6_K) {
+                // Only w2 is a k-quant here (the rest falls back to q8_0): close to q8_0's figures.
+                assertTrue(c[0] < 4.0 && c[3] < 0.01 && c[2] >= 0.95 && same >= 10, type + ": " + java.util.Arrays.toString(c) + " greedy " + same);
             } else if (type == WeightFormat.Q4_0) {
                 assertTrue(c[0] < 8.0 && c[2] >= 0.8 && same >= 5, "q4_0: " + java.util.Arrays.toString(c) + " greedy " + same);
             }
@@ -169,7 +174,7 @@ class Stories15MConversionTest {
         assertThrows(IllegalArgumentException.class,
                 () -> ModelConverter.convert(TestModel.checkpoint(), tmp.resolve("x"), "q8_0", "safetensors"));
         assertThrows(IllegalArgumentException.class,
-                () -> ModelConverter.convert(TestModel.checkpoint(), tmp.resolve("y.gguf"), "q5_k", "gguf"));
+                () -> ModelConverter.convert(TestModel.checkpoint(), tmp.resolve("y.gguf"), "q3_k", "gguf"));
         assertThrows(IllegalArgumentException.class,
                 () -> ModelConverter.convert(TestModel.checkpoint(), TestModel.checkpoint(), "f32", "gguf"));
     }

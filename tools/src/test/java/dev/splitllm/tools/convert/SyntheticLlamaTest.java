@@ -77,7 +77,7 @@ class SyntheticLlamaTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void smallShapeLoadsAndRunsInTheEngine(WeightFormat type) throws Exception {
         Path f = tmp.resolve("tiny-" + type.id() + ".gguf");
         SyntheticLlama.write(SMALL, type, SyntheticLlama.DEFAULT_SEED, f);
@@ -95,7 +95,10 @@ class SyntheticLlamaTest {
         assertTrue(c.sharedClassifier());
         assertSame(w.tokenEmbedding(), w.classifier());
         assertArrayEquals(RopeScaling.llama3Factors(500000, 32, 32, 1, 4, 64), c.ropeScaling().freqFactors());
-        assertEquals(type, w.layer(0).wq().format());
+        assertEquals(type.forRowLength(128), w.layer(0).wq().format()); // rows of 128: k-quants fall back to q8_0
+        assertEquals(type, w.layer(0).w2().format()); // rows of 256
+        assertEquals(java.nio.file.Files.size(f) - headerAndPadding(f), residentBytes(w), 0.05 * residentBytes(w),
+                "resident at the file's size");
 
         // Matrices are N(0, 0.02) after quantization, norms exactly 1.
         WeightMatrix wq = w.layer(1).w2();
@@ -108,7 +111,7 @@ class SyntheticLlamaTest {
         }
         double mean = sum / n, std = Math.sqrt(sq / n - mean * mean);
         assertEquals(0, mean, 0.002);
-        assertEquals(SyntheticLlama.WEIGHT_STD, std, 0.001 + (type == WeightFormat.Q4_0 ? 0.002 : 0));
+        assertEquals(SyntheticLlama.WEIGHT_STD, std, 0.001 + (type == WeightFormat.Q4_0 || type == WeightFormat.Q4_K ? 0.002 : 0));
         for (float v : w.rmsFinal()) assertEquals(1f, v);
 
         // The byte-level vocabulary with Llama 3's specials (first special = vocab - 256 here, 128000 at full size).
@@ -152,6 +155,10 @@ class SyntheticLlamaTest {
         long f32Bytes = (33L * 2048 + 32) * 4;
         assertEquals(1_235_746_816L / 32 * 34 + f32Bytes, SyntheticLlama.dataBytes(s, WeightFormat.Q8_0));
         assertEquals(1_235_746_816L / 32 * 18 + f32Bytes, SyntheticLlama.dataBytes(s, WeightFormat.Q4_0));
+        // Every row of the 1B shape is a multiple of 256: all of it is k-quant (144 / 210 bytes per 256).
+        assertEquals(1_235_746_816L / 256 * 144 + f32Bytes, SyntheticLlama.dataBytes(s, WeightFormat.Q4_K));
+        assertEquals(1_235_746_816L / 256 * 210 + f32Bytes, SyntheticLlama.dataBytes(s, WeightFormat.Q6_K));
+        assertEquals(GgmlType.Q4_K, SyntheticLlama.tensors(s, WeightFormat.Q4_K).get(0).type());
 
         Map<String, GgufValue> m = SyntheticLlama.metadata(s, WeightFormat.Q8_0);
         assertEquals(7L, m.get("general.file_type").value());
@@ -178,5 +185,26 @@ class SyntheticLlamaTest {
         assertEquals(1f, freqs[0]);
         assertEquals(32f, freqs[31]);
         assertThrows(IllegalArgumentException.class, () -> SyntheticLlama.shape("llama-9b"));
+    }
+
+    /** Bytes the engine holds for the weights: every matrix (a tied table once) and the F32 vectors. */
+    static long residentBytes(ModelWeights w) {
+        long n = w.tokenEmbedding().bytes() + 4L * w.rmsFinal().length;
+        if (w.classifier() != w.tokenEmbedding()) n += w.classifier().bytes();
+        for (int l = 0; l < w.config().nLayers(); l++) {
+            var b = w.layer(l);
+            n += b.wq().bytes() + b.wk().bytes() + b.wv().bytes() + b.wo().bytes() + b.w1().bytes() + b.w2().bytes() + b.w3().bytes()
+                    + 4L * (b.rmsAtt().length + b.rmsFfn().length);
+        }
+        return n;
+    }
+
+    /** The file's bytes that are not tensor data: header, metadata, tensor infos, alignment padding. */
+    static long headerAndPadding(Path f) throws java.io.IOException {
+        try (dev.splitllm.engine.gguf.GgufFile g = dev.splitllm.engine.gguf.GgufFile.open(f)) {
+            long data = 0;
+            for (var t : g.tensors()) data += t.byteSize();
+            return java.nio.file.Files.size(f) - data;
+        }
     }
 }

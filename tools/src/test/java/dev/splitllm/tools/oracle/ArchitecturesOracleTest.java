@@ -33,7 +33,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Needs llama.cpp (scripts/oracle-tests.sh): for stories15M as GGUF (F32, Q8_0, Q4_0) and every
+ * Needs llama.cpp (scripts/oracle-tests.sh): for stories15M as GGUF (F32, Q8_0, Q4_0, Q4_K, Q6_K) and every
  * synthetic architecture fixture, the engine agrees with llama.cpp on
  * <ol>
  *   <li>token ids of texts with unicode, runs of spaces, digits and special tokens, with and
@@ -62,7 +62,8 @@ class ArchitecturesOracleTest {
     static Path work;
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"stories15M-f32", "stories15M-q8_0", "stories15M-q4_0", "llama2", "llama3", "qwen2", "mistral"})
+    @ValueSource(strings = {"stories15M-f32", "stories15M-q8_0", "stories15M-q4_0", "stories15M-q4_k", "stories15M-q6_k", "llama2",
+        "llama3", "qwen2", "mistral"})
     void agreesWithLlamaCpp(String name) throws Exception {
         LlamaCppOracle.assumeAvailable();
         String only = System.getProperty("oracle.cases", "");
@@ -133,7 +134,8 @@ class ArchitecturesOracleTest {
                         // (-Dsplitllm.q8activations=true, what scripts/oracle-tests.sh runs) the matmuls
                         // round like llama.cpp's and top-1 must be equal everywhere.
                         double margin = ref[p][want] - ref[p][got];
-                        assertFalse(Boolean.getBoolean("splitllm.q8activations"), name + r + ": top-1 differs at position " + p
+                        // The k-quant kernels take float activations (llama.cpp rounds them to q8_K blocks): near ties allowed.
+                        assertFalse(Boolean.getBoolean("splitllm.q8activations") && !kQuant(name), name + r + ": top-1 differs at position " + p
                                 + " although activations are quantized as llama.cpp does (llama.cpp " + want + ", engine " + got + ")");
                         System.out.printf(Locale.ROOT, "oracle %s%s: top-1 %d vs llama.cpp %d at position %d, llama.cpp margin %.4f nats%n",
                                 name, r, got, want, p, margin);
@@ -160,7 +162,14 @@ class ArchitecturesOracleTest {
      * per matmul: 3e-2 of the logit range.
      */
     static double tolerance(String name) {
-        return name.endsWith("q8_0") || name.endsWith("q4_0") ? 3e-2 : 1e-4;
+        // k-quants: the engine's k-quant kernels take float activations where llama.cpp rounds them
+        // to 8 bits (q8_K) on top of the Q8_0 matrices' rounding both do: measured 0.034 for q4_k.
+        return kQuant(name) ? 5e-2 : name.endsWith("q8_0") || name.endsWith("q4_0") ? 3e-2 : 1e-4;
+    }
+
+    /** stories15M as a k-quant GGUF: w2 (rows of 768) is Q4_K / Q6_K, rows of 288 fall back to Q8_0. */
+    static boolean kQuant(String name) {
+        return name.endsWith("_k");
     }
 
     /** The engine, whole or split at a layer with fp32 frames through the real codec. */
