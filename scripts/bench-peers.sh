@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Engine decode and prefill speed against llama.cpp, side by side on the same machine, on the
-# GGUF files our own `convert` writes (F32, Q8_0, Q4_0 of stories15M), interleaved run by run,
+# GGUF files our own `convert` writes (F32, Q8_0, Q4_0, Q4_K, Q6_K of stories15M; in the k-quant
+# files only ffn_down has rows of a multiple of 256, the rest is Q8_0), interleaved run by run,
 # same thread counts. Also an external check of our GGUF writer: llama.cpp must load every file
-# and reproduce the golden greedy tokens (all 21 at F32 and Q8_0, the first 10 at Q4_0).
+# and reproduce the golden greedy tokens (all 21, the first 10 at Q4_0).
 #
 #   scripts/bench-peers.sh [--runs 3] [--threads "1 2"] [--tokens 256] [--prefill 128] [--out DIR]
 #
@@ -33,7 +34,7 @@ OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 MODEL="${XDG_CACHE_HOME:-$HOME/.cache}/splitllm/stories15M/stories15M.bin"
 [[ -f "$MODEL" ]] || "$SPLITLLM" fetch-model >&2
-FORMATS="f32 q8_0 q4_0"
+FORMATS="${FORMATS:-f32 q8_0 q4_0 q4_k q6_k}"  # FORMATS="q8_0" to measure fewer
 
 echo "# GGUF files written by ./splitllm convert into $OUT" >&2
 for f in $FORMATS; do
