@@ -92,8 +92,8 @@ class ModelQuantizerTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> MatrixConverter.convert(new F32Matrix(new float[3 * 40], 3, 40), Q4, "layers.9.wk"));
         assertTrue(e.getMessage().contains("layers.9.wk"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> WeightFormat.parse("q5_k"));
-        assertTrue(e.getMessage().contains("q5_k"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> WeightFormat.parse("q3_k"));
+        assertTrue(e.getMessage().contains("q3_k"), e.getMessage());
     }
 
     @Test
