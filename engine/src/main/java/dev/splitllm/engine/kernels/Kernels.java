@@ -106,6 +106,21 @@ public interface Kernels {
      */
     void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff, int stride);
 
+    /**
+     * A 4 x 4 tile of a matrix product: rows a[a0 + i * aStride ..] (i &lt; 4) times activation rows
+     * x[x0 + j * xStride ..] (j &lt; 4), n elements each, into out[outOff + i * rowStride + j * tokStride].
+     * Each of the 16 results has exactly the bits {@link #dot4F32} gives it (same accumulation
+     * order), so a prefill may mix tiles and single tokens freely; the tile loads each weight and
+     * activation vector once for four products.
+     */
+    default void dot4x4F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
+                           int rowStride, int tokStride) {
+        for (int j = 0; j < 4; j++) {
+            dot4F32(a, a0, a0 + aStride, a0 + 2 * aStride, a0 + 3 * aStride, x, x0 + j * xStride, n, out, outOff + j * tokStride,
+                    rowStride);
+        }
+    }
+
     /** y[i] += a * x[i] for i in [0, n): the attention-value accumulation. */
     void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
 }

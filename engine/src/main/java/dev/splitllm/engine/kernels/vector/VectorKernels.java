@@ -613,6 +613,51 @@ public final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void dot4x4F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
+                          int rowStride, int tokStride) {
+        // One accumulator per product, fed in dot4F32's order: identical bits, half the loads.
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        int i = 0;
+        int upper = n - n % LANES;
+        for (; i < upper; i += LANES) {
+            FloatVector w0 = FloatVector.fromArray(F, a, a0 + i), w1 = FloatVector.fromArray(F, a, a1 + i);
+            FloatVector w2 = FloatVector.fromArray(F, a, a2 + i), w3 = FloatVector.fromArray(F, a, a3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            s00 = w0.fma(v, s00); s10 = w1.fma(v, s10); s20 = w2.fma(v, s20); s30 = w3.fma(v, s30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            s01 = w0.fma(v, s01); s11 = w1.fma(v, s11); s21 = w2.fma(v, s21); s31 = w3.fma(v, s31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            s02 = w0.fma(v, s02); s12 = w1.fma(v, s12); s22 = w2.fma(v, s22); s32 = w3.fma(v, s32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            s03 = w0.fma(v, s03); s13 = w1.fma(v, s13); s23 = w2.fma(v, s23); s33 = w3.fma(v, s33);
+        }
+        float[] r = {s00.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD), s20.reduceLanes(VectorOperators.ADD),
+            s30.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+            s21.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD),
+            s12.reduceLanes(VectorOperators.ADD), s22.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD),
+            s03.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
+            s33.reduceLanes(VectorOperators.ADD)};
+        for (int j = 0; j < 4; j++) {
+            int xj = x0 + j * xStride;
+            float r0 = r[4 * j], r1 = r[4 * j + 1], r2 = r[4 * j + 2], r3 = r[4 * j + 3];
+            for (int k = i; k < n; k++) {
+                float xk = x[xj + k];
+                r0 += a[a0 + k] * xk;
+                r1 += a[a1 + k] * xk;
+                r2 += a[a2 + k] * xk;
+                r3 += a[a3 + k] * xk;
+            }
+            int o = outOff + j * tokStride;
+            out[o] = r0;
+            out[o + rowStride] = r1;
+            out[o + 2 * rowStride] = r2;
+            out[o + 3 * rowStride] = r3;
+        }
+    }
+
+    @Override
     public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         int upper = n - n % LANES;
