@@ -573,10 +573,10 @@ public class Transformer {
         // four tokens) and the four-row tile for the last tokens, which give the same bits, so
         // decoding is paid once per panel instead of once per token.
         int rows = w.rows(), cols = w.cols();
-        boolean tiled = !asSteps && q8 == null && T >= 4;
-        // F32 weights are their own panel; any other format is decoded into one.
-        F32Matrix f32 = tiled && w instanceof F32Matrix ? (F32Matrix) w : null;
-        float[] panel = !tiled ? null : f32 != null ? f32.data() : new float[ROW_PANEL * cols];
+        // F32 weights keep the one-token kernel in a batch too: an F32 prefill then gives exactly
+        // the bits of decoding token by token, which lossless evaluation and replay compare against.
+        boolean tiled = !asSteps && q8 == null && T >= 4 && !(w instanceof F32Matrix);
+        float[] panel = tiled ? new float[ROW_PANEL * cols] : null;
         for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
             int r1 = Math.min(to, r0 + ROW_PANEL);
             if (!tiled) {
@@ -585,34 +585,30 @@ public class Transformer {
                 }
                 continue;
             }
-            // Row r of the panel starts at base + (r - r0) * cols.
-            int base = f32 != null ? f32.offset() + r0 * cols : 0;
-            if (f32 == null) {
-                for (int r = r0; r < r1; r++) {
-                    w.readRow(r, panel, (r - r0) * cols);
-                }
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, panel, (r - r0) * cols);
             }
             int t = t0;
             // Four tokens at a time through the 4 x 4 tile (the same bits as dot4F32 per product).
             for (; t + 3 < t0 + T; t += 4) {
                 int xOff = t * cols, o = t * rows + r0, r = r0;
                 for (; r + 3 < r1; r += 4) {
-                    k.dot4x4F32(panel, base + (r - r0) * cols, cols, x, xOff, cols, cols, out, o + r - r0, 1, rows);
+                    k.dot4x4F32(panel, (r - r0) * cols, cols, x, xOff, cols, cols, out, o + r - r0, 1, rows);
                 }
                 for (; r < r1; r++) {
                     for (int j = 0; j < 4; j++) {
-                        out[o + j * rows + r - r0] = k.dotF32(panel, base + (r - r0) * cols, x, xOff + j * cols, cols);
+                        out[o + j * rows + r - r0] = k.dotF32(panel, (r - r0) * cols, x, xOff + j * cols, cols);
                     }
                 }
             }
             for (; t < t0 + T; t++) {
                 int xOff = t * cols, o = t * rows + r0, r = r0;
                 for (; r + 3 < r1; r += 4) {
-                    int a = base + (r - r0) * cols;
+                    int a = (r - r0) * cols;
                     k.dot4F32(panel, a, a + cols, a + 2 * cols, a + 3 * cols, x, xOff, cols, out, o + r - r0, 1);
                 }
                 for (; r < r1; r++) {
-                    out[o + r - r0] = k.dotF32(panel, base + (r - r0) * cols, x, xOff, cols);
+                    out[o + r - r0] = k.dotF32(panel, (r - r0) * cols, x, xOff, cols);
                 }
             }
         }
