@@ -30,14 +30,16 @@ public final class Q4_0Matrix extends BlockMatrix {
     @Override
     public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
         if (q8 == null) {
-            int r = from, rb = rowBytes;
+            // Several weight streams at once keep more reads in flight (decode beyond the caches).
+            int r = from, rb = rowBytes, xOff = t * cols;
             for (; r + 3 < to; r += 4) {
-                k.dot4Q4_0(data, r * rb, (r + 1) * rb, (r + 2) * rb, (r + 3) * rb, x, t * cols, cols, out, outOff + r - from);
+                k.dot4Q4_0(data, r * rb, (r + 1) * rb, (r + 2) * rb, (r + 3) * rb, x, xOff, cols, out, outOff + r - from);
             }
-            for (; r + 1 < to; r += 2) {
-                k.dot2Q4_0(data, r * rowBytes, (r + 1) * rowBytes, x, t * cols, cols, out, outOff + r - from);
+            if (r + 1 < to) {
+                k.dot2Q4_0(data, r * rb, (r + 1) * rb, x, xOff, cols, out, outOff + r - from);
+                r += 2;
             }
-            if (r < to) out[outOff + r - from] = k.dotQ4_0(data, r * rowBytes, x, t * cols, cols);
+            if (r < to) out[outOff + r - from] = k.dotQ4_0(data, r * rb, x, xOff, cols);
             return;
         }
         byte[] q = q8.q;

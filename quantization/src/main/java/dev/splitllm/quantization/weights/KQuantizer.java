@@ -223,7 +223,7 @@ public final class KQuantizer {
     }
 
     /** The little-endian 16 bits at w[p]. */
-    public static short getShort(byte[] w, int p) {
+    private static short getShort(byte[] w, int p) {
         return (short) ((w[p] & 0xff) | (w[p + 1] << 8));
     }
 
