@@ -22,12 +22,15 @@ import picocli.CommandLine.Spec;
 /**
  * {@code splitllm bench engine}: decode speed of the whole model (any format {@code --model}
  * accepts), greedy from the vocabulary's BOS, one token per forward (the full-vocabulary logits
- * and argmax included, as in llama2.c's run.c). {@link #WARMUP_RUNS} warm-up runs, then
- * {@code --runs} timed runs, on 1 thread and on {@code --threads}.
+ * and argmax included, as in llama2.c's run.c). Warm-up runs for at least {@code --warmup}
+ * seconds (and {@link #WARMUP_RUNS} runs), then {@code --runs} timed runs, on 1 thread and on
+ * {@code --threads}. The warm-up is by time because HotSpot compiles {@code forward} (called once
+ * per token) with C2 only after about 5,000 calls: counting runs left the first timed runs
+ * 25-30 % slower than the steady state a serving process reaches.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true,
         description = {"Decode speed of the engine: generates --tokens tokens greedily from BOS, one forward per token",
-                "(logits over the full vocabulary and argmax included), after three warm-up runs; prints each run's",
+                "(logits over the full vocabulary and argmax included), after --warmup seconds of warm-up runs; prints each run's",
                 "tok/s and the median, on 1 thread and on --threads threads, with the kernels and the JDK; then the warm",
                 "prefill speed at T = --prefill, and decode as a fraction of the streaming read bandwidth measured in the same run."},
         footer = {"", "Example:", "  ./splitllm bench engine --tokens 256 --runs 5",
@@ -35,6 +38,10 @@ import picocli.CommandLine.Spec;
 public final class BenchEngineCommand implements Callable<Integer> {
     /** Untimed runs before the timed ones, per thread count. */
     static final int WARMUP_RUNS = 3;
+    /** Upper bound on --warmup, seconds. */
+    static final int MAX_WARMUP_SECONDS = 600;
+    /** Untimed prefill time before the timed prefills, per thread count. */
+    static final double PREFILL_WARMUP_SECONDS = 2;
     /** Upper bound on --runs. */
     public static final int MAX_RUNS = 1000;
 
@@ -55,6 +62,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
             description = "Prompt length of the prefill measurement: one batched forward of T tokens, warm (default: ${DEFAULT-VALUE}; 0 skips it).")
     int prefill;
 
+    @Option(names = "--warmup", defaultValue = "10", paramLabel = "SECONDS",
+            description = "Untimed decode runs before the timed ones, per thread count, for at least this long (and at least "
+                    + WARMUP_RUNS + " runs): the JIT compiles the per-token path only after some thousand tokens (default: ${DEFAULT-VALUE}).")
+    double warmup;
+
     @Option(names = "--bandwidth", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the machine's streaming read bandwidth in the same run and print decode as a fraction of it (default: on).")
     boolean bandwidth;
@@ -63,6 +75,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
     public Integer call() {
         if (runs < 1 || runs > MAX_RUNS) {
             throw new ParameterException(spec.commandLine(), "--runs must be in 1.." + MAX_RUNS + ", got " + runs);
+        }
+        if (!(warmup >= 0 && warmup <= MAX_WARMUP_SECONDS)) {
+            throw new ParameterException(spec.commandLine(), "--warmup must be in 0.." + MAX_WARMUP_SECONDS + " seconds, got " + warmup);
         }
         PrintWriter out = spec.commandLine().getOut();
         ModelLoader.Loaded m = ModelLoader.load(shared, System.err);
@@ -78,8 +93,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
             throw new CliFailure(m.modelFile() + ": the vocabulary has no BOS token to decode from");
         }
         String why = KernelProvider.whyNotVector();
-        out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after " + WARMUP_RUNS + " warm-up runs%n",
-                m.modelFile().getFileName(), tokens, runs);
+        out.printf(Locale.ROOT, "bench engine: %s, %d tokens greedy from BOS, %d runs after at least %s s and %d runs of warm-up%n",
+                m.modelFile().getFileName(), tokens, runs, fmt(warmup), WARMUP_RUNS);
         out.printf(Locale.ROOT, "JDK %s (%s), kernels %s%s%n", Runtime.version(), System.getProperty("java.vm.name"),
                 KernelProvider.best().name(), why.isEmpty() ? "" : " (Vector API not used: " + why + ")");
         out.flush();
@@ -87,11 +102,17 @@ public final class BenchEngineCommand implements Callable<Integer> {
         for (int threads : counts) {
             try (ThreadTeam team = new ThreadTeam(threads)) {
                 Transformer tf = new Transformer(m.weights(), KernelProvider.best(), team);
-                // Warm-up: the JIT needs a few hundred forwards before the hot loops are fully compiled.
+                // Warm-up by time: the hot loops compile within a few hundred forwards, forward() itself
+                // (once per token) only after some thousand.
+                long w0 = System.nanoTime();
                 int[] reference = decode(tf, ctx, bos, null);
-                for (int w = 0; w < WARMUP_RUNS - 1; w++) {
+                int warmRuns = 1;
+                while (warmRuns < WARMUP_RUNS || System.nanoTime() - w0 < warmup * 1e9) {
                     decode(tf, ctx, bos, reference);
+                    warmRuns++;
                 }
+                out.printf(Locale.ROOT, "threads=%d: warm-up %d runs (%d tokens) in %.1f s%n", threads, warmRuns,
+                        (long) warmRuns * tokens, (System.nanoTime() - w0) / 1e9);
                 double[] rates = new double[runs];
                 StringBuilder line = new StringBuilder();
                 for (int r = 0; r < runs; r++) {
@@ -107,7 +128,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     int[] prompt = new int[prefill];
                     prompt[0] = bos;
                     for (int i = 1; i < prefill; i++) prompt[i] = reference[(i - 1) % reference.length];
-                    for (int w = 0; w < WARMUP_RUNS; w++) prefillOnce(tf, ctx, prompt);
+                    long p0 = System.nanoTime();
+                    for (int w = 0; w < WARMUP_RUNS || System.nanoTime() - p0 < PREFILL_WARMUP_SECONDS * 1e9; w++) {
+                        prefillOnce(tf, ctx, prompt);
+                    }
                     double[] p = new double[runs];
                     StringBuilder pl = new StringBuilder();
                     for (int r = 0; r < runs; r++) {
@@ -158,6 +182,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
             throw new CliFailure("greedy decode gave different tokens on a repeated run: the engine is not deterministic");
         }
         return ids;
+    }
+
+    private static String fmt(double seconds) {
+        return seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);
     }
 
     static double median(double[] v) {

@@ -552,6 +552,37 @@ public class Transformer {
         });
     }
 
+    /**
+     * A batch against F32 weights in 2 x 2 tiles ({@link Kernels#dot2x2F32}), which give each
+     * product exactly {@link Kernels#dotF32}'s bits: an F32 prefill then equals decoding token by
+     * token bit for bit, which lossless evaluation and replay compare against. Panels of
+     * {@link #ROW_PANEL} rows are read in place (no decode) while every token passes by.
+     */
+    private void f32Tiles(F32Matrix w, float[] x, int t0, int T, float[] out, int from, int to) {
+        Kernels k = kernels;
+        float[] a = w.data();
+        int base = w.offset(), rows = w.rows(), cols = w.cols(), tEnd = t0 + T;
+        for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
+            int r1 = Math.min(to, r0 + ROW_PANEL);
+            int t = t0;
+            for (; t + 1 < tEnd; t += 2) {
+                int xOff = t * cols, o = t * rows, r = r0;
+                for (; r + 1 < r1; r += 2) {
+                    k.dot2x2F32(a, base + r * cols, cols, x, xOff, cols, cols, out, o + r, 1, rows);
+                }
+                for (; r < r1; r++) {
+                    out[o + r] = k.dotF32(a, base + r * cols, x, xOff, cols);
+                    out[o + rows + r] = k.dotF32(a, base + r * cols, x, xOff + cols, cols);
+                }
+            }
+            for (; t < tEnd; t++) {
+                for (int r = r0; r < r1; r++) {
+                    out[t * rows + r] = k.dotF32(a, base + r * cols, x, t * cols, cols);
+                }
+            }
+        }
+    }
+
     /** Weight rows per prefill panel: a panel stays in L1 while every token's activations pass by. */
     private static final int ROW_PANEL = 8;
 
@@ -573,9 +604,11 @@ public class Transformer {
         // four tokens) and the four-row tile for the last tokens, which give the same bits, so
         // decoding is paid once per panel instead of once per token.
         int rows = w.rows(), cols = w.cols();
-        // F32 weights keep the one-token kernel in a batch too: an F32 prefill then gives exactly
-        // the bits of decoding token by token, which lossless evaluation and replay compare against.
-        boolean tiled = !asSteps && q8 == null && T >= 4 && !(w instanceof F32Matrix);
+        if (w instanceof F32Matrix && !asSteps && q8 == null) {
+            f32Tiles((F32Matrix) w, x, t0, T, out, from, to);
+            return;
+        }
+        boolean tiled = !asSteps && q8 == null && T >= 4;
         float[] panel = tiled ? new float[ROW_PANEL * cols] : null;
         for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
             int r1 = Math.min(to, r0 + ROW_PANEL);

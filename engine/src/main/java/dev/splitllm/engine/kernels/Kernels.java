@@ -121,6 +121,22 @@ public interface Kernels {
         }
     }
 
+    /**
+     * A 2 x 2 tile for F32 weights: rows a[a0 ..] and a[a0 + aStride ..] times activation rows
+     * x[x0 ..] and x[x0 + xStride ..], n elements each, into out[outOff + i * rowStride + j * tokStride].
+     * Each of the 4 results has exactly the bits {@link #dotF32} gives it (same accumulators, same
+     * order), so an F32 prefill built from these tiles equals decoding token by token bit for bit;
+     * the tile loads each weight and activation vector once for two products.
+     */
+    default void dot2x2F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
+                           int rowStride, int tokStride) {
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 2; j++) {
+                out[outOff + i * rowStride + j * tokStride] = dotF32(a, a0 + i * aStride, x, x0 + j * xStride, n);
+            }
+        }
+    }
+
     /** y[i] += a * x[i] for i in [0, n): the attention-value accumulation. */
     void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n);
 }

@@ -205,6 +205,34 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void dot2x2F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
+                          int rowStride, int tokStride) {
+        // dotF32's four partial sums per product in its order (identical bits), loads shared by two products.
+        float p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+        float r0 = 0, r1 = 0, r2 = 0, r3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int a1 = a0 + aStride, x1 = x0 + xStride;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            float w = a[a0 + i], u = a[a1 + i], v = x[x0 + i], y = x[x1 + i];
+            p0 += w * v; q0 += w * y; r0 += u * v; s0 += u * y;
+            w = a[a0 + i + 1]; u = a[a1 + i + 1]; v = x[x0 + i + 1]; y = x[x1 + i + 1];
+            p1 += w * v; q1 += w * y; r1 += u * v; s1 += u * y;
+            w = a[a0 + i + 2]; u = a[a1 + i + 2]; v = x[x0 + i + 2]; y = x[x1 + i + 2];
+            p2 += w * v; q2 += w * y; r2 += u * v; s2 += u * y;
+            w = a[a0 + i + 3]; u = a[a1 + i + 3]; v = x[x0 + i + 3]; y = x[x1 + i + 3];
+            p3 += w * v; q3 += w * y; r3 += u * v; s3 += u * y;
+        }
+        for (; i < n; i++) {
+            float w = a[a0 + i], u = a[a1 + i], v = x[x0 + i], y = x[x1 + i];
+            p0 += w * v; q0 += w * y; r0 += u * v; s0 += u * y;
+        }
+        out[outOff] = (p0 + p1) + (p2 + p3);
+        out[outOff + tokStride] = (q0 + q1) + (q2 + q3);
+        out[outOff + rowStride] = (r0 + r1) + (r2 + r3);
+        out[outOff + rowStride + tokStride] = (s0 + s1) + (s2 + s3);
+    }
+
+    @Override
     public void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff,
                         int stride) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;

@@ -41,4 +41,31 @@ class BatchedPrefillTest {
         for (int i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
         assertTrue(maxDiff < 2e-3, format + " " + kernels + ": batched vs token-by-token logits differ by " + maxDiff);
     }
+
+    /**
+     * F32 weights: the batch runs 2 x 2 tiles that keep the one-token kernel's summation order, so
+     * every position's hidden state is bit-identical to decoding token by token (lossless
+     * evaluation and replay compare exactly). An odd token count exercises the single-token tail.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"auto", "scalar"})
+    void f32BatchedHiddenStatesAreBitIdenticalToTokenByToken(String kernels) {
+        Transformer tf = new Transformer(TestModel.full(), KernelProvider.select(kernels), TestModel.TEAM);
+        int[] ids = java.util.Arrays.copyOf(GoldenVectorsTest.PROMPT_IDS, GoldenVectorsTest.PROMPT_IDS.length + GoldenVectorsTest.GREEDY_21.length);
+        System.arraycopy(GoldenVectorsTest.GREEDY_21, 0, ids, GoldenVectorsTest.PROMPT_IDS.length, GoldenVectorsTest.GREEDY_21.length);
+        if (ids.length % 2 == 0) ids = java.util.Arrays.copyOf(ids, ids.length - 1);
+        int d = tf.config().dim();
+        SegmentState batched = tf.newState(64);
+        float[] x = tf.embed(ids);
+        tf.forward(batched, x, ids.length);
+        SegmentState single = tf.newState(64);
+        for (int t = 0; t < ids.length; t++) {
+            float[] y = tf.embed(new int[] {ids[t]});
+            tf.forward(single, y, 1);
+            for (int c = 0; c < d; c++) {
+                assertEquals(Float.floatToRawIntBits(y[c]), Float.floatToRawIntBits(x[t * d + c]),
+                        kernels + ": position " + t + ", channel " + c + ": " + y[c] + " vs " + x[t * d + c]);
+            }
+        }
+    }
 }
