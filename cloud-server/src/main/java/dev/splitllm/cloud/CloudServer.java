@@ -11,6 +11,7 @@ import dev.splitllm.quantization.protocol.SessionCreated;
 import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.protocol.TokenMessage;
+import dev.splitllm.quantization.wire.FrameCodec;
 import dev.splitllm.quantization.wire.FrameLimits;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -323,7 +324,7 @@ public final class CloudServer implements AutoCloseable {
     private void sendCreated(Context ctx, CloudSession s) {
         sendJson(ctx.status(201), new SessionCreated(s.id, "/v1/sessions/" + s.id + "/stream", s.frameTag, s.splitLayer,
                 host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), s.epoch,
-                s.resumeTicket, CloudSession.MAX_DRAFT));
+                s.resumeTicket, CloudSession.MAX_DRAFT, FrameCodec.COMPACT_VERSION));
     }
 
     /** {@code PUT /v1/sessions/{id}}: creates a session under the id the client chose (32 hex digits, 128 random bits). */
@@ -672,7 +673,7 @@ public final class CloudServer implements AutoCloseable {
                 r.positions(), r.tokens().length);
         SessionCreated info = new SessionCreated(s.id, "/v1/sessions/" + s.id + "/stream", s.frameTag, r.splitLayer(),
                 host.config().dim(), s.maxSeqLen, s.codec.toString(), s.cloudWeights, config.maxFrameBytes(), r.epoch(),
-                s.resumeTicket, CloudSession.MAX_DRAFT);
+                s.resumeTicket, CloudSession.MAX_DRAFT, FrameCodec.COMPACT_VERSION);
         sendJson(ctx, new dev.splitllm.quantization.protocol.SessionRestored(info, r.positions(), r.nextStep(), r.prompt(),
                 r.tokens(), r.stop(), r.mirrored()));
     }

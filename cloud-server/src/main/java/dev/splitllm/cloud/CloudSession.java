@@ -120,7 +120,7 @@ final class CloudSession {
         this.segment = segment;
         this.sampler = sampler;
         this.reservedKvBytes = reservedKvBytes;
-        this.wire = new SessionCodec(codec);
+        this.wire = new SessionCodec(codec).receiveCompactFrames(frameTag, segment.config().dim());
         this.generated = new int[maxSeqLen + 1];
     }
 
@@ -507,7 +507,7 @@ final class CloudSession {
             splitLayer = to;
             epoch++;
             epochFirstStep = nextStep;
-            wire = new SessionCodec(codec, wire.tables()); // the new cut's rows choose their own outlier channels
+            wire = new SessionCodec(codec, wire.tables()).receiveCompactFrames(frameTag, segment.config().dim()); // the new cut's rows choose their own outlier channels
             touch();
             double ms = (System.nanoTime() - t0) / 1e6;
             if (ticketIssuer != null) resumeTicket = ticketIssuer.apply(to); // a replay after the move names the new cut
@@ -932,7 +932,7 @@ final class CloudSession {
             epoch += 2;
             restores++;
             epochFirstStep = nextStep;
-            wire = new SessionCodec(codec, wire.tables()); // the new edge's first frame chooses the outlier channels
+            wire = new SessionCodec(codec, wire.tables()).receiveCompactFrames(frameTag, segment.config().dim()); // the new edge's first frame chooses the outlier channels
             lastMove = null;
             // The mirror stays: its rows are the edge's KV whoever computes them; the new edge may take them
             // down (mirrorFrame) and goes on mirroring from where it ends, in the new epoch.

@@ -4,6 +4,7 @@ import dev.splitllm.engine.draft.DraftPolicy;
 import dev.splitllm.engine.draft.Proposer;
 import dev.splitllm.engine.tokenizer.TextStream;
 import dev.splitllm.quantization.wire.Draft;
+import dev.splitllm.quantization.wire.FrameCodec;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -112,7 +113,8 @@ public final class EdgeSession implements AutoCloseable {
         }
         EdgeLink link = EdgeLink.open(options, model.splitLayer(), model.config().dim());
         try {
-            EdgeStepper stepper = new EdgeStepper(model, options.codec(), options.maxSeqLen(), link.created().frameSession());
+            EdgeStepper stepper = new EdgeStepper(model, options.codec(), options.maxSeqLen(), link.created().frameSession())
+                    .compactFrames(link.created().maxFrameVersion() >= FrameCodec.COMPACT_VERSION);
             return new EdgeSession(model, link, stepper, options, speculation, moves);
         } catch (RuntimeException | Error e) {
             link.close();
@@ -157,7 +159,8 @@ public final class EdgeSession implements AutoCloseable {
             }
             EdgeOptions sessionOptions = options.withCodec(dev.splitllm.quantization.codec.CodecSpec.parse(r.session().codec()))
                     .withMaxSeqLen(r.session().maxSeqLen());
-            EdgeStepper stepper = new EdgeStepper(model, sessionOptions.codec(), sessionOptions.maxSeqLen(), r.session().frameSession());
+            EdgeStepper stepper = new EdgeStepper(model, sessionOptions.codec(), sessionOptions.maxSeqLen(), r.session().frameSession())
+                    .compactFrames(r.session().maxFrameVersion() >= FrameCodec.COMPACT_VERSION);
             int[] tokens = new int[positions];
             System.arraycopy(promptIds, 0, tokens, 0, promptIds.length);
             System.arraycopy(r.tokens(), 0, tokens, promptIds.length, positions - promptIds.length);

@@ -55,6 +55,15 @@ final class EdgeStepper implements AutoCloseable {
         this.segment = model.backend().open(0, split, maxSeqLen);
     }
 
+    /**
+     * Sends compact (version-3) frames when {@code on}: only for a server whose session-created
+     * answer says it decodes them. Frames rebuilt for a replay stay self-describing. Returns this.
+     */
+    EdgeStepper compactFrames(boolean on) {
+        codec.sendCompactFrames(on);
+        return this;
+    }
+
     /** Throws unless {@code promptIds} can be prefilled and still leave room for a generated token. */
     void checkPrompt(int[] promptIds) {
         if (promptIds.length < 1) {
@@ -379,7 +388,8 @@ final class EdgeStepper implements AutoCloseable {
         segment.close();
         segment = next;
         split = to;
-        codec = new SessionCodec(codec.spec(), codec.tables()); // the new cut's rows choose their own outlier channels
+        // The new cut's rows choose their own outlier channels; the frame version stays.
+        codec = new SessionCodec(codec.spec(), codec.tables()).sendCompactFrames(codec.sendsCompactFrames());
     }
 
     /** True while one more decode position fits in the context. */

@@ -48,7 +48,8 @@ final class ProtocolJson {
         return new SessionCreated(text(n, "sessionId"), text(n, "streamPath"), n.path("frameSession").asLong(),
                 n.path("splitLayer").asInt(), n.path("dim").asInt(), n.path("maxSeqLen").asInt(), text(n, "codec"),
                 text(n, "cloudWeights"), n.path("maxFrameBytes").asInt(), n.path("epoch").asLong(), text(n, "resumeTicket"),
-                n.path("maxDraft").asInt()); // 0 from a server without speculation
+                n.path("maxDraft").asInt(), // 0 from a server without speculation
+                n.path("maxFrameVersion").asInt()); // 0 from a server without compact frames
     }
 
     /** The JSON head of {@code POST /v1/sessions/{id}/replay}. */

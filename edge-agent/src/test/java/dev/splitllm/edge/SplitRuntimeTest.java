@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.splitllm.engine.sample.Sampler;
 import dev.splitllm.quantization.codec.CodecSpec;
+import dev.splitllm.quantization.wire.FrameCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -66,6 +67,25 @@ class SplitRuntimeTest {
         int[] expected = fx.monolithic("Once upon a time", 30, Sampler.greedy());
         int[] got = run(3, fx.options().withCodec(CodecSpec.parse("fp16")), "Once upon a time", 30);
         assertArrayEquals(expected, got, "fp16 at the cut should not change 30 greedy tokens of stories15M");
+    }
+
+    /**
+     * The server says it takes compact frames, so every frame after the first is its payload plus
+     * the 15-17 bytes of a compact header (a full version-1 frame would add 68).
+     */
+    @Test
+    void framesAreCompactWhenTheServerTakesThem() {
+        try (EdgeModel edge = fx.edge(3); EdgeSession s = EdgeSession.open(edge, fx.options().withCodec(CodecSpec.parse("fp16")))) {
+            GenerationResult r = s.generate("Once upon a time", 20, TokenListener.NONE);
+            int prompt = r.promptTokens().length;
+            assertEquals(2L * 288 * prompt + FrameCodec.compactOverheadBytes(0, 3, 0, prompt, -1), r.steps().get(0).bytesUp(),
+                    "the prefill frame");
+            for (StepStats st : r.steps().subList(1, r.steps().size())) {
+                int position = (int) (prompt + st.step() - 1);
+                assertEquals(2 * 288 + FrameCodec.compactOverheadBytes(st.step(), 3, position, 1, -1), st.bytesUp(), "step " + st.step());
+            }
+            assertTrue(r.steps().size() >= 10, r.steps().size() + " steps");
+        }
     }
 
     @Test

@@ -230,7 +230,8 @@ public final class EvalHarness {
                     tally[i].prefillBitsPerElement(), tally[i].decodeBitsPerElement(), q[i].agreement(), q[i].meanKl(),
                     q[i].meanPrefix(), ppS[i].split().perplexity(), ppS[i].split().perplexity() - basePpl,
                     kjvS[i].split().perplexity(), kjvS[i].split().perplexity() - baseKjv,
-                    tally[i].prefillBitsPerElementWithFrames(frameBytes(c)), tally[i].decodeBitsPerElementWithFrames(frameBytes(c))));
+                    tally[i].prefillBitsPerElementWithFrames(PREFILL_FRAME_BYTES),
+                    tally[i].decodeBitsPerElementWithFrames(DECODE_FRAME_BYTES)));
         }
         List<EvalReport.BitsRow> bits = bitsStudy(reference, cal, pp.isEmpty() ? calib : pp, o, layers, listener);
         double seconds = (System.nanoTime() - startNanos) / 1e9;
@@ -239,13 +240,13 @@ public final class EvalHarness {
         return report;
     }
 
-    /** Fixed frame bytes of the configuration's wire: 68 (version 1) or 80 (version 2); 68 for baselines. */
-    private static int frameBytes(SplitConfig c) {
-        if (c.wire() instanceof CodecWire) {
-            return FrameCodec.overheadBytes(((CodecWire) c.wire()).spec(), -1);
-        }
-        return FrameCodec.overheadBytes(-1);
-    }
+    /**
+     * Frame bytes besides the payload, as the runtime sends them (compact frames, whatever the
+     * codec): a decode frame at a step and position in 128..16,383 takes 17, a prefill frame of
+     * 128..16,383 tokens 16 (docs/WIRE.md §11). The same for every wire, Q8_0 included.
+     */
+    static final int DECODE_FRAME_BYTES = FrameCodec.compactOverheadBytes(1000, 3, 1000, 1, -1);
+    static final int PREFILL_FRAME_BYTES = FrameCodec.compactOverheadBytes(0, 3, 0, 1000, -1);
 
     /** Codec-only bits per element at every split layer 1..L-1 for the TAB-Q budgets, prefill and decode, with and without zstd. */
     static List<EvalReport.BitsRow> bitsStudy(Transformer tf, Calibration cal, List<int[]> windows, EvalOptions o, int layers,

@@ -95,8 +95,8 @@ class QuickEvalTest {
         EvalReport.Row s = staged.get(0);
         assertTrue(s.wire().contains(",mean") && s.wire().contains(",ans") && s.wire().contains(",tables="), s.wire());
         assertTrue(s.meanKl() > 0 && Double.isFinite(s.decodeBits()), s.toString());
-        // the frame overhead (80 bytes per version-2 frame) is on top of the payload bits
-        assertTrue(s.decodeFrameBits() > s.decodeBits() + 8.0 * 79 / 288, s.toString());
+        // the compact frame header (17 bytes on a decode frame) is on top of the payload bits
+        assertEquals(s.decodeBits() + 8.0 * 17 / 288, s.decodeFrameBits(), 1e-9, s.toString());
         EvalReport.Row loose = report.find(3, "f32", "tabq:eps=0.01,").get(0);
         assertTrue(s.meanKl() < loose.meanKl(), "eps 3e-4 with rotation must beat eps 1e-2 in KL");
         assertFalse(report.frontier(3).isEmpty());

@@ -17,10 +17,21 @@ package dev.splitllm.quantization.protocol;
  *                      takes no drafts; an older server does not send it)
  * @param resumeTicket  proof, for any replica of this deployment, that this session (its id, frame
  *                      tag, parameters) belongs to the creating token; a replay must carry it
+ * @param maxFrameVersion newest uplink frame version the server decodes for this session: 3 when it
+ *                      takes compact frames (docs/WIRE.md §11), which the edge then sends; an older
+ *                      server does not send it (0), and the edge sends versions 1 and 2
  */
 public record SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
                              int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes, long epoch,
-                             String resumeTicket, int maxDraft) {
+                             String resumeTicket, int maxDraft, int maxFrameVersion) {
+
+    /** A server without compact frames (maxFrameVersion 0). */
+    public SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,
+                          int maxSeqLen, String codec, String cloudWeights, int maxFrameBytes, long epoch,
+                          String resumeTicket, int maxDraft) {
+        this(sessionId, streamPath, frameSession, splitLayer, dim, maxSeqLen, codec, cloudWeights, maxFrameBytes, epoch,
+                resumeTicket, maxDraft, 0);
+    }
 
     /** Without drafts (maxDraft 0). */
     public SessionCreated(String sessionId, String streamPath, long frameSession, int splitLayer, int dim,

@@ -9,9 +9,11 @@ import dev.splitllm.quantization.codec.CorruptPayloadException;
 import dev.splitllm.quantization.codec.OutlierChannels;
 
 /**
- * Encodes and decodes version-1 frames: a little-endian header, the codec-parameter block, an
- * optional session outlier-channel list, the payload, and a CRC32C over everything before it.
- * docs/WIRE.md has the layout byte by byte and the validation rules.
+ * Encodes and decodes frames: a little-endian header, the codec-parameter block, an optional
+ * session outlier-channel list, the payload, and a CRC32C over everything before it (versions 1
+ * and 2); or a compact version-3 frame that leaves out what the session already fixes (its tag,
+ * d and codec) and writes the rest as varints, about 16 bytes instead of 68-80.
+ * docs/WIRE.md has the layouts byte by byte and the validation rules.
  *
  * <p>Decoding treats the bytes as hostile: it checks the frame size, magic, version, declared
  * lengths and checksum, then every field against {@link FrameLimits}, and only then allocates the
@@ -29,6 +31,15 @@ public final class FrameCodec {
     public static final int VERSION = 2;
     /** Frame flag: the frame carries the session outlier-channel list. */
     public static final int FLAG_CHANNELS = 1;
+    /**
+     * The compact frame: "SPLT", version 3, flags, phase, then varints (step, split layer, start
+     * position, T), the optional channel list, the payload up to the CRC32C. A receiver decodes
+     * it only with the session it belongs to ({@link SessionContext}); a server says it takes
+     * them in its session-created answer, and an edge sends them only then.
+     */
+    public static final int COMPACT_VERSION = 3;
+    /** Smallest compact frame: magic, version, flags, phase, four one-byte varints, CRC. */
+    public static final int MIN_COMPACT_FRAME_BYTES = 4 + 3 + 4 + 4;
     /** Oldest version accepted. */
     public static final int MIN_VERSION = 1;
     /** Bytes before the codec-parameter block. */
@@ -37,6 +48,19 @@ public final class FrameCodec {
     public static final int CHANNELS_OFFSET = FIXED_HEADER_BYTES + CodecParams.SIZE;
     /** Smallest possible frame: header, codec parameters, payload length, CRC. */
     public static final int MIN_FRAME_BYTES = CHANNELS_OFFSET + 4 + 4;
+
+    /**
+     * What a compact frame leaves out because the session fixes it: the session tag, d and the
+     * codec. A decoder given a context also accepts the full versions (and checks nothing against
+     * the context for them: the receiver compares their header with its session as before).
+     */
+    public record SessionContext(long sessionId, int dim, CodecSpec codec) {
+        public SessionContext {
+            if (dim < 1 || dim > ActivationCodec.MAX_DIM || codec == null) {
+                throw new IllegalArgumentException("a session context needs d in 1.." + ActivationCodec.MAX_DIM + " and a codec");
+            }
+        }
+    }
 
     private final ActivationCodec codec = new ActivationCodec();
     private final ByteWriter out = new ByteWriter(1 << 12);
@@ -79,6 +103,17 @@ public final class FrameCodec {
      */
     public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels,
                          CodecTables tables, Draft draft) {
+        return encode(header, hidden, channels, carryChannels, tables, draft, false);
+    }
+
+    /**
+     * Encodes a frame, as a compact version-3 frame when {@code compact} (only for a receiver
+     * that said it takes them: it fills the session tag, d and codec in from its session).
+     *
+     * @throws IllegalArgumentException on inconsistent arguments or activations the codec cannot encode
+     */
+    public byte[] encode(FrameHeader header, float[] hidden, OutlierChannels channels, boolean carryChannels,
+                         CodecTables tables, Draft draft, boolean compact) {
         if ((header.phase() == Phase.DRAFT) != (draft != null)) {
             throw new IllegalArgumentException("a DRAFT frame carries a draft, and only a DRAFT frame");
         }
@@ -103,6 +138,24 @@ public final class FrameCodec {
                 : draftPayload(header, hidden, channels, tables, draft);
         out.reset();
         out.i32(MAGIC);
+        if (compact) {
+            out.u8(COMPACT_VERSION);
+            out.u8(carryChannels ? FLAG_CHANNELS : 0);
+            out.u8(header.phase().code);
+            varint(out, header.step());
+            varint(out, header.splitLayer());
+            varint(out, header.startPosition());
+            varint(out, header.tokens());
+            if (carryChannels) {
+                out.u16(channels.size());
+                for (int i = 0; i < channels.size(); i++) {
+                    out.u16(channels.channel(i));
+                }
+            }
+            out.bytes(payload, 0, payload.length);
+            out.i32(Crc32c.compute(out.array(), 0, out.size()));
+            return out.toByteArray();
+        }
         out.u8(CodecParams.needsV2(header.codec()) ? 2 : 1);
         out.u8(carryChannels ? FLAG_CHANNELS : 0);
         out.u8(header.phase().code);
@@ -149,6 +202,15 @@ public final class FrameCodec {
      */
     public Frame decode(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels, CodecTables tables)
             throws FrameException {
+        return decode(bytes, limits, sessionChannels, tables, null);
+    }
+
+    /**
+     * Decodes and validates a frame of the session {@code context} (null: compact frames are
+     * refused with {@code BAD_VERSION}); a compact frame takes its session tag, d and codec from it.
+     */
+    public Frame decode(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels, CodecTables tables,
+                        SessionContext context) throws FrameException {
         if (bytes == null || limits == null) {
             throw new IllegalArgumentException("bytes and limits are required");
         }
@@ -160,21 +222,28 @@ public final class FrameCodec {
         }
         ByteReader in = new ByteReader(bytes, 0, bytes.length);
         try {
-            return decodeChecked(bytes, in, limits, sessionChannels, tables);
+            return decodeChecked(bytes, in, limits, sessionChannels, tables, context);
         } catch (CorruptPayloadException e) { // a bounded read ran past the end
             throw new FrameException(FrameException.Reason.TRUNCATED, e.getMessage());
         }
     }
 
     private Frame decodeChecked(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels,
-                                CodecTables tables) throws FrameException, CorruptPayloadException {
+                                CodecTables tables, SessionContext context) throws FrameException, CorruptPayloadException {
         if (in.i32("magic") != MAGIC) {
             throw new FrameException(FrameException.Reason.BAD_MAGIC, "not a splitllm frame");
         }
         int version = in.u8("version");
+        if (version == COMPACT_VERSION) {
+            if (context == null) {
+                throw new FrameException(FrameException.Reason.BAD_VERSION, "a compact (version-3) frame, which only a session"
+                        + " that asked for them decodes");
+            }
+            return decodeCompact(bytes, in, limits, sessionChannels, tables, context);
+        }
         if (version < MIN_VERSION || version > VERSION) {
             throw new FrameException(FrameException.Reason.BAD_VERSION, "version " + version + ", this decoder speaks "
-                    + MIN_VERSION + ".." + VERSION);
+                    + MIN_VERSION + ".." + VERSION + (context == null ? "" : " and " + COMPACT_VERSION));
         }
         if (bytes.length < MIN_FRAME_BYTES) {
             throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a frame has at least " + MIN_FRAME_BYTES);
@@ -213,11 +282,59 @@ public final class FrameCodec {
         if (Crc32c.compute(bytes, 0, bytes.length - 4) != intAt(bytes, bytes.length - 4)) {
             throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch");
         }
+        if (reserved != 0) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "non-zero reserved byte " + reserved);
+        }
+        return decodeFields(bytes, limits, sessionChannels, tables, flags, phaseCode, sessionId, step, splitLayer, startPosition,
+                tokens, dim, CodecParams.read(new ByteReader(bytes, paramsAt, paramsSize), version), channelCount, channelsAt,
+                payloadAt, payloadLength);
+    }
 
+    /**
+     * A compact frame: the varint header, the channel list, the payload up to the CRC. The session
+     * tag, d and codec come from {@code context}; every field then meets the checks a full frame's do.
+     */
+    private Frame decodeCompact(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels,
+                                CodecTables tables, SessionContext context) throws FrameException, CorruptPayloadException {
+        if (bytes.length < MIN_COMPACT_FRAME_BYTES) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
+                    + MIN_COMPACT_FRAME_BYTES);
+        }
+        if (Crc32c.compute(bytes, 0, bytes.length - 4) != intAt(bytes, bytes.length - 4)) {
+            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch");
+        }
+        // Everything before the CRC; the varints and the list may not run into it.
+        ByteReader head = new ByteReader(bytes, in.position(), bytes.length - 4 - in.position());
+        int flags = head.u8("flags");
+        int phaseCode = head.u8("phase");
+        long step = varint(head, "step");
+        long splitLayer = varint(head, "split layer");
+        long startPosition = varint(head, "start position");
+        long tokens = varint(head, "tokens");
+        if (splitLayer > FrameHeader.MAX_SPLIT_LAYER || startPosition > Integer.MAX_VALUE || tokens > Integer.MAX_VALUE) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "split layer " + splitLayer + ", start position "
+                    + startPosition + " or token count " + tokens + " out of range");
+        }
+        int channelCount = 0;
+        int channelsAt = -1;
+        if ((flags & FLAG_CHANNELS) != 0) {
+            channelCount = head.u16("channel count");
+            channelsAt = head.skip(2 * channelCount, "channel list");
+        }
+        int payloadAt = head.position();
+        return decodeFields(bytes, limits, sessionChannels, tables, flags, phaseCode, context.sessionId(), step, (int) splitLayer,
+                (int) startPosition, tokens, context.dim(), context.codec(), channelCount, channelsAt, payloadAt,
+                bytes.length - 4 - payloadAt);
+    }
+
+    /** The checks and the decoding every version shares, once the header is parsed and the CRC holds. */
+    private Frame decodeFields(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels, CodecTables tables, int flags,
+                               int phaseCode, long sessionId, long step, int splitLayer, int startPosition, long tokens, long dim,
+                               CodecSpec spec, int channelCount, int channelsAt, int payloadAt, long payloadLength)
+            throws FrameException, CorruptPayloadException {
         // Header fields.
-        if ((flags & ~FLAG_CHANNELS) != 0 || reserved != 0) {
-            throw new FrameException(FrameException.Reason.BAD_FIELD, "unknown flags 0x" + Integer.toHexString(flags)
-                    + " or non-zero reserved byte " + reserved);
+        if ((flags & ~FLAG_CHANNELS) != 0) {
+            throw new FrameException(FrameException.Reason.BAD_FIELD, "unknown flags 0x" + Integer.toHexString(flags));
         }
         Phase phase = Phase.fromCode(phaseCode);
         if (phase == null) {
@@ -239,7 +356,6 @@ public final class FrameCodec {
         if (tokens * dim > Integer.MAX_VALUE - 16) {
             throw new FrameException(FrameException.Reason.TOO_LARGE, "shape " + tokens + "x" + dim + " does not fit one array");
         }
-        var spec = CodecParams.read(new ByteReader(bytes, paramsAt, paramsSize), version);
         if (spec.needsTables()) {
             if (tables == null || tables.hash() != spec.tablesHash()) {
                 throw new FrameException(FrameException.Reason.BAD_CODEC, "frame names codec tables " + CodecTables.hex(spec.tablesHash())
@@ -412,6 +528,50 @@ public final class FrameCodec {
     /** As {@link #overheadBytes(int)} for a frame of {@code spec}: 12 bytes more in version 2 (its longer codec block). */
     public static int overheadBytes(CodecSpec spec, int carriedChannels) {
         return overheadBytes(carriedChannels) + CodecParams.size(spec) - CodecParams.SIZE;
+    }
+
+    /**
+     * Fixed bytes of a compact frame besides the payload: magic, version, flags, phase, the four
+     * varints for these values, the CRC, and the channel list when it is carried ({@code
+     * carriedChannels} &lt; 0 for none). A decode frame at a position below 16,384 takes 17.
+     */
+    public static int compactOverheadBytes(long step, int splitLayer, int startPosition, int tokens, int carriedChannels) {
+        return 4 + 3 + varintBytes(step) + varintBytes(splitLayer) + varintBytes(startPosition) + varintBytes(tokens) + 4
+                + (carriedChannels < 0 ? 0 : 2 + 2 * carriedChannels);
+    }
+
+    /** Bytes of v as an unsigned LEB128 varint (v &gt;= 0). */
+    static int varintBytes(long v) {
+        int n = 1;
+        while ((v >>>= 7) != 0) n++;
+        return n;
+    }
+
+    /** Unsigned LEB128: seven bits per byte, low first, high bit set on every byte but the last. */
+    private static void varint(ByteWriter w, long v) {
+        while ((v & ~0x7fL) != 0) {
+            w.u8((int) (v & 0x7f) | 0x80);
+            v >>>= 7;
+        }
+        w.u8((int) v);
+    }
+
+    /** Reads a varint of at most 63 bits in its shortest form (no trailing zero group: one encoding per value). */
+    private static long varint(ByteReader in, String what) throws FrameException, CorruptPayloadException {
+        long v = 0;
+        for (int shift = 0; ; shift += 7) {
+            int b = in.u8(what);
+            if (shift == 63 && b > 0) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, what + " does not fit 63 bits");
+            }
+            v |= (long) (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) {
+                if (b == 0 && shift > 0) {
+                    throw new FrameException(FrameException.Reason.BAD_FIELD, what + " is not in its shortest varint form");
+                }
+                return v;
+            }
+        }
     }
 
     private static int intAt(byte[] b, int i) {

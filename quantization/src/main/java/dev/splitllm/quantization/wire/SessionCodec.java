@@ -29,6 +29,10 @@ public final class SessionCodec {
     private final ActivationCodec codec = new ActivationCodec();
     private final FrameCodec frames = new FrameCodec();
     private OutlierChannels channels;
+    /** Edge: the receiver takes compact frames, so this session sends them. */
+    private boolean sendCompact;
+    /** Cloud: the session compact frames are decoded for, or null to refuse them. */
+    private FrameCodec.SessionContext receiveContext;
 
     /**
      * A session with {@code spec}; a {@code mean} or {@code ans} spec finds its calibrated tables
@@ -61,6 +65,29 @@ public final class SessionCodec {
         return CodecTables.find(spec.tablesHash());
     }
 
+    /**
+     * Edge: send compact (version-3) frames from now on; only when the server's session-created
+     * answer says it takes them. Returns this.
+     */
+    public SessionCodec sendCompactFrames(boolean compact) {
+        this.sendCompact = compact;
+        return this;
+    }
+
+    /** True when this session sends compact frames. */
+    public boolean sendsCompactFrames() {
+        return sendCompact;
+    }
+
+    /**
+     * Cloud: accept compact frames for the session with frame tag {@code sessionTag} and hidden
+     * width {@code dim} (the codec is this session's). Returns this.
+     */
+    public SessionCodec receiveCompactFrames(long sessionTag, int dim) {
+        this.receiveContext = new FrameCodec.SessionContext(sessionTag, dim, spec);
+        return this;
+    }
+
     /** The session's calibrated codec tables, or null. */
     public CodecTables tables() {
         return tables;
@@ -89,7 +116,7 @@ public final class SessionCodec {
             throw new IllegalArgumentException("frame codec " + header.codec() + " != session's " + spec);
         }
         boolean announce = chooseChannels(hidden, header.tokens(), header.dim());
-        return frames.encode(header, hidden, channels, announce, tables);
+        return frames.encode(header, hidden, channels, announce, tables, null, sendCompact);
     }
 
     /**
@@ -104,7 +131,7 @@ public final class SessionCodec {
         if (spec.sessionChannels() && channels == null) {
             throw new IllegalStateException("a DRAFT frame follows the prefill, which chooses the session's channels");
         }
-        return frames.encode(header, hidden, channels, false, tables, draft);
+        return frames.encode(header, hidden, channels, false, tables, draft, sendCompact);
     }
 
     /**
@@ -112,7 +139,7 @@ public final class SessionCodec {
      * carries takes effect only through {@link #accept}, after the step succeeded.
      */
     public Frame decodeFrame(byte[] bytes, FrameLimits limits) throws FrameException {
-        return frames.decode(bytes, limits, channels, tables);
+        return frames.decode(bytes, limits, channels, tables, receiveContext);
     }
 
     /** Cloud: the step of {@code frame} was committed; adopt the channel set it carried, if any. */

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
  * Seeded fuzzing of the frame decoder: truncated, bit-flipped, field-mutated, spliced and extended
  * frames, first as they are (the checksum catches them) and then with the CRC recomputed so the
  * field and payload validation is what has to catch them. Every outcome must be a FrameException
- * or a well-formed Frame; nothing else may escape, and the whole run is bounded in time.
+ * or a well-formed Frame; nothing else may escape, and the whole run is bounded in time. Compact
+ * (version-3) frames of the same codecs get the same treatment, decoded with their own session's
+ * context, another session's, or none.
  */
 class FrameFuzzTest {
     private static final FrameLimits LIMITS = new FrameLimits(16, 512, 1 << 16);
@@ -73,6 +75,101 @@ class FrameFuzzTest {
         seeds.add(frames.encode(new FrameHeader(9, 5, Phase.DRAFT, 3, 9, 2, 40, CodecSpec.parse("fp16")), x, null, false, null,
                 draft(random, 1)));
         return seeds;
+    }
+
+    /** A compact (version-3) frame with the session context and tables that decode it. */
+    private record CompactSeed(byte[] bytes, FrameCodec.SessionContext context, CodecTables tables) { }
+
+    /** The stage codecs and plain ones again, as compact frames of every phase. */
+    private List<CompactSeed> compactSeeds(Random random) {
+        seeds(random); // calibrates the stage tables
+        List<CompactSeed> out = new ArrayList<>();
+        for (int i = 0; i < STAGE_TEMPLATES.length + 6; i++) {
+            boolean stage = i < STAGE_TEMPLATES.length;
+            CodecTables tables = stage ? stageTables.get(i) : null;
+            CodecSpec spec = stage ? CodecSpec.parse(STAGE_TEMPLATES[i]).withTables(tables.hash())
+                    : CodecSpec.parse(new String[] {"fp32", "fp16", "q8_0:rot,zstd", "uniform:bits=3", "tabq:eps=0.001,tau=2",
+                        "tabq:eps=0.001,tau=1.8,channels=session"}[i - STAGE_TEMPLATES.length]);
+            int dim = stage ? STAGE_DIM : 40;
+            long tag = random.nextLong();
+            for (Phase phase : Phase.values()) {
+                int tokens = phase == Phase.DECODE ? 1 : 2 + random.nextInt(3);
+                float[] x = FrameCodecTest.gaussian(random, tokens * dim);
+                OutlierChannels ch = spec.sessionChannels()
+                        ? (phase == Phase.PREFILL ? OutlierChannels.select(x, tokens, dim, spec.tau()) : OutlierChannels.of(1, 5, 30)) : null;
+                Draft draft = phase == Phase.DRAFT ? draft(random, tokens - 1) : null;
+                // Steps and positions of every varint length from one to three bytes.
+                long step = phase == Phase.PREFILL ? 0 : new long[] {1, 200, 70_000}[random.nextInt(3)];
+                int start = new int[] {0, 130, 20_000}[random.nextInt(3)];
+                byte[] b = frames.encode(new FrameHeader(tag, step, phase, random.nextInt(300), start, tokens, dim, spec), x, ch,
+                        ch != null && phase == Phase.PREFILL, tables, draft, true);
+                out.add(new CompactSeed(b, new FrameCodec.SessionContext(tag, dim, spec), tables));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Mutated compact frames, decoded with their own session (mostly), another session's context
+     * or none: nothing but a FrameException or a well-formed frame comes out.
+     */
+    private void fuzzCompact(boolean recomputeCrc, long seed) {
+        Random random = new Random(seed);
+        List<CompactSeed> seeds = compactSeeds(random);
+        OutlierChannels stored = OutlierChannels.of(1, 5, 30);
+        int rejected = 0;
+        int accepted = 0;
+        for (int i = 0; i < MUTATIONS_PER_MODE; i++) {
+            CompactSeed s = seeds.get(random.nextInt(seeds.size()));
+            byte[] frame = mutate(s.bytes(), random);
+            if (recomputeCrc && frame.length >= 4) {
+                FrameCodecTest.fixCrc(frame);
+            }
+            int pick = random.nextInt(8);
+            CompactSeed other = seeds.get(random.nextInt(seeds.size()));
+            FrameCodec.SessionContext context = pick == 0 ? null : pick == 1 ? other.context() : s.context();
+            CodecTables tables = pick == 1 ? other.tables() : random.nextInt(8) == 0 ? null : s.tables();
+            try {
+                Frame f = frames.decode(frame, LIMITS, random.nextBoolean() ? stored : null, tables, context);
+                FrameHeader h = f.header();
+                assertEquals((long) h.tokens() * h.dim(), f.hidden().length);
+                for (float v : f.hidden()) {
+                    assertTrue(Float.isFinite(v), "decoded a non-finite value");
+                }
+                accepted++;
+            } catch (FrameException e) {
+                assertNotNull(e.reason());
+                rejected++;
+            } catch (Throwable t) {
+                fail("compact mutation " + i + " (crc " + (recomputeCrc ? "recomputed" : "kept") + ") escaped as " + t, t);
+            }
+        }
+        if (!recomputeCrc) {
+            assertTrue(accepted < MUTATIONS_PER_MODE / 100, "the checksum should catch almost every mutation, accepted " + accepted);
+        }
+        assertTrue(rejected > MUTATIONS_PER_MODE / 2, "most mutations must be rejected, got " + rejected);
+    }
+
+    @Test
+    void compactFramesRoundTripWithTheirSession() throws FrameException {
+        int checked = 0;
+        for (CompactSeed s : compactSeeds(new Random(12))) {
+            Frame f = frames.decode(s.bytes(), LIMITS, OutlierChannels.of(1, 5, 30), s.tables(), s.context());
+            assertEquals(s.context().dim(), f.header().dim());
+            assertEquals(s.context().codec(), f.header().codec());
+            checked++;
+        }
+        assertEquals(3 * (STAGE_TEMPLATES.length + 6), checked);
+    }
+
+    @Test
+    void mutatedCompactFramesAreRejectedByTheChecksum() {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> fuzzCompact(false, 20261201L));
+    }
+
+    @Test
+    void mutatedCompactFramesWithFreshChecksumsAreRejectedByValidation() {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> fuzzCompact(true, 77L));
     }
 
     /** A draft of k tokens, greedy or with proposals of 1..4 entries. */
