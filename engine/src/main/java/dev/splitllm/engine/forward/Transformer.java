@@ -385,8 +385,8 @@ public class Transformer {
         team.run(w.rows(), (from, to) -> panels(w, x, q8, counts, off, n, out, from, to, asSteps));
     }
 
-    /** Weight rows per batch panel: a multiple of the 4-row kernels' tile (and of ROW_PANEL), so tiles fall where they fall alone. */
-    private static final int BATCH_PANEL = 16;
+    /** Weight rows per batch panel: a multiple of ROW_PANEL (and of the multi-row kernels' rows), so rows meet the kernels they meet alone. */
+    private static final int BATCH_PANEL = Kernels.PANEL_ROWS;
 
     /**
      * Weight rows [from, to) against every group's rows, a panel of weight rows at a time: the
@@ -583,6 +583,42 @@ public class Transformer {
         }
     }
 
+    /**
+     * A batch against quantized weights: {@link Kernels#PANEL_ROWS} rows at a time are decoded once
+     * (exactly the values readRow gives) into a k-major panel, then four tokens at a time run
+     * {@link Kernels#panel32}, each row in its own lane: no horizontal sums, and every product
+     * accumulated in increasing k, so a token's result does not depend on which rows or tokens
+     * shared its panel. A last panel of fewer rows is padded with zero rows.
+     */
+    private void transposedPanels(WeightMatrix w, float[] x, int t0, int T, float[] out, int from, int to) {
+        Kernels k = kernels;
+        final int p = Kernels.PANEL_ROWS;
+        int rows = w.rows(), cols = w.cols(), tEnd = t0 + T;
+        float[] panel = new float[p * cols], row = new float[cols], part = new float[4 * p];
+        for (int r0 = from; r0 < to; r0 += p) {
+            int n = Math.min(p, to - r0);
+            for (int i = 0; i < n; i++) {
+                w.readRowStrided(r0 + i, panel, i, p, row);
+            }
+            if (n < p) {
+                for (int c = 0; c < cols; c++) {
+                    java.util.Arrays.fill(panel, c * p + n, c * p + p, 0f);
+                }
+            }
+            for (int t = t0; t < tEnd; t += 4) {
+                int nt = Math.min(4, tEnd - t);
+                if (n == p) {
+                    k.panel32(panel, x, t * cols, cols, cols, nt, out, t * rows + r0, rows);
+                } else {
+                    k.panel32(panel, x, t * cols, cols, cols, nt, part, 0, p);
+                    for (int j = 0; j < nt; j++) {
+                        System.arraycopy(part, j * p, out, (t + j) * rows + r0, n);
+                    }
+                }
+            }
+        }
+    }
+
     /** Weight rows per prefill panel: a panel stays in L1 while every token's activations pass by. */
     private static final int ROW_PANEL = 8;
 
@@ -598,51 +634,24 @@ public class Transformer {
             w.dotRows(k, from, to, x, q8, t0, out, t0 * w.rows() + from);
             return;
         }
-        // Batched (prefill): cache-blocked matrix-matrix product, a panel of weight rows against
-        // all T activation rows, each panel read from memory once per batch. A quantized panel is
-        // decoded to floats once (exactly the values readRow gives); then 4 x 4 tiles (four rows,
-        // four tokens) and the four-row tile for the last tokens, which give the same bits, so
-        // decoding is paid once per panel instead of once per token.
+        // Batched (prefill): cache-blocked matrix-matrix products, a panel of weight rows against
+        // all T activation rows, each panel read from memory once per batch: F32 in 2 x 2 tiles with
+        // the one-token kernel's bits; other formats decoded once per panel into a k-major panel
+        // (transposedPanels). Short batches, replays as steps and Q8 activations take the
+        // one-token kernels row panel by row panel.
         int rows = w.rows(), cols = w.cols();
         if (w instanceof F32Matrix && !asSteps && q8 == null) {
             f32Tiles((F32Matrix) w, x, t0, T, out, from, to);
             return;
         }
-        boolean tiled = !asSteps && q8 == null && T >= 4;
-        float[] panel = tiled ? new float[ROW_PANEL * cols] : null;
+        if (!asSteps && q8 == null && T >= 4) {
+            transposedPanels(w, x, t0, T, out, from, to);
+            return;
+        }
         for (int r0 = from; r0 < to; r0 += ROW_PANEL) {
             int r1 = Math.min(to, r0 + ROW_PANEL);
-            if (!tiled) {
-                for (int t = t0; t < t0 + T; t++) {
-                    w.dotRows(k, r0, r1, x, q8, t, out, t * rows + r0);
-                }
-                continue;
-            }
-            for (int r = r0; r < r1; r++) {
-                w.readRow(r, panel, (r - r0) * cols);
-            }
-            int t = t0;
-            // Four tokens at a time through the 4 x 4 tile (the same bits as dot4F32 per product).
-            for (; t + 3 < t0 + T; t += 4) {
-                int xOff = t * cols, o = t * rows + r0, r = r0;
-                for (; r + 3 < r1; r += 4) {
-                    k.dot4x4F32(panel, (r - r0) * cols, cols, x, xOff, cols, cols, out, o + r - r0, 1, rows);
-                }
-                for (; r < r1; r++) {
-                    for (int j = 0; j < 4; j++) {
-                        out[o + j * rows + r - r0] = k.dotF32(panel, (r - r0) * cols, x, xOff + j * cols, cols);
-                    }
-                }
-            }
-            for (; t < t0 + T; t++) {
-                int xOff = t * cols, o = t * rows + r0, r = r0;
-                for (; r + 3 < r1; r += 4) {
-                    int a = (r - r0) * cols;
-                    k.dot4F32(panel, a, a + cols, a + 2 * cols, a + 3 * cols, x, xOff, cols, out, o + r - r0, 1);
-                }
-                for (; r < r1; r++) {
-                    out[o + r - r0] = k.dotF32(panel, (r - r0) * cols, x, xOff, cols);
-                }
+            for (int t = t0; t < t0 + T; t++) {
+                w.dotRows(k, r0, r1, x, q8, t, out, t * rows + r0);
             }
         }
     }

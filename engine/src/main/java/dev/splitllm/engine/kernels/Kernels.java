@@ -100,26 +100,6 @@ public interface Kernels {
     /** Q4_0 weights (as in {@link #dotQ4_0}) times Q8 activations; n a multiple of 32. */
     float dotQ4_0Q8(byte[] w, int wOff, byte[] q, int qOff, float[] d, int dOff, int n);
 
-    /**
-     * Four F32 rows a[a0..], a[a1..], a[a2..], a[a3..] times x[xOff..], n elements each, into
-     * out[outOff + k * stride] for k = 0..3: x is loaded once for four rows (prefill tiles).
-     */
-    void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff, int stride);
-
-    /**
-     * A 4 x 4 tile of a matrix product: rows a[a0 + i * aStride ..] (i &lt; 4) times activation rows
-     * x[x0 + j * xStride ..] (j &lt; 4), n elements each, into out[outOff + i * rowStride + j * tokStride].
-     * Each of the 16 results has exactly the bits {@link #dot4F32} gives it (same accumulation
-     * order), so a prefill may mix tiles and single tokens freely; the tile loads each weight and
-     * activation vector once for four products.
-     */
-    default void dot4x4F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
-                           int rowStride, int tokStride) {
-        for (int j = 0; j < 4; j++) {
-            dot4F32(a, a0, a0 + aStride, a0 + 2 * aStride, a0 + 3 * aStride, x, x0 + j * xStride, n, out, outOff + j * tokStride,
-                    rowStride);
-        }
-    }
 
     /**
      * A 2 x 2 tile for F32 weights: rows a[a0 ..] and a[a0 + aStride ..] times activation rows
@@ -134,6 +114,32 @@ public interface Kernels {
             for (int j = 0; j < 2; j++) {
                 out[outOff + i * rowStride + j * tokStride] = dotF32(a, a0 + i * aStride, x, x0 + j * xStride, n);
             }
+        }
+    }
+
+    /** Rows of a transposed prefill panel ({@link #panel32}). */
+    int PANEL_ROWS = 32;
+
+    /**
+     * Prefill against a decoded weight panel stored transposed, k-major: p[k * 32 + r] is row r's
+     * weight k (32 rows, n weights each). For nt (1..4) activation rows x[x0 + j * xStride ..],
+     * out[outOff + j * tokStride + r] = the sum over k of p[k * 32 + r] * x[j][k], accumulated one
+     * term at a time in increasing k. Lanes hold rows, so no product needs a horizontal sum, and a
+     * product's bits depend on nothing but its row and token: batches may be cut anywhere.
+     */
+    default void panel32(float[] p, float[] x, int x0, int xStride, int n, int nt, float[] out, int outOff, int tokStride) {
+        float[] acc = new float[PANEL_ROWS];
+        for (int j = 0; j < nt; j++) {
+            java.util.Arrays.fill(acc, 0f);
+            int xj = x0 + j * xStride;
+            for (int k = 0; k < n; k++) {
+                float xk = x[xj + k];
+                int pk = k * PANEL_ROWS;
+                for (int r = 0; r < PANEL_ROWS; r++) {
+                    acc[r] += p[pk + r] * xk;
+                }
+            }
+            System.arraycopy(acc, 0, out, outOff + j * tokStride, PANEL_ROWS);
         }
     }
 

@@ -233,23 +233,6 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff,
-                        int stride) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int i = 0; i < n; i++) {
-            float xi = x[xOff + i];
-            s0 += a[a0 + i] * xi;
-            s1 += a[a1 + i] * xi;
-            s2 += a[a2 + i] * xi;
-            s3 += a[a3 + i] * xi;
-        }
-        out[outOff] = s0;
-        out[outOff + stride] = s1;
-        out[outOff + 2 * stride] = s2;
-        out[outOff + 3 * stride] = s3;
-    }
-
-    @Override
     public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
         for (int i = 0; i < n; i++) {
             y[yOff + i] += a * x[xOff + i];

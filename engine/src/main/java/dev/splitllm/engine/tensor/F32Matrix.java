@@ -36,8 +36,8 @@ public final class F32Matrix extends WeightMatrix {
     @Override
     public void dotRows(Kernels k, int from, int to, float[] x, Q8Activations q8, int t, float[] out, int outOff) {
         int xOff = t * cols;
-        // One row at a time: the four-row dot4F32 tile halved f32 decode with the 512-bit kernels
-        // (`bench weights --formats f32 --threads 1`: 125 against 246 tok/s); it stays for prefill panels.
+        // One row at a time: reading two or four rows per call (dot2F32 with dotF32's bits, and
+        // a four-row tile) made f32 decode slower on the 512-bit kernels (docs/BENCHMARKS.md).
         for (int r = from; r < to; r++) {
             out[outOff + r - from] = k.dotF32(data, offset + r * cols, x, xOff, cols);
         }

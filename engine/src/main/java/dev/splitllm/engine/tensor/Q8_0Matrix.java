@@ -58,4 +58,16 @@ public final class Q8_0Matrix extends BlockMatrix {
             }
         }
     }
+
+    @Override
+    public void readRowStrided(int row, float[] out, int off, int stride, float[] scratch) {
+        int p = row * rowBytes;
+        for (int b = 0; b < cols; b += 32, p += 34) {
+            float d = Half.toFloat((short) ((data[p] & 0xff) | (data[p + 1] << 8)));
+            int o = off + b * stride;
+            for (int j = 0; j < 32; j++, o += stride) {
+                out[o] = data[p + 2 + j] * d;
+            }
+        }
+    }
 }

@@ -60,6 +60,18 @@ public abstract class WeightMatrix {
     /** Writes row {@code row}, dequantized, to out[off .. off+cols). */
     public abstract void readRow(int row, float[] out, int off);
 
+    /**
+     * Writes row {@code row}, dequantized (the values {@link #readRow} gives), to out[off + c * stride]
+     * for c in [0, cols): one lane of a k-major prefill panel. {@code scratch} holds at least cols
+     * floats; formats that decode straight into the panel do not touch it.
+     */
+    public void readRowStrided(int row, float[] out, int off, int stride, float[] scratch) {
+        readRow(row, scratch, 0);
+        for (int c = 0; c < cols; c++) {
+            out[off + c * stride] = scratch[c];
+        }
+    }
+
     /** Bytes of weight storage held (exact; the array payloads). */
     public final long bytes() {
         return format().bytesFor((long) rows * cols);

@@ -585,79 +585,6 @@ public final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void dot4F32(float[] a, int a0, int a1, int a2, int a3, float[] x, int xOff, int n, float[] out, int outOff,
-                        int stride) {
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-        int i = 0;
-        int upper = n - n % LANES;
-        for (; i < upper; i += LANES) {
-            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-            s0 = FloatVector.fromArray(F, a, a0 + i).fma(xv, s0);
-            s1 = FloatVector.fromArray(F, a, a1 + i).fma(xv, s1);
-            s2 = FloatVector.fromArray(F, a, a2 + i).fma(xv, s2);
-            s3 = FloatVector.fromArray(F, a, a3 + i).fma(xv, s3);
-        }
-        float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            r0 += a[a0 + i] * xi;
-            r1 += a[a1 + i] * xi;
-            r2 += a[a2 + i] * xi;
-            r3 += a[a3 + i] * xi;
-        }
-        out[outOff] = r0;
-        out[outOff + stride] = r1;
-        out[outOff + 2 * stride] = r2;
-        out[outOff + 3 * stride] = r3;
-    }
-
-    @Override
-    public void dot4x4F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
-                          int rowStride, int tokStride) {
-        // One accumulator per product, fed in dot4F32's order: identical bits, half the loads.
-        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-        int a1 = a0 + aStride, a2 = a1 + aStride, a3 = a2 + aStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-        int i = 0;
-        int upper = n - n % LANES;
-        for (; i < upper; i += LANES) {
-            FloatVector w0 = FloatVector.fromArray(F, a, a0 + i), w1 = FloatVector.fromArray(F, a, a1 + i);
-            FloatVector w2 = FloatVector.fromArray(F, a, a2 + i), w3 = FloatVector.fromArray(F, a, a3 + i);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
-            s00 = w0.fma(v, s00); s10 = w1.fma(v, s10); s20 = w2.fma(v, s20); s30 = w3.fma(v, s30);
-            v = FloatVector.fromArray(F, x, x1 + i);
-            s01 = w0.fma(v, s01); s11 = w1.fma(v, s11); s21 = w2.fma(v, s21); s31 = w3.fma(v, s31);
-            v = FloatVector.fromArray(F, x, x2 + i);
-            s02 = w0.fma(v, s02); s12 = w1.fma(v, s12); s22 = w2.fma(v, s22); s32 = w3.fma(v, s32);
-            v = FloatVector.fromArray(F, x, x3 + i);
-            s03 = w0.fma(v, s03); s13 = w1.fma(v, s13); s23 = w2.fma(v, s23); s33 = w3.fma(v, s33);
-        }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD), s20.reduceLanes(VectorOperators.ADD),
-            s30.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-            s21.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD),
-            s12.reduceLanes(VectorOperators.ADD), s22.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD),
-            s03.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
-            s33.reduceLanes(VectorOperators.ADD)};
-        for (int j = 0; j < 4; j++) {
-            int xj = x0 + j * xStride;
-            float r0 = r[4 * j], r1 = r[4 * j + 1], r2 = r[4 * j + 2], r3 = r[4 * j + 3];
-            for (int k = i; k < n; k++) {
-                float xk = x[xj + k];
-                r0 += a[a0 + k] * xk;
-                r1 += a[a1 + k] * xk;
-                r2 += a[a2 + k] * xk;
-                r3 += a[a3 + k] * xk;
-            }
-            int o = outOff + j * tokStride;
-            out[o] = r0;
-            out[o + rowStride] = r1;
-            out[o + 2 * rowStride] = r2;
-            out[o + 3 * rowStride] = r3;
-        }
-    }
-
-    @Override
     public void dot2x2F32(float[] a, int a0, int aStride, float[] x, int x0, int xStride, int n, float[] out, int outOff,
                           int rowStride, int tokStride) {
         // dotF32's four accumulators per product, fed in its order (identical bits); each weight
@@ -704,6 +631,58 @@ public final class VectorKernels implements Kernels {
         out[outOff + tokStride] = sq;
         out[outOff + rowStride] = sr;
         out[outOff + rowStride + tokStride] = ss;
+    }
+
+    @Override
+    public void panel32(float[] p, float[] x, int x0, int xStride, int n, int nt, float[] out, int outOff, int tokStride) {
+        if (LANES == 16 && nt == 4) {
+            panel32x4(p, x, x0, xStride, n, out, outOff, tokStride);
+            return;
+        }
+        // Other shapes (256-bit lanes, fewer tokens): one token at a time, each row in its lane, the
+        // same one-term-at-a-time fused multiply-adds in increasing k as the 4-token tile.
+        for (int j = 0; j < nt; j++) {
+            int xj = x0 + j * xStride, o = outOff + j * tokStride;
+            for (int r = 0; r < PANEL_ROWS; r += 2 * LANES) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0;
+                for (int k = 0; k < n; k++) {
+                    FloatVector xv = FloatVector.broadcast(F, x[xj + k]);
+                    a0 = FloatVector.fromArray(F, p, k * PANEL_ROWS + r).fma(xv, a0);
+                    a1 = FloatVector.fromArray(F, p, k * PANEL_ROWS + r + LANES).fma(xv, a1);
+                }
+                a0.intoArray(out, o + r);
+                a1.intoArray(out, o + r + LANES);
+            }
+        }
+    }
+
+    /** 512-bit: 32 rows (two vectors) x 4 tokens, eight independent accumulators. */
+    private static void panel32x4(float[] p, float[] x, int x0, int xStride, int n, float[] out, int outOff, int tokStride) {
+        FloatVector a0 = FloatVector.zero(F512), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int k = 0; k < n; k++) {
+            FloatVector w = FloatVector.fromArray(F512, p, k * 32), u = FloatVector.fromArray(F512, p, k * 32 + 16);
+            FloatVector v = FloatVector.broadcast(F512, x[x0 + k]);
+            a0 = w.fma(v, a0);
+            b0 = u.fma(v, b0);
+            v = FloatVector.broadcast(F512, x[x1 + k]);
+            a1 = w.fma(v, a1);
+            b1 = u.fma(v, b1);
+            v = FloatVector.broadcast(F512, x[x2 + k]);
+            a2 = w.fma(v, a2);
+            b2 = u.fma(v, b2);
+            v = FloatVector.broadcast(F512, x[x3 + k]);
+            a3 = w.fma(v, a3);
+            b3 = u.fma(v, b3);
+        }
+        a0.intoArray(out, outOff);
+        b0.intoArray(out, outOff + 16);
+        a1.intoArray(out, outOff + tokStride);
+        b1.intoArray(out, outOff + tokStride + 16);
+        a2.intoArray(out, outOff + 2 * tokStride);
+        b2.intoArray(out, outOff + 2 * tokStride + 16);
+        a3.intoArray(out, outOff + 3 * tokStride);
+        b3.intoArray(out, outOff + 3 * tokStride + 16);
     }
 
     @Override
