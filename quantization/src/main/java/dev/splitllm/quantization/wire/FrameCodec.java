@@ -153,7 +153,7 @@ public final class FrameCodec {
                 }
             }
             out.bytes(payload, 0, payload.length);
-            out.i32(Crc32c.compute(out.array(), 0, out.size()));
+            out.i32(compactCrc(sessionPrefix(header.sessionId(), header.dim(), header.codec()), out.array(), out.size()));
             return out.toByteArray();
         }
         out.u8(CodecParams.needsV2(header.codec()) ? 2 : 1);
@@ -300,8 +300,11 @@ public final class FrameCodec {
             throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
                     + MIN_COMPACT_FRAME_BYTES);
         }
-        if (Crc32c.compute(bytes, 0, bytes.length - 4) != intAt(bytes, bytes.length - 4)) {
-            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch");
+        // The CRC also covers the session's tag, d and codec: a compact frame decoded for another
+        // session (or with another codec) fails here instead of decoding to wrong values.
+        if (compactCrc(sessionPrefix(context.sessionId(), context.dim(), context.codec()), bytes, bytes.length - 4)
+                != intAt(bytes, bytes.length - 4)) {
+            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch (or a frame of another session or codec)");
         }
         // Everything before the CRC; the varints and the list may not run into it.
         ByteReader head = new ByteReader(bytes, in.position(), bytes.length - 4 - in.position());
@@ -533,11 +536,32 @@ public final class FrameCodec {
     /**
      * Fixed bytes of a compact frame besides the payload: magic, version, flags, phase, the four
      * varints for these values, the CRC, and the channel list when it is carried ({@code
-     * carriedChannels} &lt; 0 for none). A decode frame at a position below 16,384 takes 17.
+     * carriedChannels} &lt; 0 for none). A decode frame takes 15 bytes at a step and position below
+     * 128, 17 in 128..16,383.
      */
     public static int compactOverheadBytes(long step, int splitLayer, int startPosition, int tokens, int carriedChannels) {
         return 4 + 3 + varintBytes(step) + varintBytes(splitLayer) + varintBytes(startPosition) + varintBytes(tokens) + 4
                 + (carriedChannels < 0 ? 0 : 2 + 2 * carriedChannels);
+    }
+
+    /**
+     * What a compact frame's CRC covers before the frame's own bytes: the session tag (i64), d
+     * (u32) and the codec's canonical string (UTF-8), the things the frame leaves out.
+     */
+    static byte[] sessionPrefix(long sessionId, int dim, CodecSpec codec) {
+        byte[] c = codec.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteWriter w = new ByteWriter(12 + c.length);
+        w.i64(sessionId);
+        w.i32(dim);
+        w.bytes(c, 0, c.length);
+        return w.toByteArray();
+    }
+
+    /** CRC-32C of {@code prefix} followed by {@code bytes[0, length)}. */
+    static int compactCrc(byte[] prefix, byte[] bytes, int length) {
+        byte[] all = java.util.Arrays.copyOf(prefix, prefix.length + length);
+        System.arraycopy(bytes, 0, all, prefix.length, length);
+        return Crc32c.compute(all, 0, all.length);
     }
 
     /** Bytes of v as an unsigned LEB128 varint (v &gt;= 0). */

@@ -150,8 +150,24 @@ class CompactFrameTest {
         flipped[20] ^= 1;
         assertReason(FrameException.Reason.BAD_CHECKSUM, flipped, ctx, null);
 
-        // The session's d is larger than the receiver takes.
-        assertReason(FrameException.Reason.TOO_LARGE, ok, context(8192, spec), null);
+        // A session whose d is larger than the receiver takes.
+        byte[] wide = frames.encode(new FrameHeader(TAG, 5, Phase.DECODE, 2, 9, 1, 64, spec), FrameCodecTest.gaussian(new Random(6), 64),
+                null, false, null, null, true);
+        FrameException e = assertThrows(FrameException.class, () -> frames.decode(wide, new FrameLimits(64, 32, 1 << 20), null, null,
+                context(64, spec)));
+        assertEquals(FrameException.Reason.TOO_LARGE, e.reason(), e.getMessage());
+    }
+
+    @Test
+    void aCompactFrameDecodedForAnotherSessionFailsItsChecksum() {
+        CodecSpec spec = CodecSpec.parse("fp16");
+        byte[] ok = frames.encode(new FrameHeader(TAG, 5, Phase.DECODE, 2, 9, 1, 32, spec), FrameCodecTest.gaussian(new Random(4), 32),
+                null, false, null, null, true);
+        // The CRC covers the session's tag, d and codec, which the frame leaves out.
+        assertReason(FrameException.Reason.BAD_CHECKSUM, ok, new FrameCodec.SessionContext(TAG + 1, 32, spec), "another session");
+        assertReason(FrameException.Reason.BAD_CHECKSUM, ok, context(16, spec), "another session");
+        assertReason(FrameException.Reason.BAD_CHECKSUM, ok, context(32, CodecSpec.parse("q8_0")), "another session");
+        assertDoesNotThrow(() -> frames.decode(ok, LIMITS, null, null, context(32, spec)));
     }
 
     /** b with {@code remove} bytes at {@code at} replaced by {@code insert}, and a fresh CRC. */
@@ -163,9 +179,18 @@ class CompactFrameTest {
         return fixed(out);
     }
 
+    /** b with a fresh compact CRC for the session of the malformed-header test (TAG, d = 32, fp16). */
     private static byte[] fixed(byte[] b) {
-        FrameCodecTest.fixCrc(b);
+        fixCompactCrc(b, context(32, CodecSpec.parse("fp16")));
         return b;
+    }
+
+    /** Writes a fresh compact-frame CRC (session prefix, then every byte before the last four). */
+    static void fixCompactCrc(byte[] b, FrameCodec.SessionContext ctx) {
+        int crc = FrameCodec.compactCrc(FrameCodec.sessionPrefix(ctx.sessionId(), ctx.dim(), ctx.codec()), b, b.length - 4);
+        for (int i = 0; i < 4; i++) {
+            b[b.length - 4 + i] = (byte) (crc >>> (8 * i));
+        }
     }
 
     private void assertReason(FrameException.Reason reason, byte[] bytes, FrameCodec.SessionContext ctx, String inMessage) {

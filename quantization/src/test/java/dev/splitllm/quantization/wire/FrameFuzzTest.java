@@ -122,7 +122,7 @@ class FrameFuzzTest {
             CompactSeed s = seeds.get(random.nextInt(seeds.size()));
             byte[] frame = mutate(s.bytes(), random);
             if (recomputeCrc && frame.length >= 4) {
-                FrameCodecTest.fixCrc(frame);
+                CompactFrameTest.fixCompactCrc(frame, s.context()); // the CRC of the session it was made for
             }
             int pick = random.nextInt(8);
             CompactSeed other = seeds.get(random.nextInt(seeds.size()));

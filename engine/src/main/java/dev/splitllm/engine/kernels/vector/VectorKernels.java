@@ -639,6 +639,10 @@ public final class VectorKernels implements Kernels {
             panel32x4(p, x, x0, xStride, n, out, outOff, tokStride);
             return;
         }
+        if (PANEL_ROWS % (2 * LANES) != 0) { // vectors wider than 512 bits: the plain loop
+            Kernels.super.panel32(p, x, x0, xStride, n, nt, out, outOff, tokStride);
+            return;
+        }
         // Other shapes (256-bit lanes, fewer tokens): one token at a time, each row in its lane, the
         // same one-term-at-a-time fused multiply-adds in increasing k as the 4-token tile.
         for (int j = 0; j < nt; j++) {
