@@ -378,7 +378,7 @@ public final class CloudServer implements AutoCloseable {
                     frames.size(), s.position(), bytes, String.format(java.util.Locale.ROOT, "%.1f", r.answer().cloudMs()));
         }
         sendJson(ctx, new SessionReplayed(s.id, s.epoch, r.answer().step(), r.answer().token(), s.position(), frames.size(),
-                bytes, r.answer().cloudMs(), r.answer().accepted()));
+                bytes, r.answer().cloudMs(), r.answer().accepted(), FrameCodec.COMPACT_VERSION));
     }
 
     /** A binary body (replay, move): at most 16 MiB, checked before it is read. */

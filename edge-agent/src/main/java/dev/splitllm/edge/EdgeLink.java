@@ -2,6 +2,7 @@ package dev.splitllm.edge;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.splitllm.quantization.codec.CodecSpec;
 import dev.splitllm.quantization.protocol.ErrorMessage;
 import dev.splitllm.quantization.protocol.MoveRequest;
 import dev.splitllm.quantization.protocol.SessionMoved;
@@ -11,6 +12,8 @@ import dev.splitllm.quantization.protocol.SessionReplayed;
 import dev.splitllm.quantization.protocol.SessionRequest;
 import dev.splitllm.quantization.protocol.TimingMessage;
 import dev.splitllm.quantization.protocol.TokenMessage;
+import dev.splitllm.quantization.wire.FrameCodec;
+import dev.splitllm.quantization.wire.FrameException;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -51,6 +54,12 @@ final class EdgeLink implements AutoCloseable {
     private final EdgeOptions options;
     private final OkHttpClient http;
     private final SessionCreated created;
+    /**
+     * False once a replay reached a replica that did not say it takes compact frames: from then on
+     * every frame is rewritten as a full one before it is logged and sent. Replays always send full
+     * frames, since the replica a failover reaches is not known beforehand.
+     */
+    private volatile boolean compactAccepted = true;
     private final ReplayLog log;
     private final List<Failover> failovers = new ArrayList<>();
     /** The session's epoch as the edge knows it: 0, then one more per replay. */
@@ -398,6 +407,7 @@ final class EdgeLink implements AutoCloseable {
      * @throws EdgeException when the cloud refused the step or the link failed for good
      */
     Answer exchange(byte[] frame, long step, int tokens) {
+        if (!compactAccepted) frame = fullFrame(frame);
         log.add(step, frame, tokens); // before sending: a replay must include the step in flight
         int reconnects = 0;
         boolean replayNext = false;
@@ -723,7 +733,7 @@ final class EdgeLink implements AutoCloseable {
         }
         byte[] body;
         try {
-            body = log.body(ProtocolJson.write(head), rebased);
+            body = log.body(ProtocolJson.write(head), rebased, this::fullFrame);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -761,10 +771,21 @@ final class EdgeLink implements AutoCloseable {
         }
         long t1 = System.nanoTime();
         epoch = r.epoch();
+        compactAccepted = r.maxFrameVersion() >= FrameCodec.COMPACT_VERSION;
         replayedToken = r.token();
         replayedAccepted = r.accepted();
         return new Failover(step, r.epoch(), r.frames(), r.positions(), body.length, (t1 - t0) / 1e6, r.cloudMs(),
                 (t1 - lostAt) / 1e6);
+    }
+
+    /** {@code frame} as a full (version 1 or 2) frame: a compact one rewritten, any other as it is. */
+    private byte[] fullFrame(byte[] frame) {
+        try {
+            return FrameCodec.toFull(frame, new FrameCodec.SessionContext(created.frameSession(), created.dim(),
+                    CodecSpec.parse(created.codec())));
+        } catch (FrameException e) {
+            throw new IllegalStateException("the edge's own frame did not parse: " + e.getMessage(), e);
+        }
     }
 
     private static String errorCode(String text, int status) {

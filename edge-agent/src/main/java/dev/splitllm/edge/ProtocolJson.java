@@ -72,7 +72,8 @@ final class ProtocolJson {
     static SessionReplayed sessionReplayed(JsonNode n) {
         return new SessionReplayed(text(n, "sessionId"), n.path("epoch").asLong(), n.path("step").asLong(),
                 n.path("token").asInt(), n.path("positions").asInt(), n.path("frames").asInt(), n.path("bytes").asLong(),
-                n.path("cloudMs").asDouble(), n.path("accepted").asInt());
+                n.path("cloudMs").asDouble(), n.path("accepted").asInt(),
+                n.path("maxFrameVersion").asInt()); // 0 from a replica without compact frames
     }
 
     /** The JSON head of {@code POST /v1/sessions/{id}/move}. */

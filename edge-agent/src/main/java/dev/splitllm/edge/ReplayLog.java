@@ -95,13 +95,18 @@ final class ReplayLog {
      * {@code rebased} (the same steps re-encoded at the session's current cut, after a move).
      */
     byte[] body(byte[] head, List<byte[]> rebased) {
+        return body(head, rebased, java.util.function.UnaryOperator.identity());
+    }
+
+    /** As {@link #body(byte[], List)} with every logged frame sent through {@code asSent} (compact frames made full). */
+    byte[] body(byte[] head, List<byte[]> rebased, java.util.function.UnaryOperator<byte[]> asSent) {
         long size = 4 + head.length + bytes + 4L * frames.size();
         for (byte[] f : rebased) size += f.length;
         ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, size));
         writeInt(out, head.length);
         out.write(head, 0, head.length);
         for (int i = 0; i < frames.size(); i++) {
-            byte[] f = i < rebased.size() ? rebased.get(i) : frames.get(i);
+            byte[] f = i < rebased.size() ? rebased.get(i) : asSent.apply(frames.get(i));
             writeInt(out, f.length);
             out.write(f, 0, f.length);
         }

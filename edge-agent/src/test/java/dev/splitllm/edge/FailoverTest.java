@@ -100,6 +100,10 @@ class FailoverTest {
         assertTrue(f.positions() >= 5 + 11, "replayed positions " + f.positions());
         // The replay was one batched forward over all its positions (then one per later step).
         assertTrue(forwards.get() >= 1 && forwardedPositions.get() >= f.positions(), forwards + " forwards");
+        // The edge sends compact frames but replays them as full ones (the replica a failover
+        // reaches may not take compact frames): at least a 68-byte header per fp32 frame.
+        assertTrue(f.bytes() >= (long) f.positions() * 4 * 288 + 68L * f.frames(), "replay of " + f.bytes() + " bytes for "
+                + f.frames() + " frames and " + f.positions() + " positions");
         System.out.printf("failover (lost, greedy fp32): step %d, %d frames, %d positions, %d bytes, replay %.1f ms (cloud %.1f ms), recovery %.1f ms; log %d bytes%n",
                 f.step(), f.frames(), f.positions(), f.bytes(), f.replayMs(), f.cloudMs(), f.recoveryMs(), run.logBytes());
     }

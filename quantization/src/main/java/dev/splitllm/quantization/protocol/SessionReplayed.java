@@ -15,9 +15,18 @@ package dev.splitllm.quantization.protocol;
  * @param cloudMs    time the replica spent: decoding the frames, the batched forward, sampling
  * @param accepted   when the last step is a DRAFT frame, how many of its drafts were kept (as in
  *                   {@link TokenMessage#accepted}); else 0
+ * @param maxFrameVersion newest uplink frame version this replica decodes for the session (3: compact
+ *                   frames, which the edge may go on sending); 0 from an older replica, which takes
+ *                   versions 1 and 2 only
  */
 public record SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames,
-                              long bytes, double cloudMs, int accepted) {
+                              long bytes, double cloudMs, int accepted, int maxFrameVersion) {
+
+    /** From a replica without compact frames (maxFrameVersion 0). */
+    public SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames, long bytes,
+                           double cloudMs, int accepted) {
+        this(sessionId, epoch, step, token, positions, frames, bytes, cloudMs, accepted, 0);
+    }
 
     /** A replay whose last step carried no drafts. */
     public SessionReplayed(String sessionId, long epoch, long step, int token, int positions, int frames, long bytes,

@@ -545,6 +545,72 @@ public final class FrameCodec {
     }
 
     /**
+     * The full (version 1 or 2) frame with the same header values, channel list and payload as the
+     * compact frame {@code bytes} of the session {@code context}, byte for byte what {@link #encode}
+     * writes for it without {@code compact}; a frame of another version comes back as it is. An
+     * edge replays its logged frames this way: the replica it reaches may not take compact frames.
+     *
+     * @throws FrameException when the compact frame is malformed or not the session's (checksum)
+     */
+    public static byte[] toFull(byte[] bytes, SessionContext context) throws FrameException {
+        if (bytes.length < 5 || bytes[4] != COMPACT_VERSION || intAt(bytes, 0) != MAGIC) {
+            return bytes;
+        }
+        if (bytes.length < MIN_COMPACT_FRAME_BYTES) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
+                    + MIN_COMPACT_FRAME_BYTES);
+        }
+        if (compactCrc(sessionPrefix(context.sessionId(), context.dim(), context.codec()), bytes, bytes.length - 4)
+                != intAt(bytes, bytes.length - 4)) {
+            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch (or a frame of another session or codec)");
+        }
+        try {
+            ByteReader head = new ByteReader(bytes, 5, bytes.length - 4 - 5);
+            int flags = head.u8("flags");
+            int phase = head.u8("phase");
+            long step = varint(head, "step");
+            long splitLayer = varint(head, "split layer");
+            long startPosition = varint(head, "start position");
+            long tokens = varint(head, "tokens");
+            if (splitLayer > FrameHeader.MAX_SPLIT_LAYER || startPosition > Integer.MAX_VALUE || tokens > Integer.MAX_VALUE) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "split layer, start position or token count out of range");
+            }
+            int channelCount = 0;
+            int channelsAt = -1;
+            if ((flags & FLAG_CHANNELS) != 0) {
+                channelCount = head.u16("channel count");
+                channelsAt = head.skip(2 * channelCount, "channel list");
+            }
+            int payloadAt = head.position(), payloadLength = bytes.length - 4 - payloadAt;
+            CodecSpec codec = context.codec();
+            ByteWriter w = new ByteWriter(bytes.length + MIN_FRAME_BYTES + CodecParams.SIZE_V2);
+            w.i32(MAGIC);
+            w.u8(CodecParams.needsV2(codec) ? 2 : 1);
+            w.u8(flags);
+            w.u8(phase);
+            w.u8(0);
+            w.i64(context.sessionId());
+            w.i64(step);
+            w.u16((int) splitLayer);
+            w.u16(CodecParams.size(codec));
+            w.i32((int) startPosition);
+            w.i32((int) tokens);
+            w.i32(context.dim());
+            CodecParams.write(codec, w);
+            if (channelsAt >= 0) {
+                w.u16(channelCount);
+                w.bytes(bytes, channelsAt, 2 * channelCount);
+            }
+            w.i32(payloadLength);
+            w.bytes(bytes, payloadAt, payloadLength);
+            w.i32(Crc32c.compute(w.array(), 0, w.size()));
+            return w.toByteArray();
+        } catch (CorruptPayloadException e) {
+            throw new FrameException(FrameException.Reason.TRUNCATED, e.getMessage());
+        }
+    }
+
+    /**
      * What a compact frame's CRC covers before the frame's own bytes: the session tag (i64), d
      * (u32) and the codec's canonical string (UTF-8), the things the frame leaves out.
      */

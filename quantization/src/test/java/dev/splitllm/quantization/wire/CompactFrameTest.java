@@ -69,6 +69,10 @@ class CompactFrameTest {
                 int compactOverhead = FrameCodec.compactOverheadBytes(h.step(), h.splitLayer(), h.startPosition(), h.tokens(),
                         carry ? ch.size() : -1);
                 assertEquals(full.length - fullOverhead, compact.length - compactOverhead, s + " " + h.phase() + " payload");
+                // Rewritten as a full frame (a replay to a replica that may not take compact ones):
+                // exactly the bytes the encoder writes for the full frame.
+                assertArrayEquals(full, FrameCodec.toFull(compact, context(d, spec)), s + " " + h.phase() + " toFull");
+                assertSame(full, FrameCodec.toFull(full, context(d, spec)), "a full frame stays as it is");
                 // A full frame still decodes when the session takes compact ones.
                 assertSameFrame(a, frames.decode(full, LIMITS, ch, t, context(d, spec)), s + " full with context");
             }
@@ -168,6 +172,8 @@ class CompactFrameTest {
         assertReason(FrameException.Reason.BAD_CHECKSUM, ok, context(16, spec), "another session");
         assertReason(FrameException.Reason.BAD_CHECKSUM, ok, context(32, CodecSpec.parse("q8_0")), "another session");
         assertDoesNotThrow(() -> frames.decode(ok, LIMITS, null, null, context(32, spec)));
+        FrameException e = assertThrows(FrameException.class, () -> FrameCodec.toFull(ok, context(16, spec)));
+        assertEquals(FrameException.Reason.BAD_CHECKSUM, e.reason(), "toFull checks the session too");
     }
 
     /** b with {@code remove} bytes at {@code at} replaced by {@code insert}, and a fresh CRC. */
