@@ -180,6 +180,10 @@ class ChaosTest {
                 if (java.util.Arrays.stream(perReplica).allMatch(n -> n > 0)) break;
             }
             CountDownLatch midway = new CountDownLatch(SESSIONS);
+            // With a fault, every session waits at token FAULT_AT until the fault has taken effect
+            // (the replica is dead, or drained and gone): otherwise a fast run may finish its
+            // sessions before a drain reaches them, and nothing would have been tested.
+            CountDownLatch resume = new CountDownLatch(fault == null ? 0 : 1);
             ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
             try {
                 List<Future<int[]>> futures = new ArrayList<>();
@@ -189,7 +193,15 @@ class ChaosTest {
                     futures.add(pool.submit(() -> {
                         int[] n = {0};
                         GenerationResult r = s.generate(prompt, TOKENS, (id, text, st) -> {
-                            if (++n[0] == FAULT_AT) midway.countDown();
+                            if (++n[0] == FAULT_AT) {
+                                midway.countDown();
+                                try {
+                                    if (!resume.await(120, TimeUnit.SECONDS)) throw new IllegalStateException("the fault never took effect");
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                    throw new IllegalStateException(e);
+                                }
+                            }
                         });
                         if (n[0] < FAULT_AT) midway.countDown(); // stopped early (EOS)
                         return r.tokens();
@@ -197,7 +209,11 @@ class ChaosTest {
                 }
                 if (fault != null) {
                     assertTrue(midway.await(120, TimeUnit.SECONDS), "sessions did not reach token " + FAULT_AT);
-                    fault.inject(perReplica.clone());
+                    try {
+                        fault.inject(perReplica.clone());
+                    } finally {
+                        resume.countDown();
+                    }
                 }
                 int[][] tokens = new int[SESSIONS][];
                 for (int i = 0; i < SESSIONS; i++) tokens[i] = futures.get(i).get(180, TimeUnit.SECONDS);
@@ -241,6 +257,7 @@ class ChaosTest {
         Run drain = run(per -> {
             drained[0] = busiest(per);
             replicas[drained[0]].destroy(); // SIGTERM: serve drains
+            replicas[drained[0]].waitFor(30, TimeUnit.SECONDS); // drained and gone before the sessions go on
         });
         assertTrue(replicas[drained[0]].waitFor(30, TimeUnit.SECONDS), "the drained replica exits");
         int drainIdentical = report("drain", reference, drain, drained[0]);
