@@ -239,7 +239,7 @@ public final class FrameCodec {
                 throw new FrameException(FrameException.Reason.BAD_VERSION, "a compact (version-3) frame, which only a session"
                         + " that asked for them decodes");
             }
-            return decodeCompact(bytes, in, limits, sessionChannels, tables, context);
+            return decodeCompact(bytes, limits, sessionChannels, tables, context);
         }
         if (version < MIN_VERSION || version > VERSION) {
             throw new FrameException(FrameException.Reason.BAD_VERSION, "version " + version + ", this decoder speaks "
@@ -294,40 +294,53 @@ public final class FrameCodec {
      * A compact frame: the varint header, the channel list, the payload up to the CRC. The session
      * tag, d and codec come from {@code context}; every field then meets the checks a full frame's do.
      */
-    private Frame decodeCompact(byte[] bytes, ByteReader in, FrameLimits limits, OutlierChannels sessionChannels,
+    private Frame decodeCompact(byte[] bytes, FrameLimits limits, OutlierChannels sessionChannels,
                                 CodecTables tables, SessionContext context) throws FrameException, CorruptPayloadException {
-        if (bytes.length < MIN_COMPACT_FRAME_BYTES) {
-            throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
-                    + MIN_COMPACT_FRAME_BYTES);
+        CompactHead h = CompactHead.parse(bytes, context);
+        return decodeFields(bytes, limits, sessionChannels, tables, h.flags, h.phase, context.sessionId(), h.step, h.splitLayer,
+                h.startPosition, h.tokens, context.dim(), context.codec(), h.channelCount, h.channelsAt, h.payloadAt,
+                bytes.length - 4 - h.payloadAt);
+    }
+
+    /**
+     * A compact frame's header, parsed after its size and CRC (which also covers the session's tag,
+     * d and codec: a frame of another session or codec fails there instead of decoding to wrong
+     * values) are checked; the varints and the channel list may not run into the CRC.
+     */
+    private static final class CompactHead {
+        int flags, phase, splitLayer, startPosition, channelCount, channelsAt = -1, payloadAt;
+        long step, tokens;
+
+        static CompactHead parse(byte[] bytes, SessionContext context) throws FrameException, CorruptPayloadException {
+            if (bytes.length < MIN_COMPACT_FRAME_BYTES) {
+                throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
+                        + MIN_COMPACT_FRAME_BYTES);
+            }
+            if (compactCrc(sessionPrefix(context.sessionId(), context.dim(), context.codec()), bytes, bytes.length - 4)
+                    != intAt(bytes, bytes.length - 4)) {
+                throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch (or a frame of another session or codec)");
+            }
+            ByteReader head = new ByteReader(bytes, 5, bytes.length - 4 - 5);
+            CompactHead h = new CompactHead();
+            h.flags = head.u8("flags");
+            h.phase = head.u8("phase");
+            h.step = varint(head, "step");
+            long splitLayer = varint(head, "split layer");
+            long startPosition = varint(head, "start position");
+            h.tokens = varint(head, "tokens");
+            if (splitLayer > FrameHeader.MAX_SPLIT_LAYER || startPosition > Integer.MAX_VALUE || h.tokens > Integer.MAX_VALUE) {
+                throw new FrameException(FrameException.Reason.BAD_FIELD, "split layer " + splitLayer + ", start position "
+                        + startPosition + " or token count " + h.tokens + " out of range");
+            }
+            h.splitLayer = (int) splitLayer;
+            h.startPosition = (int) startPosition;
+            if ((h.flags & FLAG_CHANNELS) != 0) {
+                h.channelCount = head.u16("channel count");
+                h.channelsAt = head.skip(2 * h.channelCount, "channel list");
+            }
+            h.payloadAt = head.position();
+            return h;
         }
-        // The CRC also covers the session's tag, d and codec: a compact frame decoded for another
-        // session (or with another codec) fails here instead of decoding to wrong values.
-        if (compactCrc(sessionPrefix(context.sessionId(), context.dim(), context.codec()), bytes, bytes.length - 4)
-                != intAt(bytes, bytes.length - 4)) {
-            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch (or a frame of another session or codec)");
-        }
-        // Everything before the CRC; the varints and the list may not run into it.
-        ByteReader head = new ByteReader(bytes, in.position(), bytes.length - 4 - in.position());
-        int flags = head.u8("flags");
-        int phaseCode = head.u8("phase");
-        long step = varint(head, "step");
-        long splitLayer = varint(head, "split layer");
-        long startPosition = varint(head, "start position");
-        long tokens = varint(head, "tokens");
-        if (splitLayer > FrameHeader.MAX_SPLIT_LAYER || startPosition > Integer.MAX_VALUE || tokens > Integer.MAX_VALUE) {
-            throw new FrameException(FrameException.Reason.BAD_FIELD, "split layer " + splitLayer + ", start position "
-                    + startPosition + " or token count " + tokens + " out of range");
-        }
-        int channelCount = 0;
-        int channelsAt = -1;
-        if ((flags & FLAG_CHANNELS) != 0) {
-            channelCount = head.u16("channel count");
-            channelsAt = head.skip(2 * channelCount, "channel list");
-        }
-        int payloadAt = head.position();
-        return decodeFields(bytes, limits, sessionChannels, tables, flags, phaseCode, context.sessionId(), step, (int) splitLayer,
-                (int) startPosition, tokens, context.dim(), context.codec(), channelCount, channelsAt, payloadAt,
-                bytes.length - 4 - payloadAt);
     }
 
     /** The checks and the decoding every version shares, once the header is parsed and the CRC holds. */
@@ -556,50 +569,27 @@ public final class FrameCodec {
         if (bytes.length < 5 || bytes[4] != COMPACT_VERSION || intAt(bytes, 0) != MAGIC) {
             return bytes;
         }
-        if (bytes.length < MIN_COMPACT_FRAME_BYTES) {
-            throw new FrameException(FrameException.Reason.TRUNCATED, bytes.length + " bytes, a compact frame has at least "
-                    + MIN_COMPACT_FRAME_BYTES);
-        }
-        if (compactCrc(sessionPrefix(context.sessionId(), context.dim(), context.codec()), bytes, bytes.length - 4)
-                != intAt(bytes, bytes.length - 4)) {
-            throw new FrameException(FrameException.Reason.BAD_CHECKSUM, "CRC32C mismatch (or a frame of another session or codec)");
-        }
         try {
-            ByteReader head = new ByteReader(bytes, 5, bytes.length - 4 - 5);
-            int flags = head.u8("flags");
-            int phase = head.u8("phase");
-            long step = varint(head, "step");
-            long splitLayer = varint(head, "split layer");
-            long startPosition = varint(head, "start position");
-            long tokens = varint(head, "tokens");
-            if (splitLayer > FrameHeader.MAX_SPLIT_LAYER || startPosition > Integer.MAX_VALUE || tokens > Integer.MAX_VALUE) {
-                throw new FrameException(FrameException.Reason.BAD_FIELD, "split layer, start position or token count out of range");
-            }
-            int channelCount = 0;
-            int channelsAt = -1;
-            if ((flags & FLAG_CHANNELS) != 0) {
-                channelCount = head.u16("channel count");
-                channelsAt = head.skip(2 * channelCount, "channel list");
-            }
-            int payloadAt = head.position(), payloadLength = bytes.length - 4 - payloadAt;
+            CompactHead h = CompactHead.parse(bytes, context);
+            int payloadAt = h.payloadAt, payloadLength = bytes.length - 4 - payloadAt;
             CodecSpec codec = context.codec();
             ByteWriter w = new ByteWriter(bytes.length + MIN_FRAME_BYTES + CodecParams.SIZE_V2);
             w.i32(MAGIC);
             w.u8(CodecParams.needsV2(codec) ? 2 : 1);
-            w.u8(flags);
-            w.u8(phase);
+            w.u8(h.flags);
+            w.u8(h.phase);
             w.u8(0);
             w.i64(context.sessionId());
-            w.i64(step);
-            w.u16((int) splitLayer);
+            w.i64(h.step);
+            w.u16(h.splitLayer);
             w.u16(CodecParams.size(codec));
-            w.i32((int) startPosition);
-            w.i32((int) tokens);
+            w.i32(h.startPosition);
+            w.i32((int) h.tokens);
             w.i32(context.dim());
             CodecParams.write(codec, w);
-            if (channelsAt >= 0) {
-                w.u16(channelCount);
-                w.bytes(bytes, channelsAt, 2 * channelCount);
+            if (h.channelsAt >= 0) {
+                w.u16(h.channelCount);
+                w.bytes(bytes, h.channelsAt, 2 * h.channelCount);
             }
             w.i32(payloadLength);
             w.bytes(bytes, payloadAt, payloadLength);
