@@ -180,15 +180,24 @@ public class Transformer {
         int d = config.dim();
         float invSqrt = (float) (1.0 / Math.sqrt(hs));
         float[] q = s.q, out = s.att;
-        team.run(T * heads, (from, to) -> {
-            float[] scores = new float[start + T];
+        int pairs = (T + 1) / 2;
+        // Queries two at a time (t, t+1 of one head): their scores come from 2 x 2 tiles that load
+        // each key once for both, with dotF32's bits, so a prefill still equals decoding.
+        team.run(pairs * heads, (from, to) -> {
+            int stride = start + T;
+            float[] scores = new float[2 * stride];
             for (int unit = from; unit < to; unit++) {
-                int t = unit / heads, h = unit % heads;
+                int t = 2 * (unit / heads), h = unit % heads;
                 int pos = start + t;
                 int qOff = t * d + h * hs;
                 int kvOff = (h / group) * hs;
                 int lo = SlidingWindow.firstVisible(config, pos);
-                attendOne(q, qOff, kc, vc, kvOff, rows, lo, pos, scores, out, invSqrt);
+                if (t + 1 < T) {
+                    attendTwo(q, qOff, d, kc, vc, kvOff, rows, lo, SlidingWindow.firstVisible(config, pos + 1), pos,
+                            scores, stride, out, invSqrt);
+                } else {
+                    attendOne(q, qOff, kc, vc, kvOff, rows, lo, pos, scores, out, invSqrt);
+                }
             }
         });
     }
@@ -201,22 +210,64 @@ public class Transformer {
     private void attendOne(float[] q, int qOff, float[] kc, float[] vc, int kvOff, int rows, int lo, int pos, float[] scores,
                            float[] out, float invSqrt) {
         int hs = config.headSize(), kvDim = config.kvDim();
+        for (int p = lo; p <= pos; p++) {
+            scores[p] = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
+        }
+        softmaxValues(scores, 0, vc, kvOff, rows, lo, pos, out, qOff);
+    }
+
+    /**
+     * Two query rows of one head, at positions pos (from qA) and pos + 1 (qA + qStride), first
+     * visible positions loA ≤ loB: the same bits as {@link #attendOne} for each, with the keys both
+     * see in 2 x 2 tiles. Scores of the second query live at scores[stride + p].
+     */
+    private void attendTwo(float[] q, int qA, int qStride, float[] kc, float[] vc, int kvOff, int rows, int loA, int loB,
+                           int pos, float[] scores, int stride, float[] out, float invSqrt) {
+        int hs = config.headSize(), kvDim = config.kvDim(), qB = qA + qStride;
+        for (int p = loA; p < loB; p++) { // seen by the first query only (sliding window)
+            scores[p] = kernels.dotF32(q, qA, kc, (p % rows) * kvDim + kvOff, hs);
+        }
+        int p = loB;
+        while (p <= pos) {
+            int row = p % rows;
+            if (p + 1 <= pos && row + 1 < rows) { // two keys in consecutive ring rows
+                kernels.dot2x2F32(kc, row * kvDim + kvOff, kvDim, q, qA, qStride, hs, scores, p, 1, stride);
+                p += 2;
+            } else {
+                scores[p] = kernels.dotF32(q, qA, kc, row * kvDim + kvOff, hs);
+                scores[stride + p] = kernels.dotF32(q, qB, kc, row * kvDim + kvOff, hs);
+                p++;
+            }
+        }
+        scores[stride + pos + 1] = kernels.dotF32(q, qB, kc, ((pos + 1) % rows) * kvDim + kvOff, hs);
+        for (int i = loA; i <= pos; i++) {
+            scores[i] *= invSqrt;
+        }
+        for (int i = loB; i <= pos + 1; i++) {
+            scores[stride + i] *= invSqrt;
+        }
+        softmaxValues(scores, 0, vc, kvOff, rows, loA, pos, out, qA);
+        softmaxValues(scores, stride, vc, kvOff, rows, loB, pos + 1, out, qB);
+    }
+
+    /** Softmax of the scaled scores[at + lo .. at + pos] (overwritten), then the weighted values into out[qOff ..). */
+    private void softmaxValues(float[] scores, int at, float[] vc, int kvOff, int rows, int lo, int pos, float[] out, int qOff) {
+        int hs = config.headSize(), kvDim = config.kvDim();
         float max = Float.NEGATIVE_INFINITY;
         for (int p = lo; p <= pos; p++) {
-            float sc = kernels.dotF32(q, qOff, kc, (p % rows) * kvDim + kvOff, hs) * invSqrt;
-            scores[p] = sc;
+            float sc = scores[at + p];
             if (sc > max) max = sc;
         }
         float sum = 0;
         for (int p = lo; p <= pos; p++) {
-            float e = (float) Math.exp(scores[p] - max);
-            scores[p] = e;
+            float e = (float) Math.exp(scores[at + p] - max);
+            scores[at + p] = e;
             sum += e;
         }
         float inv = 1.0f / sum;
         java.util.Arrays.fill(out, qOff, qOff + hs, 0f);
         for (int p = lo; p <= pos; p++) {
-            kernels.axpy(scores[p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
+            kernels.axpy(scores[at + p] * inv, vc, (p % rows) * kvDim + kvOff, out, qOff, hs);
         }
     }
 

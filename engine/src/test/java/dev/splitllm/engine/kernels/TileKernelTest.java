@@ -17,7 +17,8 @@ class TileKernelTest {
 
     @ParameterizedTest(name = "{0} n={1}")
     @CsvSource({"scalar,288", "scalar,101", "scalar,2", "vector256,288", "vector256,100", "vector256,7",
-        "vector512,768", "vector512,288", "vector512,100", "vector512,3"})
+        "vector512,768", "vector512,288", "vector512,100", "vector512,3",
+        "scalar,48", "vector256,48", "vector512,48", "vector512,64"}) // 48, 64: attention head sizes
     void f32TileEqualsTheOneTokenKernelBitForBit(String kernels, int n) {
         Kernels k = kernels.equals("vector256") ? new VectorKernels(256)
                 : kernels.equals("vector512") ? new VectorKernels(512) : KernelProvider.select("scalar");
