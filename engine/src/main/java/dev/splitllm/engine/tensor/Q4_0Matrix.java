@@ -66,20 +66,14 @@ public final class Q4_0Matrix extends BlockMatrix {
 
     @Override
     public void readRowStrided(int row, float[] out, int off, int stride, float[] scratch) {
-        // Per block, the 16 levels (i - 8) * d first (the product readRow computes per value), then
-        // one lookup per value: half the multiplies and no int-to-float conversions in the panel loop.
-        float[] level = scratch;
         int p = row * rowBytes;
         for (int b = 0; b < cols; b += 32, p += 18) {
             float d = Half.toFloat((short) ((data[p] & 0xff) | (data[p + 1] << 8)));
-            for (int i = 0; i < 16; i++) {
-                level[i] = (i - 8) * d;
-            }
             int lo = off + b * stride, hi = lo + 16 * stride;
             for (int j = 0; j < 16; j++, lo += stride, hi += stride) {
                 int packed = data[p + 2 + j];
-                out[lo] = level[packed & 0x0f];
-                out[hi] = level[(packed >> 4) & 0x0f];
+                out[lo] = ((packed & 0x0f) - 8) * d;
+                out[hi] = (((packed >> 4) & 0x0f) - 8) * d;
             }
         }
     }
