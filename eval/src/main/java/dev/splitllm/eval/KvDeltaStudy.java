@@ -4,19 +4,13 @@ import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
-import dev.splitllm.engine.load.ModelFiles;
-import dev.splitllm.engine.model.ModelQuantizer;
-import dev.splitllm.engine.model.ModelSlice;
-import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;
-import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.tokenizer.Tokenizer;
 import dev.splitllm.quantization.kv.KvDelta;
 import dev.splitllm.quantization.kv.KvDeltaCodec;
 import dev.splitllm.quantization.kv.KvFrameException;
 import dev.splitllm.quantization.kv.KvLimits;
 import dev.splitllm.quantization.kv.KvSpec;
-import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -219,12 +213,9 @@ public final class KvDeltaStudy {
             }
         }
         long t0 = System.nanoTime();
-        ModelWeights weights;
-        Tokenizer tok;
-        try (ModelSource src = ModelFiles.open(EvalOptions.builtIn())) {
-            weights = ModelQuantizer.apply(src.load(ModelSlice.all(src.config().nLayers())), PrecisionPlan.uniform(WeightFormat.F32));
-            tok = src.tokenizer();
-        }
+        BuiltInModel model = BuiltInModel.loadF32();
+        ModelWeights weights = model.weights;
+        Tokenizer tok = model.tokenizer;
         int[][] ranges = {{1, 3}, {0, 3}, {3, 6}, {0, 6}};
         try (ThreadTeam team = new ThreadTeam(threads)) {
             KvDeltaStudy study = new KvDeltaStudy(new Transformer(weights, KernelProvider.best(), team), tok.eos());

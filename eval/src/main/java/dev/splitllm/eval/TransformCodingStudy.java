@@ -4,14 +4,8 @@ import dev.splitllm.engine.forward.SegmentState;
 import dev.splitllm.engine.forward.Transformer;
 import dev.splitllm.engine.kernels.KernelProvider;
 import dev.splitllm.engine.kernels.ThreadTeam;
-import dev.splitllm.engine.load.ModelFiles;
-import dev.splitllm.engine.model.ModelQuantizer;
-import dev.splitllm.engine.model.ModelSlice;
-import dev.splitllm.engine.model.ModelSource;
 import dev.splitllm.engine.model.ModelWeights;
-import dev.splitllm.engine.model.PrecisionPlan;
 import dev.splitllm.engine.tokenizer.Tokenizer;
-import dev.splitllm.quantization.weights.WeightFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -524,6 +518,15 @@ public final class TransformCodingStudy {
     }
 
     public static void main(String[] args) throws IOException {
+        try {
+            run(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("TransformCodingStudy: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void run(String[] args) throws IOException {
         int split = 3, fisherSequences = 4, threads = 2;
         double targetKl = 7.33e-5; // Q8_0's KL in the headline run (docs/RESULTS.md)
         for (int i = 0; i < args.length; i++) {
@@ -546,12 +549,9 @@ public final class TransformCodingStudy {
             }
         }
         long t0 = System.nanoTime();
-        ModelWeights weights;
-        Tokenizer tok;
-        try (ModelSource src = ModelFiles.open(EvalOptions.builtIn())) {
-            weights = ModelQuantizer.apply(src.load(ModelSlice.all(src.config().nLayers())), PrecisionPlan.uniform(WeightFormat.F32));
-            tok = src.tokenizer();
-        }
+        BuiltInModel model = BuiltInModel.loadF32();
+        ModelWeights weights = model.weights;
+        Tokenizer tok = model.tokenizer;
         try (ThreadTeam team = new ThreadTeam(threads)) {
             Transformer tf = new Transformer(weights, KernelProvider.best(), team);
             TransformCodingStudy study = new TransformCodingStudy(tf, split);
