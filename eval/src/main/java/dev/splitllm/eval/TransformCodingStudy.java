@@ -49,8 +49,6 @@ public final class TransformCodingStudy {
 
     private final Transformer fp32;
     private final int split;
-    /** Per-token step multipliers by sequence (null: one step for every token). */
-    java.util.Map<float[], double[]> stepScale;
     private final int d;
     private final int vocab;
 
@@ -240,9 +238,10 @@ public final class TransformCodingStudy {
     /**
      * Codes u with transform {@code tr} and step {@code g}: tables counted on {@code calibration},
      * bits and the real KL measured on {@code test}; {@code fisher} gives the quadratic model's KL.
+     * {@code stepScale}: per-token step multipliers by sequence, or null for one step everywhere.
      */
     public Point simulate(Transform tr, double g, List<float[]> calibration, List<float[]> test, double[] mean,
-                          double[][] cov, double[][] fisher) {
+                          double[][] cov, double[][] fisher, java.util.Map<float[], double[]> stepScale) {
         int[] coordClass = new int[d];
         for (int i = 0; i < d; i++) {
             double var = quadratic(tr.forward[i], cov);
@@ -254,7 +253,11 @@ public final class TransformCodingStudy {
             java.util.Arrays.fill(row, 0.01); // so a code unseen in calibration still has a price
         }
         for (float[] h : calibration) {
-            code(tr, g, h, mean, coordClass, counts, null);
+            int[] codes = new int[h.length];
+            code(tr, g, stepScale == null ? null : stepScale.get(h), h, mean, codes);
+            for (int e = 0; e < codes.length; e++) {
+                counts[coordClass[e % d]][codes[e] + RANGE] += 1;
+            }
         }
         double[] totals = new double[CLASSES];
         for (int c = 0; c < CLASSES; c++) {
@@ -268,9 +271,12 @@ public final class TransformCodingStudy {
         double[] lp = new double[vocab], lq = new double[vocab];
         for (float[] h : test) {
             int tokens = h.length / d;
-            double[] price = new double[1];
-            float[] decoded = code(tr, g, h, mean, coordClass, counts, new double[][] {totals, price});
-            bits += price[0];
+            int[] codes = new int[h.length];
+            float[] decoded = code(tr, g, stepScale == null ? null : stepScale.get(h), h, mean, codes);
+            for (int e = 0; e < codes.length; e++) {
+                int c = coordClass[e % d];
+                bits -= Math.log(counts[c][codes[e] + RANGE] / totals[c]) / Math.log(2);
+            }
             elements += (long) tokens * d;
             float[] ref = backHalf(h, tokens), out = backHalf(decoded, tokens);
             for (int t = 0; t < tokens; t++) {
@@ -283,41 +289,39 @@ public final class TransformCodingStudy {
             }
         }
         // Quadratic model: error g²/12 per y coordinate, KL = ½ tr(Bᵀ F B) g²/12.
+        return new Point(tr.name, g, bits / elements, kl / positions, 0.5 * fisherTrace(tr, fisher) * g * g / 12, positions);
+    }
+
+    /** tr(Bᵀ F B), B the inverse transform: the KL per unit of isotropic error variance in y, times 2. */
+    private static double fisherTrace(Transform tr, double[][] fisher) {
         double trace = 0;
-        double[][] bt = transpose(tr.inverse);
-        for (double[] col : bt) {
+        for (double[] col : transpose(tr.inverse)) {
             trace += quadratic(col, fisher);
         }
-        return new Point(tr.name, g, bits / elements, kl / positions, 0.5 * trace * g * g / 12, positions);
+        return trace;
     }
 
     /**
-     * Quantizes every token of {@code h}; with {@code price == null} counts codes into
-     * {@code counts}, else charges −log2 of their calibrated frequency into price[1][0] (price[0]
-     * holds the class totals). Returns the reconstructed hidden states.
+     * Quantizes every token of {@code h} (step g, times scale[t] when scale is not null) into
+     * {@code codes} (clamped to ±RANGE); returns the reconstructed hidden states.
      */
-    private float[] code(Transform tr, double g, float[] h, double[] mean, int[] coordClass, double[][] counts, double[][] price) {
+    private float[] code(Transform tr, double g, double[] scale, float[] h, double[] mean, int[] codes) {
         float[] out = new float[h.length];
         double[] y = new double[d];
         int tokens = h.length / d;
         double[][] us = normalized(h, mean);
         for (int t = 0; t < tokens; t++) {
             double[] u = us[t];
+            double step = scale == null ? g : g * scale[t];
             for (int i = 0; i < d; i++) {
                 double s = 0;
                 double[] a = tr.forward[i];
                 for (int j = 0; j < d; j++) {
                     s += a[j] * u[j];
                 }
-                double gt = stepScale == null ? g : g * stepScale.get(h)[t];
-                int q = (int) Math.max(-RANGE, Math.min(RANGE, Math.round(s / gt)));
-                int cls = coordClass[i];
-                if (price == null) {
-                    counts[cls][q + RANGE] += 1;
-                } else {
-                    price[1][0] -= Math.log(counts[cls][q + RANGE] / price[0][cls]) / Math.log(2);
-                }
-                y[i] = q * gt;
+                int q = (int) Math.max(-RANGE, Math.min(RANGE, Math.round(s / step)));
+                codes[t * d + i] = q;
+                y[i] = q * step;
             }
             double r = rms(h, t * d, d);
             for (int j = 0; j < d; j++) {
@@ -337,12 +341,8 @@ public final class TransformCodingStudy {
      * {@code calibration}) would save on {@code test}: ½ log2(E|u|² / E|u − P u_prev|²); negative
      * when the predictor does worse than none.
      */
-    public double predictionGain(List<float[]> calibration, List<float[]> test, double[] mean) {
-        return predictionGain(calibration, test, mean, false);
-    }
-
     /**
-     * As {@link #predictionGain(List, List, double[])}; {@code diagonal}: one coefficient per channel
+     * {@code diagonal}: one coefficient per channel
      * (u_t,c ≈ a_c u_{t−1},c), which cannot overfit the way d × d coefficients can on a few thousand
      * time-correlated tokens.
      */
@@ -573,20 +573,19 @@ public final class TransformCodingStudy {
             System.out.printf(Locale.ROOT, "Fisher: high-rate gain of its diagonal %.3f bits, of its eigenvalues %.3f bits (%.0f s)%n",
                     gainBits(diag), gainBits(fe.values), (System.nanoTime() - t0) / 1e9);
             System.out.printf(Locale.ROOT, "prediction from the previous token: %.3f bits per element (d x d least squares), %.3f (per channel)%n",
-                    study.predictionGain(calibration, test, mean), study.predictionGain(calibration, test, mean, true));
+                    study.predictionGain(calibration, test, mean, false), study.predictionGain(calibration, test, mean, true));
             System.out.println("| transform | step g | bits/el (ideal static tables) | mean KL | KL the Fisher model predicts |");
             System.out.println("|---|---:|---:|---:|---:|");
             List<String> summary = new ArrayList<>();
             for (Transform tr : List.of(study.randomRotation(7), study.identity(true), study.identity(false),
                     study.klt(cov), study.fisherKlt(fisher, cov))) {
-                summary.add(sweep(study, tr, tr.name, calibration, test, mean, cov, fisher, targetKl));
+                summary.add(sweep(study, tr, tr.name, calibration, test, mean, cov, fisher, null, targetKl));
             }
             for (double exponent : new double[] {0.25, 0.5}) {
-                study.stepScale = study.confidenceSteps(all, calibration, exponent);
                 summary.add(sweep(study, study.randomRotation(7), String.format(Locale.ROOT,
-                        "random rotation, one table, step x (1 - p_max)^-%.2f (oracle)", exponent), calibration, test, mean, cov, fisher, targetKl));
+                        "random rotation, one table, step x (1 - p_max)^-%.2f (oracle)", exponent), calibration, test, mean, cov, fisher,
+                        study.confidenceSteps(all, calibration, exponent), targetKl));
             }
-            study.stepScale = null;
             summary.forEach(System.out::println);
             System.out.printf(Locale.ROOT, "%.0f s%n", (System.nanoTime() - t0) / 1e9);
         }
@@ -594,15 +593,12 @@ public final class TransformCodingStudy {
 
     /** Five steps around the one the quadratic model picks for {@code targetKl}; prints each point, returns the summary line. */
     private static String sweep(TransformCodingStudy study, Transform tr, String name, List<float[]> calibration, List<float[]> test,
-                                double[] mean, double[][] cov, double[][] fisher, double targetKl) {
-        double trace = 0;
-        for (double[] col : transpose(tr.inverse)) {
-            trace += quadratic(col, fisher);
-        }
-        double g0 = Math.sqrt(24 * targetKl / trace);
+                                double[] mean, double[][] cov, double[][] fisher, java.util.Map<float[], double[]> stepScale,
+                                double targetKl) {
+        double g0 = Math.sqrt(24 * targetKl / fisherTrace(tr, fisher));
         List<Point> points = new ArrayList<>();
         for (double f : new double[] {0.5, 0.7, 1.0, 1.4, 2.0}) {
-            Point p = study.simulate(tr, g0 * f, calibration, test, mean, cov, fisher);
+            Point p = study.simulate(tr, g0 * f, calibration, test, mean, cov, fisher, stepScale);
             points.add(p);
             System.out.printf(Locale.ROOT, "| %s | %.5f | %.3f | %.3g | %.3g |%n", name, p.step, p.bitsPerElement, p.meanKl, p.predictedKl);
         }

@@ -64,9 +64,9 @@ class TransformCodingStudyTest {
         // The coder: a tiny step is near lossless and expensive, a coarse one cheap and lossy; for an
         // orthonormal transform the Fisher model predicts the measured KL (on held-out text) within 2x.
         TransformCodingStudy.Transform rotation = study.randomRotation(1);
-        TransformCodingStudy.Point fine = study.simulate(rotation, 1e-3, calibration, test, mean, cov, fisher);
-        TransformCodingStudy.Point mid = study.simulate(rotation, 0.03, calibration, test, mean, cov, fisher);
-        TransformCodingStudy.Point coarse = study.simulate(rotation, 0.1, calibration, test, mean, cov, fisher);
+        TransformCodingStudy.Point fine = study.simulate(rotation, 1e-3, calibration, test, mean, cov, fisher, null);
+        TransformCodingStudy.Point mid = study.simulate(rotation, 0.03, calibration, test, mean, cov, fisher, null);
+        TransformCodingStudy.Point coarse = study.simulate(rotation, 0.1, calibration, test, mean, cov, fisher, null);
         assertTrue(fine.meanKl < 1e-6, "step 1e-3: KL " + fine.meanKl);
         assertTrue(fine.bitsPerElement > mid.bitsPerElement + 4 && mid.bitsPerElement > coarse.bitsPerElement + 1.5,
                 "bits fall as the step grows: " + fine.bitsPerElement + ", " + mid.bitsPerElement + ", " + coarse.bitsPerElement);
